@@ -1,0 +1,216 @@
+"""One static adversarial texture for a whole video, by gradient ascent on the tracker's box error.
+
+x <- x + delta * grad L with L = sum_t |y_hat_t - y_bar_t|_1 (the paper's Eq. 4); only texture pixels change,
+occluders in front of the patch stay on top, and the texture follows the scene's perspective.
+"""
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from art.attacks.attack import EvasionAttack
+from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
+from tqdm.auto import tqdm
+
+from armory_siammtl.attacks.warp import place, warp_texture
+from armory_siammtl.evaluation.metrics import video_mean_iou
+
+GREEN_SCREEN_VALUE = 0.5647  # HSV value of CARLA's #00903a green screen, as ARMORY's texture attack uses
+
+
+@dataclass
+class CheckpointResult:
+    steps: int
+    texture: np.ndarray  # (th, tw, 3) in [0, 1]
+    boxes: np.ndarray  # (T, 4) tracked on the adversarial video
+    mean_iou: float  # against the ground truth, frame 0 excluded
+
+
+def check_patch_metadata(metadata: dict, video_shape) -> tuple:
+    """Validate ARMORY ``patch_metadata``: gs_coords (4, 2) or (T, 4, 2) [x, y]; masks (T, H, W[, 3])."""
+    num_frames, height, width = video_shape[:3]
+    if num_frames == 0:
+        raise ValueError("cannot attack an empty video (0 frames)")
+    if "gs_coords" not in metadata:
+        raise ValueError("patch_metadata has no 'gs_coords' (the patch's 4 corner points)")
+    coords = np.asarray(metadata["gs_coords"], dtype=np.float64)
+    if coords.shape == (4, 2):
+        coords = np.repeat(coords[None], num_frames, axis=0)
+    if coords.shape != (num_frames, 4, 2):
+        raise ValueError(f"gs_coords must have shape (4, 2) or ({num_frames}, 4, 2), got {coords.shape}")
+    if not np.isfinite(coords).all():
+        raise ValueError("gs_coords holds NaN or infinite values")
+    masks = metadata.get("masks")
+    if masks is None:
+        masks = np.ones((num_frames, height, width), dtype=np.float32)
+    masks = np.asarray(masks)
+    if masks.ndim == 4:
+        masks = masks[..., 0]
+    if masks.shape != (num_frames, height, width):
+        raise ValueError(f"masks must have shape ({num_frames}, {height}, {width}[, 3]) to match the video, "
+                         f"got {np.asarray(metadata['masks']).shape}")
+    return coords, (masks > 0).astype(np.float32)
+
+
+class AdversarialTexture(EvasionAttack):
+    """The seed paper's texture attack; ``generate`` has ARMORY's signature.
+
+    :param step_size: delta in x <- x + delta * grad (or delta * sign(grad) with ``gradient="sign"``).
+    :param steps: number of gradient steps; defaults to the largest checkpoint.
+    :param checkpoints: step counts at which the texture and the adversarial boxes are recorded
+        (``checkpoint_results``), so one run serves several step counts.
+    :param frame_batch: frames tracked per step (a seeded random window, started from its ground-truth
+        box); None tracks the whole video every step.
+    :param clean_first_frame: leave frame 0 (the template frame) without the patch.
+    :param shading: "green_screen" scales the texture by the scene's brightness on the green screen
+        (CARLA, as ARMORY does); None pastes it as is (digital patch, OTB).
+    :param texture_size: (height, width) of the texture; default the patch's extent in the frame.
+    :param init: "mean" (0.5 grey) or "random" (seeded uniform).
+    """
+
+    attack_params = EvasionAttack.attack_params + [
+        "step_size", "steps", "checkpoints", "gradient", "frame_batch", "clean_first_frame", "shading",
+        "texture_size", "init", "seed", "verbose"]
+    _estimator_requirements = (ObjectTrackerMixin,)
+
+    def __init__(self, estimator, step_size: float = 0.1, steps: Optional[int] = None,
+                 checkpoints: Optional[Sequence[int]] = None, gradient: str = "raw",
+                 frame_batch: Optional[int] = None, clean_first_frame: bool = True,
+                 shading: Optional[str] = None, texture_size: Optional[Sequence[int]] = None,
+                 init: str = "mean", seed: int = 0, verbose: bool = True):
+        super().__init__(estimator=estimator)
+        self.step_size = float(step_size)
+        self.checkpoints = sorted({int(c) for c in (checkpoints or ([steps] if steps is not None else [10]))})
+        self.steps = int(steps) if steps is not None else self.checkpoints[-1]
+        self.gradient = gradient
+        self.frame_batch = frame_batch
+        self.clean_first_frame = clean_first_frame
+        self.shading = shading
+        self.texture_size = tuple(texture_size) if texture_size is not None else None
+        self.init = init
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.checkpoint_results: List[CheckpointResult] = []
+        self.texture: Optional[np.ndarray] = None
+        self._check_params()
+
+    def _check_params(self) -> None:
+        if not self.step_size > 0:
+            raise ValueError(f"step_size must be positive, got {self.step_size}")
+        if self.steps < 0 or any(c < 0 or c > self.steps for c in self.checkpoints):
+            raise ValueError(f"checkpoints {self.checkpoints} must lie in [0, steps={self.steps}]")
+        if self.gradient not in ("raw", "sign"):
+            raise ValueError(f"gradient must be 'raw' or 'sign', not {self.gradient!r}")
+        if self.shading not in (None, "green_screen"):
+            raise ValueError(f"shading must be None or 'green_screen', not {self.shading!r}")
+        if self.init not in ("mean", "random"):
+            raise ValueError(f"init must be 'mean' or 'random', not {self.init!r}")
+        if self.frame_batch is not None and self.frame_batch < 2:
+            raise ValueError(f"frame_batch must be at least 2 frames, got {self.frame_batch}")
+
+    # -- compositing -------------------------------------------------------------------------------
+    def _prepare(self, video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw):
+        """Per frame: placement of the texture and the alpha (coverage x visibility) of each pixel."""
+        frames = []
+        for t in range(video.shape[0]):
+            if t == 0 and self.clean_first_frame:
+                frames.append(None)
+                continue
+            placement = place(coords[t], texture_hw, video.shape[1:3], video.device)
+            if placement is None:
+                frames.append(None)
+                continue
+            window = (slice(placement.y0, placement.y1), slice(placement.x0, placement.x1))
+            alpha = placement.coverage * torch.as_tensor(masks[t][window], device=video.device)
+            shade = torch.ones((), device=video.device)
+            if self.shading == "green_screen":
+                shade = (video[t][window].max(dim=-1).values / GREEN_SCREEN_VALUE)[..., None]
+            frames.append((placement, window, alpha[..., None], shade))
+        return frames
+
+    @staticmethod
+    def composite(video: torch.Tensor, texture: torch.Tensor, prepared) -> torch.Tensor:
+        """Video (T, H, W, 3) with the texture pasted where ``prepared`` says; clipped to [0, 1]."""
+        out = []
+        for frame, prep in zip(video, prepared):
+            if prep is None:
+                out.append(frame)
+                continue
+            placement, window, alpha, shade = prep
+            frame = frame.clone()
+            region = frame[window]
+            frame[window] = region * (1 - alpha) + warp_texture(texture, placement) * shade * alpha
+            out.append(frame.clamp(0.0, 1.0))
+        return torch.stack(out)
+
+    # -- attack ------------------------------------------------------------------------------------
+    def _track(self, video: torch.Tensor, box) -> torch.Tensor:
+        init = np.asarray(box, dtype=np.float64)[None]
+        return self.estimator.predict(video[None], y_init=init)[0]["boxes"]
+
+    def generate(self, x: np.ndarray, y=None, y_patch_metadata=None, **kwargs) -> np.ndarray:
+        """Attack one video ``x`` (1, T, H, W, 3); ``y`` [{"boxes": (T, 4)}] (None: benign predictions);
+        ``y_patch_metadata`` [{"gs_coords", "masks"}]. Returns the adversarial video (1, T, H, W, 3)."""
+        x = np.asarray(x)
+        if x.ndim != 5 or x.shape[0] != 1 or x.shape[-1] != 3:
+            raise ValueError(f"AdversarialTexture attacks one video at a time: expected (1, T, H, W, 3), "
+                             f"got {x.shape}")
+        if not y_patch_metadata:
+            raise ValueError("y_patch_metadata is required: [{'gs_coords': ..., 'masks': ...}]")
+        metadata = y_patch_metadata[0] if isinstance(y_patch_metadata, (list, tuple)) else y_patch_metadata
+        coords, masks = check_patch_metadata(metadata, x.shape[1:])
+        if not np.isfinite(x).all():
+            raise ValueError("the video holds NaN or infinite pixels")
+        device = self.estimator.device
+        video = torch.as_tensor(x[0], dtype=torch.float32, device=device)
+        if y is None:
+            first = kwargs.get("y_init")
+            if first is None:
+                raise ValueError("without ground-truth boxes y, pass y_init (1, 4) to attack the benign track")
+            with torch.no_grad():
+                target = self._track(video, np.asarray(first).reshape(4)).detach()
+        else:
+            target = torch.as_tensor(np.asarray(y[0]["boxes"]), dtype=torch.float32, device=device)
+        if target.shape != (x.shape[1], 4):
+            raise ValueError(f"ground-truth boxes have shape {tuple(target.shape)}, expected ({x.shape[1]}, 4)")
+
+        extent = np.ceil(coords.max(axis=1) - coords.min(axis=1)).max(axis=0).astype(int)  # (w, h)
+        texture_hw = self.texture_size or (max(int(extent[1]), 1), max(int(extent[0]), 1))
+        rng = np.random.default_rng(self.seed)
+        init = (rng.uniform(0, 1, (*texture_hw, 3)) if self.init == "random"
+                else np.full((*texture_hw, 3), 0.5))
+        texture = torch.tensor(init, dtype=torch.float32, device=device)
+        prepared = self._prepare(video, coords, masks, texture_hw)
+        num_frames = x.shape[1]
+
+        self.checkpoint_results = []
+        for step in tqdm(range(self.steps + 1), desc="AdversarialTexture", disable=not self.verbose):
+            if step in self.checkpoints:
+                self._record(step, video, texture, prepared, target)
+            if step == self.steps:
+                break
+            start, stop = 0, num_frames
+            if self.frame_batch is not None and self.frame_batch < num_frames:
+                start = int(rng.integers(0, num_frames - self.frame_batch + 1))
+                stop = start + self.frame_batch
+            texture.requires_grad_(True)
+            adv = self.composite(video[start:stop], texture, prepared[start:stop])
+            boxes = self._track(adv, target[start].detach().cpu().numpy())
+            loss = torch.abs(boxes - target[start:stop]).sum()
+            (grad,) = torch.autograd.grad(loss, texture)
+            with torch.no_grad():
+                update = grad.sign() if self.gradient == "sign" else grad
+                texture = (texture + self.step_size * update).clamp(0.0, 1.0)
+        self.texture = texture.detach().cpu().numpy()
+        with torch.no_grad():
+            adv = self.composite(video, texture.detach(), prepared)
+        return adv.cpu().numpy()[None].astype(x.dtype, copy=False)
+
+    def _record(self, step, video, texture, prepared, target):
+        with torch.no_grad():
+            adv = self.composite(video, texture.detach(), prepared)
+            boxes = self._track(adv, target[0].cpu().numpy()).detach().cpu().numpy()
+        gt = target.cpu().numpy()
+        self.checkpoint_results.append(CheckpointResult(step, texture.detach().cpu().numpy().copy(), boxes,
+                                                        video_mean_iou(gt, boxes)))

@@ -1,0 +1,151 @@
+"""``PyTorchSiamRPN``: an ART object-tracking estimator (the API of ART's ``PyTorchGoturn``)."""
+
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
+from art.estimators.pytorch import PyTorchEstimator
+
+from armory_siammtl.models.siamrpn import SiamRPN
+from armory_siammtl.tracking.tracker import SiamRPNTracker
+
+LOSS_NAME = "torch.nn.L1Loss"
+
+
+class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
+    """Videos (N, T, H, W, 3) in [0, 1] -> per-video boxes (T, 4) [x1, y1, x2, y2] and scores (T,).
+
+    ``predict`` on numpy input runs without gradients and returns numpy; on a torch tensor (as ART's
+    ``AdversarialTexturePyTorch`` passes) it keeps the graph and returns tensors. ``loss_gradient`` is the
+    gradient of the summed L1 distance between tracked and ground-truth boxes w.r.t. every pixel.
+    """
+
+    estimator_params = PyTorchEstimator.estimator_params + ["attack_losses"]
+
+    def __init__(self, model: SiamRPN, input_shape: Tuple = (None, None, 3),
+                 clip_values=(0.0, 1.0), channels_first: bool = False, preprocessing_defences=None,
+                 postprocessing_defences=None, preprocessing=None, device_type: str = "gpu"):
+        if device_type == "cpu" or not torch.cuda.is_available():
+            self._device = torch.device("cpu")
+        else:
+            self._device = torch.device(f"cuda:{torch.cuda.current_device()}")
+        if channels_first:
+            raise ValueError("PyTorchSiamRPN takes channels-last videos (N, T, H, W, 3); set channels_first=False")
+        if clip_values is not None and tuple(float(v) for v in clip_values) != (0.0, 1.0):
+            raise ValueError(f"PyTorchSiamRPN expects pixels in [0, 1]; got clip_values={clip_values}")
+        if postprocessing_defences is not None:
+            raise ValueError("PyTorchSiamRPN does not support postprocessing_defences")
+        model.to(self._device).eval()
+        super().__init__(model=model, clip_values=clip_values, channels_first=channels_first,
+                         preprocessing_defences=preprocessing_defences,
+                         postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
+                         device_type=device_type)
+        self._input_shape = tuple(input_shape)
+        self.tracker = SiamRPNTracker(model)
+        self.attack_losses: Tuple[str, ...] = (LOSS_NAME,)
+
+    @property
+    def native_label_is_pytorch_format(self) -> bool:
+        return True
+
+    @property
+    def input_shape(self) -> Tuple:
+        return self._input_shape
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @staticmethod
+    def _check_batch(x):
+        if x.ndim != 5 or x.shape[-1] != 3:
+            raise ValueError(f"expected videos of shape (N, T, H, W, 3), got {tuple(x.shape)}")
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"empty batch of videos: shape {tuple(x.shape)}")
+
+    def _init_boxes(self, y_init, num_videos: int) -> torch.Tensor:
+        if y_init is None:
+            raise ValueError("y_init (N, 4) is a required argument of predict")
+        boxes = torch.as_tensor(np.asarray(y_init.detach().cpu() if torch.is_tensor(y_init) else y_init),
+                                dtype=torch.float64).reshape(-1, 4)
+        if boxes.shape[0] != num_videos:
+            raise ValueError(f"y_init holds {boxes.shape[0]} boxes for {num_videos} videos")
+        return boxes
+
+    def _track_one(self, video: torch.Tensor, box) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Preprocess one video (T, H, W, 3) and track it; keeps the graph when grad is enabled."""
+        video = video.to(self._device).float()
+        video, _ = self._apply_preprocessing(video[None], y=None, fit=False, no_grad=False)
+        result = self.tracker.track(video[0], box, channels_first=False)
+        return result.boxes, result.scores
+
+    def predict(self, x, batch_size: int = 1, **kwargs) -> List[dict]:
+        """Track each video from its ``y_init`` box; list of dicts with ``boxes``, ``scores``, ``labels``."""
+        self._check_batch(x)
+        boxes0 = self._init_boxes(kwargs.get("y_init"), x.shape[0])
+        self._model.eval()
+        as_numpy = isinstance(x, np.ndarray)
+        predictions = []
+        for i in range(x.shape[0]):
+            with torch.set_grad_enabled(not as_numpy and torch.is_grad_enabled()):
+                video = torch.from_numpy(np.asarray(x[i])) if as_numpy else x[i]
+                boxes, scores = self._track_one(video, boxes0[i])
+            labels = torch.zeros(boxes.shape[0], dtype=torch.long)
+            if as_numpy:
+                predictions.append({"boxes": boxes.detach().cpu().numpy().astype(np.float32),
+                                    "scores": scores.detach().cpu().numpy().astype(np.float32),
+                                    "labels": labels.numpy()})
+            else:
+                predictions.append({"boxes": boxes.float(), "scores": scores.float(), "labels": labels})
+        return predictions
+
+    def _losses(self, x: np.ndarray, y: List[dict], y_init=None, with_grad: bool = False):
+        """Per-video L1 losses, and the per-video input tensors that hold their gradients."""
+        self._check_batch(x)
+        if len(y) != x.shape[0]:
+            raise ValueError(f"{len(y)} label dicts for {x.shape[0]} videos")
+        boxes0 = (self._init_boxes(y_init, x.shape[0]) if y_init is not None
+                  else torch.stack([torch.as_tensor(np.asarray(y_i["boxes"])[0], dtype=torch.float64)
+                                    for y_i in y]))
+        losses, inputs = [], []
+        for i in range(x.shape[0]):
+            video = torch.tensor(np.asarray(x[i]), dtype=torch.float32, device=self._device,
+                                 requires_grad=with_grad)
+            target = torch.as_tensor(np.asarray(y[i]["boxes"]), dtype=torch.float32, device=self._device)
+            if target.shape != (x.shape[1], 4):
+                raise ValueError(f"ground-truth boxes of video {i} have shape {tuple(target.shape)}, "
+                                 f"expected ({x.shape[1]}, 4)")
+            with torch.set_grad_enabled(with_grad):
+                boxes, _ = self._track_one(video, boxes0[i])
+                losses.append(torch.abs(boxes.float() - target).sum())
+            inputs.append(video)
+        return losses, inputs
+
+    def loss_gradient(self, x: np.ndarray, y: List[dict], **kwargs) -> np.ndarray:
+        """Gradient of sum_t |box_t - gt_t|_1 w.r.t. ``x`` (same shape and dtype as ``x``)."""
+        losses, inputs = self._losses(x, y, kwargs.get("y_init"), with_grad=True)
+        self._model.zero_grad()
+        torch.stack(losses).sum().backward()
+        grads = np.stack([v.grad.detach().cpu().numpy() for v in inputs]).astype(x.dtype, copy=False)
+        if not self.all_framework_preprocessing:
+            grads = self._apply_preprocessing_gradient(x, grads)
+        return grads
+
+    def compute_losses(self, x: np.ndarray, y: List[dict], **kwargs) -> dict:
+        return {LOSS_NAME: self.compute_loss(x, y, **kwargs)}
+
+    def compute_loss(self, x: np.ndarray, y: List[dict], reduction: str = "sum", **kwargs) -> np.ndarray:
+        losses, _ = self._losses(x, y, kwargs.get("y_init"))
+        values = np.array([float(v) for v in losses], dtype=np.float32)
+        if reduction == "sum":
+            return np.float32(values.sum())
+        if reduction == "none":
+            return values
+        raise ValueError(f"reduction must be 'sum' or 'none', not {reduction!r}")
+
+    def fit(self, x, y, batch_size: int = 1, nb_epochs: int = 1, **kwargs) -> None:
+        raise NotImplementedError("train SiamRPN with `armory-siammtl train` (armory_siammtl.training)")
+
+    def get_activations(self, x, layer, batch_size: int = 1, framework: bool = False):
+        raise NotImplementedError("PyTorchSiamRPN does not expose layer activations")

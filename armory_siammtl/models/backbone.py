@@ -1,0 +1,35 @@
+"""AlexNet backbone in pysot's "legacy" layout (one ``features`` Sequential)."""
+
+from torch import nn
+
+ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
+
+
+class AlexNetLegacy(nn.Module):
+    """Five conv layers, 96-256-384-384-256 channels times ``width_mult``; 127 -> 6x6, 255 -> 22x22."""
+
+    def __init__(self, width_mult: float = 1.0):
+        super().__init__()
+        c1, c2, c3, c4, c5 = (int(c * width_mult) for c in ALEXNET_CHANNELS)
+        self.features = nn.Sequential(
+            nn.Conv2d(3, c1, kernel_size=11, stride=2),
+            nn.BatchNorm2d(c1),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c1, c2, kernel_size=5),
+            nn.BatchNorm2d(c2),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c2, c3, kernel_size=3),
+            nn.BatchNorm2d(c3),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c3, c4, kernel_size=3),
+            nn.BatchNorm2d(c4),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c4, c5, kernel_size=3),
+            nn.BatchNorm2d(c5),
+        )
+        self.feature_size = c5
+
+    def forward(self, x):
+        return self.features(x)

@@ -1,0 +1,86 @@
+"""pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict``."""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+
+class CheckpointError(ValueError):
+    """A weights file that is missing, unreadable, tampered with or does not fit the model."""
+
+
+def sha256_of(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_state_dict(path, expected_sha256: Optional[str] = None) -> dict:
+    """Read tensors with ``weights_only=True``; strip ``module.``; check the sha256 when one is given."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    if expected_sha256:
+        actual = sha256_of(path)
+        if actual != expected_sha256.lower():
+            raise CheckpointError(f"weights file {path} has sha256 {actual}, expected {expected_sha256}: "
+                                  "the file is corrupted or not the one the manifest names")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(f"cannot read weights file {path} (truncated or not a torch checkpoint): "
+                              f"{type(exc).__name__}: {exc}") from exc
+    if isinstance(obj, dict) and "state_dict" in obj:
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"weights file {path} does not hold a state_dict of tensors")
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()}
+
+
+def load_checkpoint(model: torch.nn.Module, path, expected_sha256: Optional[str] = None,
+                    allow_missing_prefixes=()) -> torch.nn.Module:
+    """Load a pysot checkpoint into ``model``; every missing or unexpected key is named in the error.
+
+    ``allow_missing_prefixes`` lets a tracking-only checkpoint start an MTL model (e.g. ``("kpt_head.",)``).
+    """
+    state = read_state_dict(path, expected_sha256)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not k.startswith(tuple(allow_missing_prefixes))]
+    unexpected = [k for k in state if k not in own]
+    wrong_shape = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                   for k in state if k in own and state[k].shape != own[k].shape]
+    problems = []
+    if missing:
+        problems.append(f"missing keys {missing}")
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected}")
+    if wrong_shape:
+        problems.append(f"shape mismatches {wrong_shape}")
+    if problems:
+        raise CheckpointError(f"weights file {path} does not fit the model: " + "; ".join(problems))
+    model.load_state_dict(state, strict=False)
+    return model
+
+
+def save_checkpoint(model_or_state, path, extra: Optional[dict] = None) -> str:
+    """Write a pysot-style checkpoint atomically (``{"state_dict": ..., **extra}``); return its sha256."""
+    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
+    payload = {"state_dict": {k: v.detach().cpu() for k, v in state.items()}}
+    payload.update(extra or {})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return sha256_of(path)

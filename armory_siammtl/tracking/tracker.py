@@ -1,0 +1,98 @@
+"""pysot's SiamRPN tracking loop in torch: the path video -> boxes is differentiable in the pixels."""
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
+from armory_siammtl.models.siamrpn import SiamRPN
+from armory_siammtl.tracking.crop import crop_subwindow
+from armory_siammtl.validation import check_box, check_video
+
+MIN_SIZE = 10.0  # pysot's smallest box side after clipping
+
+
+@dataclass
+class TrackResult:
+    boxes: torch.Tensor  # (T, 4) x1 y1 x2 y2 pixels; frame 0 is the initial box
+    scores: torch.Tensor  # (T,) foreground score of the chosen anchor; 1 for frame 0
+
+
+def to_model_input(crop: torch.Tensor) -> torch.Tensor:
+    """RGB in [0, 1] -> pysot's BGR in [0, 255]."""
+    return crop.flip(1) * 255.0
+
+
+def _change(r):
+    return torch.maximum(r, 1.0 / r)
+
+
+def _padded_size(w, h):
+    pad = (w + h) * 0.5
+    return torch.sqrt((w + pad) * (h + pad))
+
+
+class SiamRPNTracker:
+    """Track one object through a video.
+
+    ``track(video, box)`` takes frames (T, H, W, 3) or (T, 3, H, W), floats in [0, 1], and the first
+    frame's box [x1, y1, x2, y2]. With ``video.requires_grad`` (or inside ``torch.enable_grad``) the boxes
+    carry gradients back to every pixel; under ``torch.no_grad`` the same code is the fast benign path.
+    """
+
+    def __init__(self, model: SiamRPN):
+        self.model = model
+        cfg = model.config
+        self.cfg = cfg
+        self.score_size = score_size(cfg.instance_size, cfg.exemplar_size, cfg.stride)
+        self.anchors = anchor_grid(self.score_size, cfg.stride, cfg.ratios, cfg.scales)
+        hann = torch.hann_window(self.score_size, periodic=False, dtype=torch.float64)  # = np.hanning
+        self.window = torch.outer(hann, hann).flatten().repeat(cfg.anchor_num)
+
+    def _search_scale(self, size):
+        ctx = self.cfg.context_amount * (size[0] + size[1])
+        s_z = torch.sqrt((size[0] + ctx) * (size[1] + ctx))
+        return s_z, self.cfg.exemplar_size / s_z
+
+    def track(self, video: torch.Tensor, init_box, channels_first: Optional[bool] = None) -> TrackResult:
+        frames = check_video(video, channels_first)
+        num_frames, _, height, width = frames.shape
+        dtype, device = frames.dtype, frames.device
+        box = check_box(init_box, height, width).to(dtype=dtype, device=device)
+        anchors, window = self.anchors.to(device, dtype), self.window.to(device, dtype)
+        cfg = self.cfg
+
+        center = torch.stack([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+        size = torch.stack([box[2] - box[0], box[3] - box[1]])
+        fill = frames[0].mean(dim=(1, 2))
+        s_z, _ = self._search_scale(size)
+        z_crop = crop_subwindow(frames[0], center, torch.round(s_z.detach()), cfg.exemplar_size, fill)
+        z_f = self.model.template_features(to_model_input(z_crop))
+
+        boxes, scores = [box], [torch.ones((), dtype=dtype, device=device)]
+        for t in range(1, num_frames):
+            s_z, scale_z = self._search_scale(size)
+            s_x = s_z * (cfg.instance_size / cfg.exemplar_size)
+            x_crop = crop_subwindow(frames[t], center, s_x, cfg.instance_size, fill)
+            cls, loc = self.model.track_outputs(z_f, to_model_input(x_crop))
+            score = foreground_scores(cls)
+            pred = decode_deltas(loc, anchors)
+
+            s_c = _change(_padded_size(pred[:, 2], pred[:, 3]) / _padded_size(size[0] * scale_z, size[1] * scale_z))
+            r_c = _change((size[0] / size[1]) / (pred[:, 2] / pred[:, 3]))
+            penalty = torch.exp(-(r_c * s_c - 1) * cfg.penalty_k)
+            pscore = penalty * score * (1 - cfg.window_influence) + window * cfg.window_influence
+            best = int(torch.argmax(pscore.detach()))
+
+            delta = pred[best] / scale_z
+            rate = penalty[best] * score[best] * cfg.lr
+            cx = (center[0] + delta[0]).clamp(0, width)
+            cy = (center[1] + delta[1]).clamp(0, height)
+            w = (size[0] * (1 - rate) + delta[2] * rate).clamp(MIN_SIZE, width)
+            h = (size[1] * (1 - rate) + delta[3] * rate).clamp(MIN_SIZE, height)
+            center, size = torch.stack([cx, cy]), torch.stack([w, h])
+            boxes.append(torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]))
+            scores.append(score[best])
+        return TrackResult(torch.stack(boxes), torch.stack(scores))

@@ -1,0 +1,1 @@
+"""Training losses and loops for STL (lambda_K = 0) and MTL SiamRPN."""

@@ -1,0 +1,90 @@
+"""Anchor targets and the tracking/keypoint losses: L_MTL = lambda_C L_cls + lambda_R L_reg + lambda_K L_KPT."""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from armory_siammtl.models.keypoint_head import keypoint_loss
+
+THR_HIGH, THR_LOW = 0.6, 0.3  # pysot's positive / negative IoU thresholds
+POS_NUM, TOTAL_NUM = 16, 64  # pysot's sampled positives / samples per pair
+
+
+def iou_cxcywh_xyxy(anchors: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+    """IoU of (N, 4) anchors (cx, cy, w, h) with one box (x1, y1, x2, y2)."""
+    ax1, ay1 = anchors[:, 0] - anchors[:, 2] / 2, anchors[:, 1] - anchors[:, 3] / 2
+    ax2, ay2 = anchors[:, 0] + anchors[:, 2] / 2, anchors[:, 1] + anchors[:, 3] / 2
+    iw = (torch.minimum(ax2, box[2]) - torch.maximum(ax1, box[0])).clamp(min=0)
+    ih = (torch.minimum(ay2, box[3]) - torch.maximum(ay1, box[1])).clamp(min=0)
+    inter = iw * ih
+    union = anchors[:, 2] * anchors[:, 3] + (box[2] - box[0]) * (box[3] - box[1]) - inter
+    return inter / union
+
+
+def anchor_targets(anchors: torch.Tensor, box: torch.Tensor, generator: torch.Generator = None):
+    """Labels (N,) in {1, 0, -1 ignore} and box deltas (N, 4) for one search image's target ``box``.
+
+    Positives: IoU > 0.6, at most 16 sampled; negatives: IoU < 0.3, sampled to 64 in all.
+    """
+    iou = iou_cxcywh_xyxy(anchors, box)
+    labels = torch.full((anchors.shape[0],), -1, dtype=torch.long)
+    pos = torch.nonzero(iou > THR_HIGH).flatten()
+    neg = torch.nonzero(iou < THR_LOW).flatten()
+    pos = pos[torch.randperm(pos.numel(), generator=generator)[:POS_NUM]]
+    neg = neg[torch.randperm(neg.numel(), generator=generator)[:TOTAL_NUM - pos.numel()]]
+    labels[pos], labels[neg] = 1, 0
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w, h = box[2] - box[0], box[3] - box[1]
+    deltas = torch.stack([(cx - anchors[:, 0]) / anchors[:, 2], (cy - anchors[:, 1]) / anchors[:, 3],
+                          torch.log(w / anchors[:, 2]), torch.log(h / anchors[:, 3])], dim=1)
+    return labels, deltas
+
+
+def classification_loss(cls: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on sampled anchors, positives and negatives weighted half each (as pysot).
+
+    ``cls`` is (B, 2K, S, S), ``labels`` (B, K*S*S) in anchor-major order.
+    """
+    batch = cls.shape[0]
+    logits = cls.view(batch, 2, -1).permute(0, 2, 1).reshape(-1, 2)
+    labels = labels.reshape(-1)
+    loss = cls.new_zeros(())
+    for value in (1, 0):
+        chosen = labels == value
+        if chosen.any():
+            loss = loss + 0.5 * F.cross_entropy(logits[chosen], labels[chosen])
+    return loss
+
+
+def regression_loss(loc: torch.Tensor, deltas: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Smooth-L1 on the box deltas of positive anchors; ``loc`` (B, 4K, S, S), ``deltas`` (B, N, 4)."""
+    batch = loc.shape[0]
+    pred = loc.view(batch, 4, -1).permute(0, 2, 1)
+    positive = labels == 1
+    if not positive.any():
+        return loc.sum() * 0.0
+    return F.smooth_l1_loss(pred[positive], deltas[positive].to(pred.dtype))
+
+
+@dataclass
+class LossWeights:
+    """lambda_C and lambda_R are pysot's CLS_WEIGHT 1.0 and LOC_WEIGHT 1.2; lambda_K = 0 is STL."""
+
+    cls: float = 1.0
+    reg: float = 1.2
+    kpt: float = 0.0
+
+
+def mtl_loss(outputs: dict, labels, deltas, weights: LossWeights, keypoints=None, visibility=None) -> dict:
+    """Weighted sum of the task losses; returns each term and ``total``."""
+    terms = {"cls": classification_loss(outputs["cls"], labels),
+             "reg": regression_loss(outputs["loc"], deltas, labels)}
+    total = weights.cls * terms["cls"] + weights.reg * terms["reg"]
+    if weights.kpt > 0:
+        if "kpt" not in outputs or keypoints is None:
+            raise ValueError("lambda_K > 0 needs a model with a keypoint head and keypoint targets")
+        terms["kpt"] = keypoint_loss(outputs["kpt"], keypoints, visibility)
+        total = total + weights.kpt * terms["kpt"]
+    terms["total"] = total
+    return terms

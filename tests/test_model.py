@@ -1,0 +1,99 @@
+import pytest
+import torch
+
+from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint, save_checkpoint, sha256_of
+from armory_siammtl.models.anchors import anchor_grid, base_anchors, score_size
+from armory_siammtl.models.checkpoint import CheckpointError, read_state_dict
+from armory_siammtl.models.keypoint_head import KeypointHead, keypoint_loss
+from helpers import calibrated_model
+
+
+def test_shapes_follow_the_paper():
+    model = SiamRPN(SiamRPNConfig(kpt_head="shallow")).eval()
+    z_f = model.template_features(torch.rand(1, 3, 127, 127))
+    assert z_f.shape == (1, 256, 6, 6)
+    cls, loc = model.track_outputs(z_f, torch.rand(1, 3, 255, 255))
+    assert cls.shape == (1, 10, 17, 17) and loc.shape == (1, 20, 17, 17)
+    assert score_size(287) == 21 and score_size(255) == 17
+
+
+def test_anchor_sizes_match_pysot_rounding():
+    # stride 8, area 64: ratio 0.33 -> ws=int(sqrt(64/0.33))=13, hs=int(13*0.33)=4, times scale 8
+    wh = base_anchors()
+    assert wh.tolist() == [[104, 32], [88, 40], [64, 64], [40, 80], [32, 96]]
+    grid = anchor_grid(17)
+    assert grid.shape == (5 * 17 * 17, 4)
+    assert grid[0, :2].tolist() == [-64, -64] and grid[16, :2].tolist() == [64, -64]
+
+
+@pytest.mark.parametrize("kind,widths", [("shallow", [128, 64]), ("deep", [128, 128, 64, 64])])
+def test_keypoint_head_shapes(kind, widths):
+    head = KeypointHead.named(kind)
+    convs = [m for m in head.blocks if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == widths
+    assert head(torch.rand(2, 256, 6, 6)).shape == (2, 17, 127, 127)
+
+
+def test_keypoint_loss_ignores_invisible_keypoints():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 17, 127, 127, requires_grad=True)
+    keypoints = torch.rand(2, 17, 2) * 127
+    visibility = torch.randint(0, 3, (2, 17))
+    visibility[0, 0] = 0
+    loss = keypoint_loss(logits, keypoints, visibility)
+    moved = keypoints.clone()
+    moved[visibility == 0] = torch.rand(int((visibility == 0).sum()), 2) * 127
+    assert torch.equal(loss, keypoint_loss(logits, moved, visibility))
+    loss.backward()
+    assert logits.grad[0, 0].abs().sum() == 0  # an invisible channel gets no gradient
+    assert logits.grad[visibility > 0].abs().sum() > 0
+    visible_moved = keypoints.clone()
+    visible_moved[visibility > 0] += 10
+    assert not torch.equal(loss, keypoint_loss(logits, visible_moved, visibility))
+
+
+def test_pysot_checkpoint_round_trips_every_tensor(tmp_path):
+    model = calibrated_model(kpt_head="deep")
+    # pysot saves {"epoch", "state_dict", "optimizer"}; DataParallel adds a "module." prefix
+    payload = {"epoch": 3, "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}
+    path = tmp_path / "checkpoint_e3.pth"
+    torch.save(payload, path)
+    fresh = SiamRPN(SiamRPNConfig(kpt_head="deep"))
+    load_checkpoint(fresh, path, expected_sha256=sha256_of(path))
+    for key, value in model.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+    plain = tmp_path / "plain.pth"
+    digest = save_checkpoint(model, plain)
+    assert digest == sha256_of(plain)
+    assert set(read_state_dict(plain)) == set(model.state_dict())
+
+
+def test_bad_checkpoints_are_refused_with_clear_messages(tmp_path):
+    model = SiamRPN()
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(model, tmp_path / "missing.pth")
+    good = tmp_path / "good.pth"
+    save_checkpoint(model, good)
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(SiamRPN(), truncated)
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_checkpoint(SiamRPN(), good, expected_sha256="0" * 64)
+    # an STL checkpoint lacks the head; an MTL one has keys the STL model does not know
+    with pytest.raises(CheckpointError, match="missing keys.*kpt_head.blocks.0.weight"):
+        load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), good)
+    mtl = tmp_path / "mtl.pth"
+    save_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), mtl)
+    with pytest.raises(CheckpointError, match="unexpected keys.*kpt_head"):
+        load_checkpoint(SiamRPN(), mtl)
+    load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), good, allow_missing_prefixes=("kpt_head.",))
+    wide = tmp_path / "wide.pth"
+    save_checkpoint(SiamRPN(SiamRPNConfig(width_mult=0.5)), wide)
+    with pytest.raises(CheckpointError, match="shape mismatches"):
+        load_checkpoint(SiamRPN(), wide)
+
+
+def test_config_rejects_unknown_head():
+    with pytest.raises(ValueError, match="kpt_head"):
+        SiamRPNConfig(kpt_head="huge")
