@@ -4,6 +4,7 @@ x <- x + delta * grad L with L = sum_t |y_hat_t - y_bar_t|_1 (the paper's Eq. 4)
 occluders in front of the patch stay on top, and the texture follows the scene's perspective.
 """
 
+import logging
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -16,6 +17,7 @@ from tqdm.auto import tqdm
 from armory_siammtl.attacks.warp import place, warp_texture
 from armory_siammtl.evaluation.metrics import video_mean_iou
 
+logger = logging.getLogger(__name__)
 GREEN_SCREEN_VALUE = 0.5647  # HSV value of CARLA's #00903a green screen, as ARMORY's texture attack uses
 
 
@@ -57,7 +59,9 @@ class AdversarialTexture(EvasionAttack):
     """The seed paper's texture attack; ``generate`` has ARMORY's signature.
 
     :param step_size: delta in x <- x + delta * grad (or delta * sign(grad) with ``gradient="sign"``).
-    :param steps: number of gradient steps; defaults to the largest checkpoint.
+    :param steps: number of gradient steps; defaults to the largest checkpoint. ``max_iter`` (ARMORY's
+        name, which ``armory run --check`` lowers to 1) is accepted for it; checkpoints beyond it are
+        dropped with a warning.
     :param checkpoints: step counts at which the texture and the adversarial boxes are recorded
         (``checkpoint_results``), so one run serves several step counts.
     :param frame_batch: frames tracked per step (a seeded random window, started from its ground-truth
@@ -78,8 +82,16 @@ class AdversarialTexture(EvasionAttack):
                  checkpoints: Optional[Sequence[int]] = None, gradient: str = "raw",
                  frame_batch: Optional[int] = None, clean_first_frame: bool = True,
                  shading: Optional[str] = None, texture_size: Optional[Sequence[int]] = None,
-                 init: str = "mean", seed: int = 0, verbose: bool = True):
+                 init: str = "mean", seed: int = 0, verbose: bool = True, max_iter: Optional[int] = None):
         super().__init__(estimator=estimator)
+        if max_iter is not None:
+            if steps is not None and steps != max_iter:
+                raise ValueError(f"steps={steps} and max_iter={max_iter} disagree; give one of them")
+            steps = max_iter
+            dropped = [c for c in (checkpoints or []) if c > steps]
+            if dropped:
+                logger.warning("AdversarialTexture: max_iter=%d drops checkpoints %s", steps, dropped)
+            checkpoints = [c for c in (checkpoints or []) if c <= steps] + [steps]
         self.step_size = float(step_size)
         self.checkpoints = sorted({int(c) for c in (checkpoints or ([steps] if steps is not None else [10]))})
         self.steps = int(steps) if steps is not None else self.checkpoints[-1]

@@ -89,7 +89,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         predictions = []
         for i in range(x.shape[0]):
             with torch.set_grad_enabled(not as_numpy and torch.is_grad_enabled()):
-                video = torch.from_numpy(np.asarray(x[i])) if as_numpy else x[i]
+                video = torch.tensor(np.asarray(x[i])) if as_numpy else x[i]  # ARMORY passes read-only arrays
                 boxes, scores = self._track_one(video, boxes0[i])
             labels = torch.zeros(boxes.shape[0], dtype=torch.long)
             if as_numpy:

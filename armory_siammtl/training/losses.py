@@ -22,11 +22,17 @@ def iou_cxcywh_xyxy(anchors: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     return inter / union
 
 
-def anchor_targets(anchors: torch.Tensor, box: torch.Tensor, generator: torch.Generator = None):
+def anchor_targets(anchors: torch.Tensor, box, generator: torch.Generator = None):
     """Labels (N,) in {1, 0, -1 ignore} and box deltas (N, 4) for one search image's target ``box``.
 
     Positives: IoU > 0.6, at most 16 sampled; negatives: IoU < 0.3, sampled to 64 in all.
+    ``box`` None is a negative pair: 16 sampled negatives, no positives.
     """
+    if box is None:
+        labels = torch.full((anchors.shape[0],), -1, dtype=torch.long)
+        labels[torch.randperm(anchors.shape[0], generator=generator)[:POS_NUM]] = 0
+        return labels, torch.zeros(anchors.shape[0], 4)
+    box = torch.as_tensor(box, dtype=anchors.dtype)
     iou = iou_cxcywh_xyxy(anchors, box)
     labels = torch.full((anchors.shape[0],), -1, dtype=torch.long)
     pos = torch.nonzero(iou > THR_HIGH).flatten()

@@ -1,0 +1,79 @@
+"""``armory-siammtl setup``: ARMORY's config, the project's weights and the CARLA dataset, offline.
+
+Writes ``~/.armory/config.json`` (unless one exists), copies ``model_weights/*.pth`` and their manifest
+into ARMORY's ``saved_model_dir`` after checking each sha256, and, when ``carla_video_tracking_dev`` 2.0.0
+is not already in ``dataset_dir``, builds the embedded default from the procedural scene.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+from armory_siammtl.models.checkpoint import CheckpointError, sha256_of
+
+REPO_WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
+ARMORY_KEYS = ("dataset_dir", "local_git_dir", "saved_model_dir", "output_dir", "tmp_dir")
+
+
+def armory_config(home: Path) -> dict:
+    """Load ``home/.armory/config.json`` or write one whose folders live under ``home/.armory``."""
+    config_path = home / ".armory" / "config.json"
+    if config_path.is_file():
+        return json.loads(config_path.read_text())
+    root = home / ".armory"
+    config = {"dataset_dir": str(root / "datasets"), "local_git_dir": str(root / "git"),
+              "saved_model_dir": str(root / "saved_models"), "output_dir": str(root / "outputs"),
+              "tmp_dir": str(root / "tmp"), "verify_ssl": True}
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(config, indent=4, sort_keys=True) + "\n")
+    return config
+
+
+def install_weights(weights_dir: Path, saved_model_dir: Path) -> list:
+    """Copy every manifest-listed weights file that is present, verified, plus the manifest itself."""
+    manifest_path = weights_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise CheckpointError(f"no manifest.json in {weights_dir}")
+    entries = json.loads(manifest_path.read_text())["weights"]
+    saved_model_dir.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for entry in entries:
+        source = weights_dir / entry["file"]
+        if not source.is_file():
+            print(f"  not present (see its 'source' in the manifest): {entry['file']}")
+            continue
+        if sha256_of(source) != entry["sha256"]:
+            raise CheckpointError(f"{source} does not match its sha256 in {manifest_path}")
+        shutil.copy2(source, saved_model_dir / entry["file"])
+        installed.append(entry["file"])
+    shutil.copy2(manifest_path, saved_model_dir / "manifest.json")
+    return installed
+
+
+def ensure_dataset(dataset_dir: Path, videos: int, frames: int) -> str:
+    from armory_siammtl.data.export import TFDS_NAME, TFDS_VERSION, write_tfds
+
+    target = dataset_dir / TFDS_NAME / TFDS_VERSION
+    if target.is_dir():
+        kind = "embedded procedural" if (target / "SIAMMTL_EMBEDDED.json").is_file() else "real ARMORY"
+        return f"{kind} {TFDS_NAME} already in {target}"
+    write_tfds(dataset_dir, range(500_000, 500_000 + videos), frames)
+    return f"built the embedded procedural {TFDS_NAME} ({videos} videos x {frames} frames) in {target}"
+
+
+def run_setup(args) -> None:
+    home = Path(args.home).expanduser()
+    config = armory_config(home)
+    weights = install_weights(Path(args.weights_dir), Path(config["saved_model_dir"]))
+    print(f"armory config: {home / '.armory' / 'config.json'}")
+    print(f"weights installed in {config['saved_model_dir']}: {weights or 'none'}")
+    print(ensure_dataset(Path(config["dataset_dir"]), args.videos, args.frames))
+
+
+def add_setup_parser(sub):
+    p = sub.add_parser("setup", help="prepare ARMORY (config, weights, embedded dataset) for --no-docker runs")
+    p.add_argument("--home", default="~", help="the home folder whose .armory/ ARMORY reads (default ~)")
+    p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
+    p.add_argument("--videos", type=int, default=3, help="embedded default: number of videos")
+    p.add_argument("--frames", type=int, default=30, help="embedded default: frames per video")
+    p.set_defaults(func=run_setup)

@@ -1,0 +1,197 @@
+"""``armory-siammtl`` command line: track, attack, make-data, train, setup."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _box(text):
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"box must be x1,y1,x2,y2 numbers, got {text!r}")
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"box must have 4 numbers x1,y1,x2,y2, got {text!r}")
+    return values
+
+
+def _model_args(parser):
+    parser.add_argument("--weights", required=True, help="pysot-format checkpoint (.pth)")
+    parser.add_argument("--head", choices=["shallow", "deep"], default=None,
+                        help="keypoint head the checkpoint carries (MTL models); omit for STL")
+    parser.add_argument("--sha256", default=None, help="expected sha256 of the weights file")
+    parser.add_argument("--search-size", type=int, default=255)
+
+
+def _estimator(args):
+    from armory_siammtl.estimators import PyTorchSiamRPN
+    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+
+    model = SiamRPN(SiamRPNConfig(kpt_head=args.head, instance_size=args.search_size))
+    load_checkpoint(model, args.weights, expected_sha256=args.sha256)
+    return PyTorchSiamRPN(model, device_type="gpu")
+
+
+def cmd_track(args):
+    from armory_siammtl.data.video import read_video, write_video
+
+    video = read_video(args.video, args.max_frames)
+    estimator = _estimator(args)
+    pred = estimator.predict(video[None], y_init=np.asarray([args.init]))[0]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savetxt(out / "boxes.txt", pred["boxes"], fmt="%.2f", header="x1 y1 x2 y2")
+    if args.video_out:
+        write_video(out / "tracked.mp4", video, {(0, 255, 0): pred["boxes"]})
+    print(f"tracked {len(video)} frames -> {out / 'boxes.txt'}")
+
+
+def cmd_attack(args):
+    from armory_siammtl.attacks import AdversarialTexture
+    from armory_siammtl.data.otb import digital_patch_metadata
+    from armory_siammtl.data.video import read_video, write_video
+    from armory_siammtl.evaluation.metrics import video_mean_iou
+
+    video = read_video(args.video, args.max_frames)
+    gt = np.loadtxt(args.boxes, delimiter=",", ndmin=2) if args.boxes else None
+    if gt is not None and args.boxes_xywh:
+        gt[:, 2:] += gt[:, :2]
+    estimator = _estimator(args)
+    if gt is None:
+        gt = estimator.predict(video[None], y_init=np.asarray([args.init]))[0]["boxes"]
+        print("no ground truth given: attacking the benign track")
+    gt = gt[: len(video)]
+    metadata = digital_patch_metadata(video.shape[1:3], gt)
+    checkpoints = sorted(set(args.checkpoints or []) | {args.steps})
+    attack = AdversarialTexture(estimator, step_size=args.step_size, steps=args.steps, checkpoints=checkpoints,
+                                gradient=args.gradient, frame_batch=args.frame_batch, seed=args.seed)
+    benign = estimator.predict(video[None], y_init=gt[:1])[0]["boxes"]
+    x_adv = attack.generate(video[None], [{"boxes": gt}], y_patch_metadata=[metadata])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    import cv2
+    cv2.imwrite(str(out / "texture.png"), cv2.cvtColor((attack.texture * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    adv_boxes = attack.checkpoint_results[-1].boxes
+    write_video(out / "adversarial.mp4", x_adv[0], {(0, 255, 0): gt, (0, 0, 255): adv_boxes})
+    report = {"benign_miou": 100 * video_mean_iou(gt, benign),
+              "checkpoints": [{"steps": r.steps, "miou": 100 * r.mean_iou} for r in attack.checkpoint_results]}
+    (out / "miou.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+
+
+def cmd_make_data(args):
+    from armory_siammtl.data.export import write_frame_folders, write_tfds
+
+    seeds = range(args.seed, args.seed + args.videos)
+    if args.format in ("folders", "both"):
+        write_frame_folders(args.out, seeds, args.frames, args.height, args.width)
+    if args.format in ("tfds", "both"):
+        write_tfds(args.out, seeds, args.frames)
+    print(f"wrote {args.videos} procedural videos under {args.out}")
+
+
+def cmd_train(args):
+    import torch
+
+    from armory_siammtl.data.synthetic import synthetic_tracks
+    from armory_siammtl.training.trainer import TrainConfig, Trainer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(out_dir=args.out, kpt_weight=args.kpt_weight, head=args.head,
+                      pretrain_head=args.pretrain_head, init_weights=args.init_weights, optimizer=args.optimizer,
+                      lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
+                      seed=args.seed, search_size=args.search_size, val_videos=args.val_videos,
+                      val_pairs=args.val_pairs)
+    print(f"rendering {args.videos} training and {args.val_videos} validation videos ...")
+    train = synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width)
+    val = synthetic_tracks(range(100_000 + args.seed, 100_000 + args.seed + args.val_videos), args.frames,
+                           args.height, args.width)
+    trainer = Trainer(cfg, train, val)
+    if trainer.resume():
+        print(f"resuming after epoch {trainer.start_epoch}")
+    best = trainer.fit()
+    print("best epoch:", json.dumps(best))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="armory-siammtl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("track", help="track one object through a video file or frame folder")
+    p.add_argument("video")
+    p.add_argument("--init", type=_box, required=True, help="first-frame box x1,y1,x2,y2")
+    _model_args(p)
+    p.add_argument("--out", default="track_out")
+    p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--video-out", action="store_true", help="also write an annotated tracked.mp4")
+    p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("attack", help="adversarial texture on a video with the paper's digital patch")
+    p.add_argument("video")
+    p.add_argument("--init", type=_box, help="first-frame box, when no --boxes are given")
+    p.add_argument("--boxes", help="ground-truth boxes, one x1,y1,x2,y2 line per frame")
+    p.add_argument("--boxes-xywh", action="store_true", help="--boxes lines are x,y,w,h (OTB)")
+    _model_args(p)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--step-size", type=float, default=0.1)
+    p.add_argument("--checkpoints", type=int, nargs="*", default=[10, 20, 50])
+    p.add_argument("--gradient", choices=["raw", "sign"], default="raw")
+    p.add_argument("--frame-batch", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-frames", type=int, default=100)
+    p.add_argument("--out", default="attack_out")
+    p.set_defaults(func=cmd_attack)
+
+    p = sub.add_parser("make-data", help="write procedural person videos (frame folders and/or TFDS)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--videos", type=int, default=4)
+    p.add_argument("--frames", type=int, default=30)
+    p.add_argument("--height", type=int, default=960)
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--seed", type=int, default=500_000)
+    p.add_argument("--format", choices=["folders", "tfds", "both"], default="folders")
+    p.set_defaults(func=cmd_make_data)
+
+    p = sub.add_parser("train", help="train STL (lambda_K = 0) or MTL SiamRPN on procedural videos")
+    p.add_argument("--out", required=True)
+    p.add_argument("--kpt-weight", type=float, default=0.0, help="lambda_K")
+    p.add_argument("--head", choices=["shallow", "deep"], default=None)
+    p.add_argument("--pretrain-head", action="store_true")
+    p.add_argument("--init-weights", default=None)
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--iters", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--search-size", type=int, default=255)
+    p.add_argument("--videos", type=int, default=60)
+    p.add_argument("--val-videos", type=int, default=4)
+    p.add_argument("--val-pairs", type=int, default=64)
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_train)
+
+    from armory_siammtl.armory_setup import add_setup_parser
+    add_setup_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"armory-siammtl {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""ARMORY scenario JSONs for the paper's models and attack settings (one function, many files)."""
+
+import json
+from pathlib import Path
+from typing import Optional
+
+# (file stem, lambda_K, head, pre-trained head) of the paper's model family; weights file names follow
+MODELS = [("stl", 0.0, None, False)] + [
+    (f"mtl_l{int(round(lk * 10)):02d}", lk, "shallow", False) for lk in (0.2, 0.4, 0.6, 0.8, 1.0)] + [
+    ("mtl_l02_deep", 0.2, "deep", False), ("mtl_l02_pretrained", 0.2, "shallow", True)]
+
+
+def weights_file(stem: str) -> str:
+    return f"siamrpn_alex_{stem}.pth"
+
+
+def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: float = 0.1,
+                    max_iter: int = 50, checkpoints=(10, 20, 50), frame_batch: Optional[int] = 10,
+                    dataset: str = "carla_video_tracking_dev", seed: int = 0) -> dict:
+    """One CarlaVideoTracking scenario: model ``stem`` attacked by our AdversarialTexture."""
+    return {
+        "_description": f"SiamRPN-AlexNet {stem} (lambda_K={lambda_k}, head={head}) under the SkeleVision "
+                        f"adversarial texture, delta={step_size}, {max_iter} steps",
+        "adhoc": None,
+        "attack": {
+            "knowledge": "white",
+            "kwargs": {"step_size": step_size, "max_iter": max_iter, "checkpoints": list(checkpoints),
+                       "gradient": "raw", "frame_batch": frame_batch, "shading": "green_screen",
+                       "clean_first_frame": True, "seed": seed, "verbose": True},
+            "module": "armory_siammtl.attacks",
+            "name": "AdversarialTexture",
+            "use_label": True,
+        },
+        "dataset": {"batch_size": 1, "eval_split": "dev", "framework": "numpy",
+                    "module": "armory.data.adversarial_datasets", "name": dataset},
+        "defense": None,
+        "metric": {"means": True, "perturbation": "l0", "record_metric_per_sample": True,
+                   "task": ["video_tracking_mean_iou", "video_tracking_mean_success_rate"]},
+        "model": {"fit": False, "fit_kwargs": {}, "model_kwargs": {"kpt_weight": lambda_k, "head": head},
+                  "module": "armory_siammtl.estimators.factories", "name": "get_art_model",
+                  "weights_file": weights_file(stem), "wrapper_kwargs": {}},
+        "scenario": {"kwargs": {}, "module": "armory.scenarios.carla_video_tracking", "name": "CarlaVideoTracking"},
+        "sysconfig": {"docker_image": "armory-siammtl:0.1.0", "external_github_repo": None, "gpus": "all",
+                      "output_dir": None, "output_filename": None, "use_gpu": False},
+    }
+
+
+def write_scenarios(out_dir) -> list:
+    """The shipped set: every model at delta 0.1 (``carla_<stem>.json``) and 0.2 (``..._d02.json``)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, lambda_k, head, _ in MODELS:
+        for step_size, suffix in ((0.1, ""), (0.2, "_d02")):
+            path = out_dir / f"carla_{stem}{suffix}.json"
+            path.write_text(json.dumps(scenario_config(stem, lambda_k, head, step_size), indent=4) + "\n")
+            written.append(path)
+    return written

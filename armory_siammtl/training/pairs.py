@@ -1,0 +1,88 @@
+"""Template/search training pairs cut from tracking videos, with pysot-style shift/scale/colour jitter."""
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from armory_siammtl.tracking.crop import crop_subwindow
+
+
+@dataclass
+class Track:
+    """One training video: frames (T, H, W, 3) uint8 RGB, boxes (T, 4), optional keypoints (T, 17, 3)."""
+
+    frames: np.ndarray
+    boxes: np.ndarray
+    keypoints: Optional[np.ndarray] = None
+
+
+@dataclass
+class Augment:
+    """pysot's defaults: template shift 4 / scale 0.05, search shift 64 / scale 0.18; 20% negative pairs."""
+
+    template_shift: float = 4
+    template_scale: float = 0.05
+    search_shift: float = 64
+    search_scale: float = 0.18
+    colour: float = 0.1
+    negative: float = 0.2
+    frame_range: int = 20
+
+
+def context_size(box, context_amount=0.5):
+    w, h = box[2] - box[0], box[3] - box[1]
+    ctx = context_amount * (w + h)
+    return float(np.sqrt((w + ctx) * (h + ctx)))
+
+
+def _crop(frame_u8, center, size, out_size):
+    frame = torch.from_numpy(frame_u8).permute(2, 0, 1).float() / 255.0
+    fill = frame.mean(dim=(1, 2))
+    crop = crop_subwindow(frame, torch.tensor(center, dtype=torch.float32), float(size), out_size, fill)
+    return crop[0]
+
+
+def sample_pair(tracks: Sequence[Track], rng: np.random.Generator, aug: Augment = Augment(),
+                exemplar: int = 127, search: int = 255) -> dict:
+    """One pair: RGB crops in [0, 1], the search box in crop pixels (or None for a negative pair),
+    template keypoints in crop pixels with visibility (zero where absent or outside the crop)."""
+    k = int(rng.integers(len(tracks)))
+    track = tracks[k]
+    i = int(rng.integers(len(track.frames)))
+    negative = rng.uniform() < aug.negative and len(tracks) > 1
+    if negative:
+        other = tracks[(k + 1 + int(rng.integers(len(tracks) - 1))) % len(tracks)]
+        j_track, j = other, int(rng.integers(len(other.frames)))
+    else:
+        j_track = track
+        j = int(np.clip(i + rng.integers(-aug.frame_range, aug.frame_range + 1), 0, len(track.frames) - 1))
+
+    box_z = track.boxes[i].astype(np.float64)
+    s_z = context_size(box_z) * (1 + rng.uniform(-aug.template_scale, aug.template_scale))
+    c_z = (box_z[:2] + box_z[2:]) / 2 + rng.uniform(-aug.template_shift, aug.template_shift, 2) * s_z / exemplar
+    template = _crop(track.frames[i], c_z, s_z, exemplar)
+
+    box_x = j_track.boxes[j].astype(np.float64)
+    s_x = context_size(box_x) * search / exemplar * (1 + rng.uniform(-aug.search_scale, aug.search_scale))
+    c_x = (box_x[:2] + box_x[2:]) / 2 + rng.uniform(-aug.search_shift, aug.search_shift, 2) * s_x / search
+    search_crop = _crop(j_track.frames[j], c_x, s_x, search)
+    target = None
+    if not negative:
+        origin = np.r_[c_x - s_x / 2, c_x - s_x / 2]
+        target = ((box_x - origin) * search / s_x).astype(np.float32)
+
+    keypoints = np.zeros((17, 2), np.float32)
+    visibility = np.zeros(17, np.float32)
+    if track.keypoints is not None:
+        kp = track.keypoints[i]
+        keypoints = ((kp[:, :2] - (c_z - s_z / 2)) * exemplar / s_z).astype(np.float32)
+        inside = ((keypoints >= 0) & (keypoints < exemplar)).all(axis=1)
+        visibility = np.where(inside, kp[:, 2], 0).astype(np.float32)
+
+    gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
+    template = (template * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
+    search_crop = (search_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
+    return {"template": template, "search": search_crop, "box": target, "keypoints": keypoints,
+            "visibility": visibility}

@@ -1,0 +1,176 @@
+"""STL / MTL fine-tuning and keypoint-head pre-training, resumable, with best-on-validation selection."""
+
+import csv
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from armory_siammtl.evaluation.metrics import miou_percent, video_mean_iou
+from armory_siammtl.models.anchors import anchor_grid, score_size
+from armory_siammtl.models.checkpoint import load_checkpoint, save_checkpoint
+from armory_siammtl.models.siamrpn import SiamRPN, SiamRPNConfig
+from armory_siammtl.tracking.tracker import SiamRPNTracker, to_model_input
+from armory_siammtl.training.losses import LossWeights, anchor_targets, mtl_loss
+from armory_siammtl.training.pairs import Augment, Track, sample_pair
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str
+    kpt_weight: float = 0.0  # lambda_K; 0 is STL
+    head: Optional[str] = None  # "shallow" / "deep"; defaults to shallow when kpt_weight > 0
+    pretrain_head: bool = False  # train the keypoint head only, backbone and RPN frozen
+    init_weights: Optional[str] = None  # a pysot checkpoint to start from
+    optimizer: str = "adam"  # "adam" or "sgd" (momentum 0.9, weight decay 1e-4, as pysot)
+    lr: Optional[float] = None  # 8e-4, or 1e-3 for head pre-training
+    epochs: int = 10
+    iters_per_epoch: int = 100
+    batch_size: int = 16
+    val_pairs: int = 64
+    val_videos: int = 4
+    seed: int = 0
+    search_size: int = 255
+    augment: Augment = field(default_factory=Augment)
+
+    def __post_init__(self):
+        if self.kpt_weight < 0:
+            raise ValueError(f"kpt_weight (lambda_K) must be >= 0, got {self.kpt_weight}")
+        if self.head is None and (self.kpt_weight > 0 or self.pretrain_head):
+            self.head = "shallow"
+        if self.pretrain_head and self.kpt_weight == 0:
+            self.kpt_weight = 1.0
+        if self.lr is None:
+            self.lr = 1e-3 if self.pretrain_head else 8e-4
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
+
+
+def _batch(tracks, rng, cfg: TrainConfig, anchors, generator):
+    pairs = [sample_pair(tracks, rng, cfg.augment, search=cfg.search_size) for _ in range(cfg.batch_size)]
+    labels, deltas = zip(*(anchor_targets(anchors, p["box"], generator) for p in pairs))
+    return {"template": to_model_input(torch.stack([p["template"] for p in pairs])),
+            "search": to_model_input(torch.stack([p["search"] for p in pairs])),
+            "labels": torch.stack(labels), "deltas": torch.stack(deltas),
+            "keypoints": torch.from_numpy(np.stack([p["keypoints"] for p in pairs])),
+            "visibility": torch.from_numpy(np.stack([p["visibility"] for p in pairs]))}
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, train_tracks: Sequence[Track], val_tracks: Sequence[Track]):
+        if not train_tracks or not val_tracks:
+            raise ValueError("training needs at least one training and one validation video")
+        self.cfg = cfg
+        self.train_tracks, self.val_tracks = list(train_tracks), list(val_tracks)
+        self.out = Path(cfg.out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.model = SiamRPN(SiamRPNConfig(kpt_head=cfg.head))
+        if cfg.init_weights:
+            load_checkpoint(self.model, cfg.init_weights, allow_missing_prefixes=("kpt_head.",))
+        self.weights = LossWeights(kpt=cfg.kpt_weight)
+        if cfg.pretrain_head:
+            self.weights = LossWeights(cls=0.0, reg=0.0, kpt=cfg.kpt_weight)
+            for name, p in self.model.named_parameters():
+                p.requires_grad_(name.startswith("kpt_head."))
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = (torch.optim.Adam(params, lr=cfg.lr) if cfg.optimizer == "adam" else
+                          torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=1e-4))
+        self.anchors = anchor_grid(score_size(cfg.search_size), center=cfg.search_size // 2)
+        self.history: List[dict] = []
+        self.start_epoch = 0
+
+    # -- persistence -------------------------------------------------------------------------------
+    def _save_last(self, epoch):
+        save_checkpoint(self.model, self.out / "last.pth",
+                        extra={"optimizer": self.optimizer.state_dict(), "epoch": epoch})
+
+    def resume(self) -> bool:
+        """Continue from ``last.pth`` and ``metrics.json`` when both exist."""
+        last, log = self.out / "last.pth", self.out / "metrics.json"
+        if not (last.is_file() and log.is_file()):
+            return False
+        payload = torch.load(last, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(payload["state_dict"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.start_epoch = int(payload["epoch"]) + 1
+        self.history = json.loads(log.read_text())["epochs"][: self.start_epoch]
+        return True
+
+    def _write_log(self):
+        tmp = self.out / "metrics.json.tmp"
+        tmp.write_text(json.dumps({"config": asdict(self.cfg), "epochs": self.history}, indent=1, default=str))
+        os.replace(tmp, self.out / "metrics.json")
+        with open(self.out / "metrics.csv.tmp", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(self.history[0]))
+            writer.writeheader()
+            writer.writerows(self.history)
+        os.replace(self.out / "metrics.csv.tmp", self.out / "metrics.csv")
+
+    # -- loops -------------------------------------------------------------------------------------
+    def _set_mode(self, training: bool):
+        self.model.train(training)
+        if self.cfg.pretrain_head:
+            self.model.backbone.eval()
+            self.model.rpn_head.eval()
+
+    def _step_losses(self, batch):
+        outputs = self.model(batch["template"], batch["search"])
+        return mtl_loss(outputs, batch["labels"], batch["deltas"], LossWeights(
+            self.weights.cls, self.weights.reg, self.weights.kpt), batch["keypoints"], batch["visibility"])
+
+    def validate(self) -> dict:
+        self._set_mode(False)
+        rng = np.random.default_rng([self.cfg.seed, 999_999])
+        generator = torch.Generator().manual_seed(self.cfg.seed + 999_999)
+        totals, count = {}, 0
+        with torch.no_grad():
+            while count < self.cfg.val_pairs:
+                batch = _batch(self.val_tracks, rng, self.cfg, self.anchors, generator)
+                for k, v in self._step_losses(batch).items():
+                    totals[k] = totals.get(k, 0.0) + float(v) * self.cfg.batch_size
+                count += self.cfg.batch_size
+            tracker = SiamRPNTracker(self.model)
+            ious = []
+            for track in self.val_tracks[: self.cfg.val_videos]:
+                video = torch.from_numpy(track.frames).float() / 255.0
+                boxes = tracker.track(video, track.boxes[0]).boxes.numpy()
+                ious.append(video_mean_iou(track.boxes, boxes))
+        result = {f"val_{k}": v / count for k, v in totals.items()}
+        result["val_miou"] = miou_percent(ious) if ious else float("nan")
+        return result
+
+    def fit(self) -> dict:
+        """Train the remaining epochs; returns the best epoch's log row."""
+        cfg = self.cfg
+        for epoch in range(self.start_epoch, cfg.epochs):
+            rng = np.random.default_rng([cfg.seed, epoch])
+            generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+            self._set_mode(True)
+            sums = {}
+            bar = tqdm(range(cfg.iters_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+            for _ in bar:
+                batch = _batch(self.train_tracks, rng, cfg, self.anchors, generator)
+                losses = self._step_losses(batch)
+                self.optimizer.zero_grad()
+                losses["total"].backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)  # pysot's GRAD_CLIP
+                self.optimizer.step()
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(v)
+                bar.set_postfix(loss=f"{float(losses['total']):.3f}")
+            row = {"epoch": epoch, **{f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()},
+                   **self.validate()}
+            best = max((r["val_miou"] for r in self.history), default=-1.0)
+            self.history.append(row)
+            if row["val_miou"] > best:
+                digest = save_checkpoint(self.model, self.out / "best.pth", extra={"epoch": epoch})
+                (self.out / "best.pth.sha256").write_text(f"{digest}  best.pth\n")
+            self._save_last(epoch)
+            self._write_log()
+            tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        return max(self.history, key=lambda r: r["val_miou"])

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+
+from armory_siammtl.attacks import AdversarialTexture
+from armory_siammtl.attacks.warp import homography, place
+from armory_siammtl.estimators import PyTorchSiamRPN
+from helpers import calibrated_model, moving_block_clip
+
+CORNERS = np.array([[60, 40], [118, 44], [120, 90], [58, 86]])  # x, y: tl, tr, br, bl
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    return PyTorchSiamRPN(calibrated_model(), device_type="cpu")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    video, boxes = moving_block_clip(num_frames=4)
+    masks = np.ones((4, 96, 128), np.uint8)
+    for t, (x1, y1, x2, y2) in enumerate(boxes.astype(int)):
+        masks[t, y1:y2, x1:x2] = 0  # the person stands in front of the patch
+    return video[None], [{"boxes": boxes}], [{"gs_coords": CORNERS, "masks": masks}]
+
+
+def test_homography_maps_corners():
+    src = np.array([[0, 0], [10, 0], [10, 5], [0, 5]])
+    h = homography(src, CORNERS)
+    mapped = h @ np.c_[src, np.ones(4)].T
+    np.testing.assert_allclose((mapped[:2] / mapped[2]).T, CORNERS, atol=1e-9)
+    with pytest.raises(ValueError, match="collinear"):
+        homography(src, np.array([[0, 0], [1, 1], [2, 2], [3, 3]]))
+
+
+def test_only_visible_patch_pixels_change(estimator, clip):
+    x, y, meta = clip
+    attack = AdversarialTexture(estimator, step_size=0.5, steps=2, gradient="sign", init="random", verbose=False)
+    x_adv = attack.generate(x, y, y_patch_metadata=meta)
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    changed = np.abs(x_adv - x).max(axis=-1)[0] > 0
+    assert not changed[0].any(), "frame 0 stays clean"
+    inside = np.zeros(changed.shape[1:], bool)
+    coverage = place(CORNERS, attack.texture.shape[:2], x.shape[2:4])
+    inside[coverage.y0:coverage.y1, coverage.x0:coverage.x1] = coverage.coverage.numpy() > 0
+    for t in range(1, 4):
+        assert not (changed[t] & ~inside).any(), "pixels outside the patch never change"
+        assert not (changed[t] & (meta[0]["masks"][t] == 0)).any(), "the person stays on top"
+        assert changed[t][inside & (meta[0]["masks"][t] == 1)].mean() > 0.9
+    assert attack.texture.min() >= 0 and attack.texture.max() <= 1
+
+
+def test_checkpoints_equal_separate_runs(estimator, clip):
+    x, y, meta = clip
+    kwargs = dict(step_size=0.5, gradient="sign", frame_batch=3, seed=7, verbose=False)
+    long_run = AdversarialTexture(estimator, steps=3, checkpoints=[0, 1, 3], **kwargs)
+    final = long_run.generate(x, y, y_patch_metadata=meta)
+    assert [r.steps for r in long_run.checkpoint_results] == [0, 1, 3]
+    for result in long_run.checkpoint_results[1:]:
+        short = AdversarialTexture(estimator, steps=result.steps, **kwargs)
+        x_short = short.generate(x, y, y_patch_metadata=meta)
+        np.testing.assert_array_equal(short.texture, result.texture)
+        np.testing.assert_allclose(short.checkpoint_results[-1].boxes, result.boxes, atol=1e-5)
+    np.testing.assert_array_equal(x_short, final)
+    assert not np.array_equal(long_run.checkpoint_results[0].texture, long_run.texture)
+
+
+def test_raw_gradient_ascent_raises_the_loss(estimator, clip):
+    x, y, meta = clip
+    attack = AdversarialTexture(estimator, step_size=0.02, steps=3, checkpoints=[0, 3], verbose=False)
+    x_adv = attack.generate(x, y, y_patch_metadata=meta)
+    assert estimator.compute_loss(x_adv, y) > attack_loss_of_plain_grey(estimator, attack, x, y, meta)
+
+
+def attack_loss_of_plain_grey(estimator, attack, x, y, meta):
+    zero = AdversarialTexture(estimator, step_size=0.02, steps=0, verbose=False)
+    return estimator.compute_loss(zero.generate(x, y, y_patch_metadata=meta), y)
+
+
+@pytest.mark.parametrize("metadata,message", [
+    ({"gs_coords": np.zeros((3, 2))}, "gs_coords must have shape"),
+    ({"gs_coords": CORNERS, "masks": np.ones((4, 10, 10))}, "masks must have shape"),
+    ({"masks": np.ones((4, 96, 128))}, "no 'gs_coords'"),
+    ({"gs_coords": CORNERS * np.nan}, "NaN"),
+])
+def test_bad_metadata_is_refused(estimator, clip, metadata, message):
+    x, y, _ = clip
+    with pytest.raises(ValueError, match=message):
+        AdversarialTexture(estimator, steps=1, verbose=False).generate(x, y, y_patch_metadata=[metadata])
+
+
+def test_empty_video_and_bad_parameters_are_refused(estimator, clip):
+    _, _, meta = clip
+    with pytest.raises(ValueError, match="empty"):
+        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+            np.zeros((1, 0, 96, 128, 3), np.float32), [{"boxes": np.zeros((0, 4))}], y_patch_metadata=meta)
+    with pytest.raises(ValueError, match="checkpoints"):
+        AdversarialTexture(estimator, steps=5, checkpoints=[10])
+    with pytest.raises(ValueError, match="gradient"):
+        AdversarialTexture(estimator, gradient="adam")
