@@ -117,6 +117,21 @@ def cmd_train(args):
     print("best epoch:", json.dumps(best))
 
 
+def cmd_validate(args):
+    from armory_siammtl.evaluation.validate import validate_scenario
+
+    failed = 0
+    for path in args.scenarios:
+        try:
+            validate_scenario(path, args.weights_dir, load=args.load)
+            print(f"ok      {path}")
+        except (ValueError, FileNotFoundError) as exc:
+            failed += 1
+            print(f"FAILED  {exc}")
+    if failed:
+        raise ValueError(f"{failed} of {len(args.scenarios)} scenarios failed validation")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="armory-siammtl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -178,8 +193,14 @@ def build_parser():
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_train)
 
-    from armory_siammtl.armory_setup import add_setup_parser
+    from armory_siammtl.armory_setup import REPO_WEIGHTS, add_setup_parser
     add_setup_parser(sub)
+
+    p = sub.add_parser("validate", help="check scenario JSONs (ARMORY schema, imports, weights manifest)")
+    p.add_argument("scenarios", nargs="+")
+    p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
+    p.add_argument("--load", action="store_true", help="also load each model and run predict + loss_gradient")
+    p.set_defaults(func=cmd_validate)
     return parser
 
 

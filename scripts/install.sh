@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Create ./.venv with the pinned stack and this package (editable). Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements.txt
+.venv/bin/python -m pip install -q --no-deps tidecv==1.0.1
+.venv/bin/python -m pip install -q --no-deps -e .
+echo "installed armory-siammtl into $(pwd)/.venv"

@@ -1,0 +1,155 @@
+"""ARMORY integration: factories, scenario files, the embedded dataset and `armory run --no-docker`."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from armory_siammtl.estimators.factories import get_art_model
+from armory_siammtl.evaluation.armory_results import summarize
+from armory_siammtl.evaluation.scenarios import scenario_config, weights_file
+from armory_siammtl.evaluation.validate import validate_scenario
+from armory_siammtl.models import save_checkpoint
+from armory_siammtl.models.checkpoint import CheckpointError
+from helpers import calibrated_model
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((REPO / "scenarios").glob("*.json"))
+ARMORY = Path(sys.executable).parent / "armory"
+SETUP = Path(sys.executable).parent / "armory-siammtl"
+
+
+def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
+    from armory_siammtl.evaluation.scenarios import write_scenarios
+
+    assert {p.name for p in SCENARIOS} >= {"carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l10_d02.json",
+                                         "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json"}
+    for path in SCENARIOS:
+        validate_scenario(path)
+    regenerated = write_scenarios(tmp_path)
+    for path in regenerated:
+        assert json.loads(path.read_text()) == json.loads((REPO / "scenarios" / path.name).read_text()), path.name
+
+
+@pytest.fixture()
+def weights_dir(tmp_path):
+    """A manifest-listed MTL (lambda_K 0.2, shallow) weights file with an untrained, calibrated model."""
+    path = tmp_path / weights_file("mtl_l02")
+    digest = save_checkpoint(calibrated_model(kpt_head="shallow"), path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"weights": [
+        {"file": path.name, "sha256": digest, "lambda_k": 0.2, "head": "shallow", "size": path.stat().st_size}]}))
+    return tmp_path
+
+
+def test_factory_builds_a_working_estimator(weights_dir):
+    estimator = get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {"device_type": "cpu"},
+                              str(weights_dir / weights_file("mtl_l02")))
+    x = np.random.default_rng(0).uniform(0, 1, (1, 3, 96, 128, 3)).astype(np.float32)
+    assert estimator.predict(x, y_init=np.array([[40, 30, 70, 80]]))[0]["boxes"].shape == (3, 4)
+    assert estimator.model.kpt_head is not None
+
+
+@pytest.mark.parametrize("model_kwargs,message", [
+    ({"kpt_weight": 0.3, "head": "shallow"}, "lambda_K=0.3"),
+    ({"kpt_weight": 0.2, "head": "deep"}, "head='deep'"),
+    ({"kpt_weight": -1}, ">= 0"),
+    ({"kpt_weight": 0.2, "head": "shallow", "dropout": 0.1}, "unknown model_kwargs"),
+])
+def test_factory_refuses_mismatched_scenarios(weights_dir, model_kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        get_art_model(model_kwargs, {}, str(weights_dir / weights_file("mtl_l02")))
+
+
+def test_factory_refuses_missing_unlisted_and_tampered_weights(weights_dir):
+    kwargs = {"kpt_weight": 0.2, "head": "shallow"}
+    with pytest.raises(CheckpointError, match="no weights_file"):
+        get_art_model(kwargs, {}, None)
+    with pytest.raises(CheckpointError, match="not listed"):
+        get_art_model(kwargs, {}, str(weights_dir / "other.pth"))
+    path = weights_dir / weights_file("mtl_l02")
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(CheckpointError, match="sha256"):
+        get_art_model(kwargs, {}, str(path))
+    path.unlink()
+    with pytest.raises(CheckpointError, match="not found"):
+        get_art_model(kwargs, {}, str(path))
+
+
+def test_malformed_scenarios_are_refused(tmp_path):
+    config = scenario_config("mtl_l02", 0.2, "shallow")
+    del config["dataset"]["batch_size"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="batch_size"):
+        validate_scenario(bad)
+    config = scenario_config("mtl_l02", 0.2, "shallow")
+    config["attack"]["kwargs"]["learning_rate"] = 0.1
+    bad.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="learning_rate"):
+        validate_scenario(bad)
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not a readable JSON"):
+        validate_scenario(bad)
+
+
+def _armory(home, *args, timeout=900):
+    env = {**os.environ, "HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([str(ARMORY), "run", *args, "--no-docker"], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=home)
+
+
+@pytest.fixture(scope="module")
+def armory_home(tmp_path_factory):
+    """An ARMORY home set up by `armory-siammtl setup` with the project's weights and a 1-video embedded set."""
+    home = tmp_path_factory.mktemp("armory_home")
+    env = {**os.environ, "HOME": str(home)}
+    done = subprocess.run([str(SETUP), "setup", "--videos", "1", "--frames", "10"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "embedded procedural carla_video_tracking_dev" in done.stdout
+    return home
+
+
+def _derived(home, name, edit):
+    config = json.loads((REPO / "scenarios" / "carla_mtl_l02.json").read_text())
+    edit(config)
+    path = home / name
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
+    if not (REPO / "model_weights" / weights_file("mtl_l02")).is_file():
+        pytest.fail("model_weights/ lacks the project's MTL weights")
+
+    def shorten(config):
+        config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
+
+    done = _armory(armory_home, str(_derived(armory_home, "short.json", shorten)))
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    outputs = sorted((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json"))
+    assert len(outputs) == 1
+    summary = summarize(outputs[0])
+    assert summary["benign_miou"] > 30, summary
+    assert summary["adversarial_miou"] < summary["benign_miou"], summary
+
+
+def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
+    saved = armory_home / ".armory" / "saved_models"
+    manifest = json.loads((saved / "manifest.json").read_text())
+    original = json.dumps(manifest)
+    for entry in manifest["weights"]:
+        entry["sha256"] = "0" * 64
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
+    try:
+        done = _armory(armory_home, str(_derived(armory_home, "tampered.json", lambda c: None)))
+    finally:
+        (saved / "manifest.json").write_text(original)
+    assert done.returncode != 0
+    assert "sha256" in done.stdout + done.stderr
+    assert set((armory_home / ".armory" / "outputs").glob("*/*.json")) == before
