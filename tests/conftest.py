@@ -1,4 +1,8 @@
 import sys
 from pathlib import Path
 
+# torch imports triton lazily (through torch._dynamo, e.g. from torchvision or ART); importing it after
+# TensorFlow is loaded in the same process segfaults, so load it first
+import torch._dynamo  # noqa: F401,E402
+
 sys.path.insert(0, str(Path(__file__).parent))

@@ -25,7 +25,7 @@ def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: 
         "attack": {
             "knowledge": "white",
             "kwargs": {"step_size": step_size, "max_iter": max_iter, "checkpoints": list(checkpoints),
-                       "gradient": "raw", "frame_batch": frame_batch, "shading": "green_screen",
+                       "gradient": "sign", "frame_batch": frame_batch, "shading": "green_screen",
                        "clean_first_frame": True, "seed": seed, "verbose": True},
             "module": "armory_siammtl.attacks",
             "name": "AdversarialTexture",

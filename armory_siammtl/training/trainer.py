@@ -69,6 +69,7 @@ class Trainer:
         self.train_tracks, self.val_tracks = list(train_tracks), list(val_tracks)
         self.out = Path(cfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(cfg.seed)  # the initial weights, so that a run is reproducible
         self.model = SiamRPN(SiamRPNConfig(kpt_head=cfg.head))
         if cfg.init_weights:
             load_checkpoint(self.model, cfg.init_weights, allow_missing_prefixes=("kpt_head.",))
@@ -161,7 +162,7 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)  # pysot's GRAD_CLIP
                 self.optimizer.step()
                 for k, v in losses.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
                 bar.set_postfix(loss=f"{float(losses['total']):.3f}")
             row = {"epoch": epoch, **{f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()},
                    **self.validate()}

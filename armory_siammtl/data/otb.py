@@ -1,0 +1,78 @@
+"""OTB2015-Person (36 sequences, 38 annotated targets) and the paper's digital patch.
+
+The patch is a rectangle with a 10% margin from each frame edge; in every frame the ground-truth box
+padded by 25 px stays uncovered, frame 1 stays clean, and only the first 100 frames are used.
+"""
+
+import io
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+
+from armory_siammtl.data.video import read_video
+
+# OTB2015 sequences with a person target, as listed by the SkeleVision authors; Jogging and Skating2
+# have two annotated people each (groundtruth_rect.1.txt / .2.txt), making 38 videos
+OTB_PERSON = ("Basketball", "BlurBody", "Bolt", "Bolt2", "Couple", "Crossing", "Crowds", "Dancer", "Dancer2",
+              "David3", "Diving", "Girl2", "Gym", "Human2", "Human3", "Human4", "Human5", "Human6", "Human7",
+              "Human8", "Human9", "Jogging", "Jump", "MotorRolling", "MountainBike", "Singer1", "Singer2",
+              "Skater", "Skater2", "Skating1", "Skating2", "Skiing", "Subway", "Walking", "Walking2", "Woman")
+ANNOTATED_FRAMES = {"Diving": 215}  # OTB videos whose annotation is shorter than the frames
+MAX_FRAMES, MARGIN, CONTEXT_PAD = 100, 0.1, 25
+
+
+def read_otb_boxes(path) -> np.ndarray:
+    """OTB ``groundtruth_rect*.txt`` (x, y, w, h; commas, tabs or spaces) -> (T, 4) x1 y1 x2 y2."""
+    text = Path(path).read_text().replace(",", " ").replace("\t", " ")
+    if not text.strip():
+        raise ValueError(f"{path} is empty")
+    boxes = np.loadtxt(io.StringIO(text), ndmin=2).astype(np.float64)
+    if boxes.shape[1] != 4:
+        raise ValueError(f"{path}: expected 4 numbers per line (x, y, w, h), got {boxes.shape[1]}")
+    boxes[:, 2:] += boxes[:, :2]
+    return boxes
+
+
+def load_otb_sequence(root, name: str, max_frames: int = MAX_FRAMES) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    """[(video id, frames (T, H, W, 3) in [0, 1], boxes (T, 4))] for one OTB sequence folder."""
+    folder = Path(root) / name
+    files = sorted(p for p in folder.glob("groundtruth_rect*.txt") if p.read_text().strip())
+    if not files:
+        raise FileNotFoundError(f"no non-empty groundtruth_rect*.txt in {folder}")
+    limit = min(max_frames, ANNOTATED_FRAMES.get(name, max_frames))
+    frames = read_video(folder / "img", max_frames=limit)
+    videos = []
+    for index, file in enumerate(files):
+        boxes = read_otb_boxes(file)[:limit]
+        if len(boxes) < len(frames):
+            raise ValueError(f"{file}: {len(boxes)} boxes for {len(frames)} frames")
+        video_id = name if len(files) == 1 else f"{name}-{index + 1}"
+        videos.append((video_id, frames, boxes))
+    return videos
+
+
+def load_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
+    """Every OTB2015-Person video found under ``root``; names the missing sequences in its error."""
+    missing = [n for n in names if not (Path(root) / n).is_dir()]
+    if missing:
+        raise FileNotFoundError(f"OTB2015 sequences missing under {root}: {missing}")
+    return [video for name in names for video in load_otb_sequence(root, name, max_frames)]
+
+
+def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = CONTEXT_PAD) -> dict:
+    """ARMORY-style ``patch_metadata`` for the paper's digital patch: gs_coords (4, 2), masks (T, H, W)."""
+    height, width = frame_hw
+    if not 0 <= margin < 0.5:
+        raise ValueError(f"margin must be in [0, 0.5), got {margin}")
+    x1, y1, x2, y2 = int(margin * width), int(margin * height), int((1 - margin) * width), int((1 - margin) * height)
+    gs_coords = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.int64)
+    masks = np.zeros((len(boxes), height, width), dtype=np.uint8)
+    for t, box in enumerate(np.asarray(boxes)):
+        if t == 0:
+            continue  # the template frame stays clean
+        masks[t, y1:y2, x1:x2] = 1
+        bx1, by1 = max(0, int(np.floor(box[0])) - pad), max(0, int(np.floor(box[1])) - pad)
+        bx2, by2 = min(width, int(np.ceil(box[2])) + pad + 1), min(height, int(np.ceil(box[3])) + pad + 1)
+        masks[t, by1:by2, bx1:bx2] = 0
+    return {"gs_coords": gs_coords, "masks": masks}

@@ -1,0 +1,123 @@
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from armory_siammtl.data.coco import coco_person_tracks
+from armory_siammtl.data.lasot import lasot_person_sequences, load_lasot_track
+from armory_siammtl.data.otb import OTB_PERSON, digital_patch_metadata, load_otb_person, load_otb_sequence
+from armory_siammtl.data.synthetic import KEYPOINT_NAMES, make_video
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_video(7, num_frames=6, height=240, width=320)
+
+
+def test_generator_is_deterministic_by_seed(scene):
+    again = make_video(7, num_frames=6, height=240, width=320)
+    for field in ("video", "boxes", "keypoints", "gs_coords", "patch_masks", "person_masks"):
+        np.testing.assert_array_equal(getattr(scene, field), getattr(again, field))
+    assert not np.array_equal(make_video(8, num_frames=6, height=240, width=320).video, scene.video)
+
+
+def test_boxes_masks_and_keypoints_agree(scene):
+    assert len(KEYPOINT_NAMES) == 17 and scene.keypoints.shape == (6, 17, 3)
+    for t in range(6):
+        x1, y1, x2, y2 = scene.boxes[t]
+        visible = scene.keypoints[t][scene.keypoints[t, :, 2] > 0]
+        assert ((visible[:, 0] >= x1) & (visible[:, 0] <= x2) & (visible[:, 1] >= y1) & (visible[:, 1] <= y2)).all()
+        ys, xs = np.nonzero(scene.person_masks[t])
+        assert xs.min() >= x1 and xs.max() < x2 and ys.min() >= y1 and ys.max() < y2
+        assert not (scene.patch_masks[t].astype(bool) & scene.person_masks[t]).any(), "person covers the patch"
+    assert scene.gs_coords.shape == (6, 4, 2) and scene.patch_masks.sum() > 0
+    assert scene.boxes[-1][0] != scene.boxes[0][0], "the person walks"
+
+
+READ_THROUGH_ARMORY = """
+import sys, numpy as np
+from armory_siammtl.data.export import write_tfds
+from armory.data.adversarial_datasets import carla_video_tracking_dev
+write_tfds(sys.argv[1], [3], num_frames=3)
+x, (y, meta) = next(carla_video_tracking_dev(dataset_dir=sys.argv[1]))
+np.savez(sys.argv[1] + '/loaded.npz', x=x, boxes=y[0]['boxes'], gs=meta['gs_coords'], masks=meta['masks'])
+"""
+
+
+def test_tfds_export_loads_through_armorys_pipeline(tmp_path):
+    # TensorFlow's data pipeline and torch training do not share a process safely: run it apart
+    done = subprocess.run([sys.executable, "-c", READ_THROUGH_ARMORY, str(tmp_path)], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = np.load(tmp_path / "loaded.npz")
+    reference = make_video(3, num_frames=3, height=960, width=1280)
+    assert loaded["x"].shape == (1, 3, 960, 1280, 3) and loaded["x"].dtype == np.float32
+    np.testing.assert_allclose(loaded["x"][0], reference.video / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(loaded["boxes"], np.round(reference.boxes))
+    np.testing.assert_array_equal(loaded["gs"], reference.gs_coords)
+    np.testing.assert_array_equal(loaded["masks"][..., 0], reference.patch_masks)
+
+
+def _write_frames(folder, count, size=(60, 80)):
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i + 1:04d}.jpg"), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+
+
+def test_otb_reader_handles_both_delimiters_and_two_targets(tmp_path):
+    _write_frames(tmp_path / "Jogging" / "img", 4)
+    (tmp_path / "Jogging" / "groundtruth_rect.1.txt").write_text("10,12,20,30\n" * 4)
+    (tmp_path / "Jogging" / "groundtruth_rect.2.txt").write_text("5\t6\t7\t8\n" * 4)
+    videos = load_otb_sequence(tmp_path, "Jogging", max_frames=3)
+    assert [v[0] for v in videos] == ["Jogging-1", "Jogging-2"]
+    assert videos[0][1].shape == (3, 60, 80, 3)
+    np.testing.assert_array_equal(videos[0][2][0], [10, 12, 30, 42])
+    np.testing.assert_array_equal(videos[1][2][0], [5, 6, 12, 14])
+    assert len(OTB_PERSON) == 36  # + the second targets of Jogging and Skating2 = 38 videos
+    with pytest.raises(FileNotFoundError, match="Basketball"):
+        load_otb_person(tmp_path)
+
+
+def test_digital_patch_follows_the_paper():
+    boxes = np.array([[100, 100, 140, 180]] * 3)
+    meta = digital_patch_metadata((300, 400), boxes)
+    np.testing.assert_array_equal(meta["gs_coords"], [[40, 30], [360, 30], [360, 270], [40, 270]])
+    masks = meta["masks"]
+    assert masks[0].sum() == 0, "first frame clean"
+    assert masks[1, 30:270, 40:360].mean() > 0.8 and masks[1, :30].sum() == 0 and masks[1, :, :40].sum() == 0
+    assert masks[1, 75:206, 75:166].sum() == 0 and masks[1, 74, 120] == 1  # box + 25 px uncovered
+
+
+def test_lasot_reader_splits_and_drops_absent_frames(tmp_path):
+    seq = tmp_path / "person" / "person-3"
+    _write_frames(seq / "img", 6)
+    (seq / "groundtruth.txt").write_text("".join(f"{i},{i},10,20\n" for i in range(6)))
+    (seq / "full_occlusion.txt").write_text("0,0,1,0,0,0")
+    (tmp_path / "person" / "person-12").mkdir()
+    assert [p.name for p in lasot_person_sequences(tmp_path)] == ["person-3", "person-12"]
+    track = load_lasot_track(seq, "train")
+    assert track.frames.shape == (5, 60, 80, 3) and track.frames.dtype == np.uint8
+    np.testing.assert_array_equal(track.boxes[2], [3, 3, 13, 23])
+
+
+def test_coco_reader_keeps_people_with_keypoints(tmp_path):
+    _write_frames(tmp_path / "images", 1, size=(120, 160))
+    (tmp_path / "images" / "0001.jpg").rename(tmp_path / "images" / "000000000001.jpg")
+    keypoints = [v for k in range(17) for v in (50 + k, 40 + k, 2 if k < 10 else 0)]
+    annotations = {
+        "images": [{"id": 1, "file_name": "000000000001.jpg", "height": 120, "width": 160}],
+        "categories": [{"id": 1, "name": "person", "keypoints": [], "skeleton": []}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [40, 30, 50, 70], "area": 3500, "iscrowd": 0,
+             "num_keypoints": 10, "keypoints": keypoints},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "area": 2500, "iscrowd": 0,
+             "num_keypoints": 2, "keypoints": [0] * 51}]}
+    (tmp_path / "ann.json").write_text(json.dumps(annotations))
+    tracks = coco_person_tracks(tmp_path / "ann.json", tmp_path / "images")
+    assert len(tracks) == 1
+    np.testing.assert_array_equal(tracks[0].boxes[0], [40, 30, 90, 100])
+    assert tracks[0].keypoints.shape == (1, 17, 3) and tracks[0].keypoints[0, 12, 2] == 0
