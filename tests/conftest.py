@@ -6,3 +6,15 @@ from pathlib import Path
 import torch._dynamo  # noqa: F401,E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    """PyTorchSiamRPN around an untrained, batch-norm-calibrated model (tests/helpers.py)."""
+    from armory_siammtl.estimators import PyTorchSiamRPN
+    from helpers import calibrated_model
+
+    return PyTorchSiamRPN(calibrated_model(), device_type="cpu")

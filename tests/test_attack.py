@@ -3,15 +3,9 @@ import pytest
 
 from armory_siammtl.attacks import AdversarialTexture
 from armory_siammtl.attacks.warp import homography, place
-from armory_siammtl.estimators import PyTorchSiamRPN
-from helpers import calibrated_model, moving_block_clip
+from helpers import moving_block_clip
 
 CORNERS = np.array([[60, 40], [118, 44], [120, 90], [58, 86]])  # x, y: tl, tr, br, bl
-
-
-@pytest.fixture(scope="module")
-def estimator():
-    return PyTorchSiamRPN(calibrated_model(), device_type="cpu")
 
 
 @pytest.fixture(scope="module")

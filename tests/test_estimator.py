@@ -9,11 +9,6 @@ from helpers import calibrated_model, moving_block_clip
 
 
 @pytest.fixture(scope="module")
-def estimator():
-    return PyTorchSiamRPN(calibrated_model(), device_type="cpu")
-
-
-@pytest.fixture(scope="module")
 def clip():
     video, boxes = moving_block_clip(num_frames=4)
     return video[None], [{"boxes": boxes}]

@@ -1,0 +1,54 @@
+"""The command line on procedural frames and on the real demo video, with the project's weights."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from armory_siammtl.cli import main
+from helpers import BAG_VIDEO
+
+REPO = Path(__file__).resolve().parents[1]
+STL = REPO / "model_weights" / "siamrpn_alex_stl.pth"
+
+
+@pytest.fixture(scope="module")
+def scene_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scenes")
+    assert main(["make-data", "--out", str(out), "--videos", "1", "--frames", "6", "--height", "240",
+                 "--width", "320", "--seed", "700000"]) == 0
+    folder = out / "scene_700000"
+    boxes = np.load(folder / "gt_boxes.npy")
+    np.savetxt(folder / "gt.txt", boxes, delimiter=",", fmt="%d")
+    return folder
+
+
+def test_track_writes_boxes_that_follow_the_person(scene_dir, tmp_path):
+    gt = np.loadtxt(scene_dir / "gt.txt", delimiter=",")
+    init = ",".join(str(int(v)) for v in gt[0])
+    assert main(["track", str(scene_dir), "--init", init, "--weights", str(STL), "--out", str(tmp_path)]) == 0
+    boxes = np.loadtxt(tmp_path / "boxes.txt")
+    assert boxes.shape == (6, 4)
+    from armory_siammtl.evaluation.metrics import video_mean_iou
+    assert video_mean_iou(gt, boxes) > 0.3
+
+
+def test_attack_writes_texture_video_and_checkpointed_miou(scene_dir, tmp_path):
+    assert main(["attack", str(scene_dir), "--boxes", str(scene_dir / "gt.txt"), "--weights", str(STL),
+                 "--steps", "2", "--checkpoints", "1", "--gradient", "sign", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "miou.json").read_text())
+    assert [c["steps"] for c in report["checkpoints"]] == [1, 2]
+    assert (tmp_path / "texture.png").is_file() and (tmp_path / "adversarial.mp4").stat().st_size > 0
+
+
+def test_track_a_real_video_and_refuse_bad_input(tmp_path, capsys):
+    if not BAG_VIDEO.is_file():
+        pytest.skip(f"real video {BAG_VIDEO} is absent (a fresh clone has no ../shared/)")
+    assert main(["track", str(BAG_VIDEO), "--init", "280,100,380,210", "--weights", str(STL), "--out",
+                 str(tmp_path), "--max-frames", "5"]) == 0
+    assert np.loadtxt(tmp_path / "boxes.txt").shape == (5, 4)
+    assert main(["track", str(BAG_VIDEO), "--init", "900,900,950,990", "--weights", str(STL), "--out",
+                 str(tmp_path), "--max-frames", "3"]) == 2
+    assert "outside" in capsys.readouterr().err
+    assert main(["track", str(tmp_path / "none.avi"), "--init", "1,1,5,5", "--weights", str(STL)]) == 2
