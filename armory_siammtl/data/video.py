@@ -10,11 +10,13 @@ FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def read_video(path, max_frames: Optional[int] = None) -> np.ndarray:
-    """(T, H, W, 3) float32 RGB in [0, 1] from a video file or a folder of frames (sorted by name)."""
+    """(T, H, W, 3) float32 RGB in [0, 1] from a video file or a folder of frames (sorted by name;
+    ``*_mask`` images, the patch masks of the CARLA raw layout, are not frames)."""
     path = Path(path)
     frames = []
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
+        files = sorted(p for p in path.iterdir()
+                       if p.suffix.lower() in FRAME_SUFFIXES and not p.stem.endswith("_mask"))
         for file in files[:max_frames]:
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if image is None:
