@@ -1,4 +1,4 @@
-"""``armory-siammtl`` command line: track, attack, make-data, train, setup."""
+"""``armory-siammtl`` command line: track, attack, make-data, train, setup, validate, sweep, report."""
 
 import argparse
 import json
@@ -132,6 +132,29 @@ def cmd_validate(args):
         raise ValueError(f"{failed} of {len(args.scenarios)} scenarios failed validation")
 
 
+def cmd_sweep(args):
+    from armory_siammtl.evaluation.sweep import emit_scenarios, run_sweep
+    from armory_siammtl.evaluation.sweep_config import load_sweep_config
+
+    config = load_sweep_config(args.config)
+    if args.emit_scenarios:
+        for path in emit_scenarios(config, args.emit_scenarios):
+            print(f"wrote {path}")
+        return
+    results = run_sweep(config, args.results, progress=not args.quiet)
+    print(f"{len(results.rows)} rows in {results.path}")
+    if args.report:
+        cmd_report(argparse.Namespace(results=args.results, out=args.report, dataset=None))
+
+
+def cmd_report(args):
+    from armory_siammtl.evaluation.report import write_report
+
+    written = write_report(args.results, args.out, args.dataset)
+    print(written["markdown"])
+    print(f"wrote {written['table_md']}, {written['robustness']}, {written['per_video']}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="armory-siammtl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +224,21 @@ def build_parser():
     p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
     p.add_argument("--load", action="store_true", help="also load each model and run predict + loss_gradient")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("sweep", help="attack every (model, step size, video) of a config; resumable")
+    p.add_argument("config", help="sweep config, JSON or YAML")
+    p.add_argument("--results", default="sweep_results.csv", help="tidy CSV, appended after every cell")
+    p.add_argument("--report", default=None, help="also write the report into this folder when done")
+    p.add_argument("--emit-scenarios", default=None, metavar="DIR",
+                   help="write one ARMORY scenario JSON per (model, step size) instead of running")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="Markdown table and PNG plots of a sweep's results CSV")
+    p.add_argument("results")
+    p.add_argument("--out", default="sweep_report")
+    p.add_argument("--dataset", default=None, help="the dataset to report when the CSV holds several")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

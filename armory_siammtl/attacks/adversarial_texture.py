@@ -6,7 +6,7 @@ occluders in front of the patch stay on top, and the texture follows the scene's
 
 import logging
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -71,6 +71,7 @@ class AdversarialTexture(EvasionAttack):
         (CARLA, as ARMORY does); None pastes it as is (digital patch, OTB).
     :param texture_size: (height, width) of the texture; default the patch's extent in the frame.
     :param init: "mean" (0.5 grey) or "random" (seeded uniform).
+    :param on_step: called with the step count after every gradient step (progress reporting).
     """
 
     attack_params = EvasionAttack.attack_params + [
@@ -82,7 +83,8 @@ class AdversarialTexture(EvasionAttack):
                  checkpoints: Optional[Sequence[int]] = None, gradient: str = "raw",
                  frame_batch: Optional[int] = None, clean_first_frame: bool = True,
                  shading: Optional[str] = None, texture_size: Optional[Sequence[int]] = None,
-                 init: str = "mean", seed: int = 0, verbose: bool = True, max_iter: Optional[int] = None):
+                 init: str = "mean", seed: int = 0, verbose: bool = True, max_iter: Optional[int] = None,
+                 on_step: Optional[Callable[[int], None]] = None):
         super().__init__(estimator=estimator)
         if max_iter is not None:
             if steps is not None and steps != max_iter:
@@ -103,6 +105,7 @@ class AdversarialTexture(EvasionAttack):
         self.init = init
         self.seed = int(seed)
         self.verbose = verbose
+        self.on_step = on_step
         self.checkpoint_results: List[CheckpointResult] = []
         self.texture: Optional[np.ndarray] = None
         self._check_params()
@@ -214,6 +217,8 @@ class AdversarialTexture(EvasionAttack):
             with torch.no_grad():
                 update = grad.sign() if self.gradient == "sign" else grad
                 texture = (texture + self.step_size * update).clamp(0.0, 1.0)
+            if self.on_step is not None:
+                self.on_step(step + 1)
         self.texture = texture.detach().cpu().numpy()
         with torch.no_grad():
             adv = self.composite(video, texture.detach(), prepared)

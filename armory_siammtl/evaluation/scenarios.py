@@ -16,8 +16,10 @@ def weights_file(stem: str) -> str:
 
 def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: float = 0.1,
                     max_iter: int = 50, checkpoints=(10, 20, 50), frame_batch: Optional[int] = 10,
-                    dataset: str = "carla_video_tracking_dev", seed: int = 0) -> dict:
-    """One CarlaVideoTracking scenario: model ``stem`` attacked by our AdversarialTexture."""
+                    dataset: str = "carla_video_tracking_dev", seed: int = 0, weights: Optional[str] = None,
+                    gradient: str = "sign") -> dict:
+    """One CarlaVideoTracking scenario: model ``stem`` (weights ``weights``, default the stem's file in
+    ``model_weights/``) attacked by our AdversarialTexture."""
     return {
         "_description": f"SiamRPN-AlexNet {stem} (lambda_K={lambda_k}, head={head}) under the SkeleVision "
                         f"adversarial texture, delta={step_size}, {max_iter} steps",
@@ -25,7 +27,7 @@ def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: 
         "attack": {
             "knowledge": "white",
             "kwargs": {"step_size": step_size, "max_iter": max_iter, "checkpoints": list(checkpoints),
-                       "gradient": "sign", "frame_batch": frame_batch, "shading": "green_screen",
+                       "gradient": gradient, "frame_batch": frame_batch, "shading": "green_screen",
                        "clean_first_frame": True, "seed": seed, "verbose": True},
             "module": "armory_siammtl.attacks",
             "name": "AdversarialTexture",
@@ -38,7 +40,7 @@ def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: 
                    "task": ["video_tracking_mean_iou", "video_tracking_mean_success_rate"]},
         "model": {"fit": False, "fit_kwargs": {}, "model_kwargs": {"kpt_weight": lambda_k, "head": head},
                   "module": "armory_siammtl.estimators.factories", "name": "get_art_model",
-                  "weights_file": weights_file(stem), "wrapper_kwargs": {}},
+                  "weights_file": weights or weights_file(stem), "wrapper_kwargs": {}},
         "scenario": {"kwargs": {}, "module": "armory.scenarios.carla_video_tracking", "name": "CarlaVideoTracking"},
         "sysconfig": {"docker_image": "armory-siammtl:0.1.0", "external_github_repo": None, "gpus": "all",
                       "output_dir": None, "output_filename": None, "use_gpu": False},

@@ -163,7 +163,7 @@ class Trainer:
                 self.optimizer.step()
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
-                bar.set_postfix(loss=f"{float(losses['total']):.3f}")
+                bar.set_postfix(loss=f"{float(losses['total'].detach()):.3f}")
             row = {"epoch": epoch, **{f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()},
                    **self.validate()}
             best = max((r["val_miou"] for r in self.history), default=-1.0)

@@ -1,0 +1,57 @@
+"""Videos ready to attack: frames, ground-truth boxes and ARMORY-style patch metadata, from any source."""
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+
+
+@dataclass
+class AttackVideo:
+    video_id: str
+    frames: np.ndarray  # (T, H, W, 3) float32 in [0, 1]
+    boxes: np.ndarray  # (T, 4) x1 y1 x2 y2
+    patch_metadata: dict  # {"gs_coords", "masks"}
+    shading: Optional[str]  # "green_screen" for a physical patch on CARLA's green screen, None for a digital one
+
+
+def procedural_videos(videos: int, frames: int, height: int, width: int, seed: int, **_) -> Iterator[AttackVideo]:
+    """The package's procedural scene: the patch is its green screen, the walker occludes it."""
+    from armory_siammtl.data.synthetic import make_video
+
+    for s in range(seed, seed + videos):
+        scene = make_video(s, frames, height, width)
+        yield AttackVideo(f"scene_{s}", scene.video.astype(np.float32) / 255.0, scene.boxes.astype(np.float64),
+                          {"gs_coords": scene.gs_coords, "masks": scene.patch_masks}, "green_screen")
+
+
+def otb_videos(root: str, frames: int, **_) -> Iterator[AttackVideo]:
+    """OTB2015-Person with the paper's digital patch (10% margin, box + 25 px uncovered, frame 1 clean)."""
+    from armory_siammtl.data.otb import digital_patch_metadata, load_otb_person
+
+    for video_id, video, boxes in load_otb_person(root, max_frames=frames):
+        yield AttackVideo(video_id, video, boxes, digital_patch_metadata(video.shape[1:3], boxes), None)
+
+
+def carla_videos(split: str, data_dir: Optional[str], frames: Optional[int], **_) -> Iterator[AttackVideo]:
+    """ARMORY's ``carla_video_tracking_dev`` through ARMORY's own loader (real or embedded)."""
+    import torch._dynamo  # noqa: F401  (torch's compiler stack must load before TensorFlow)
+    from armory.data.adversarial_datasets import carla_video_tracking_dev
+
+    kwargs = {"dataset_dir": data_dir} if data_dir else {}
+    for index, (x, (y, meta)) in enumerate(carla_video_tracking_dev(split=split, max_frames=frames, **kwargs)):
+        yield AttackVideo(f"carla_{index:03d}", np.asarray(x[0], dtype=np.float32),
+                          np.asarray(y[0]["boxes"], dtype=np.float64),
+                          {"gs_coords": np.asarray(meta["gs_coords"]), "masks": np.asarray(meta["masks"])},
+                          "green_screen")
+
+
+SOURCES = {"procedural": procedural_videos, "otb": otb_videos, "carla": carla_videos}
+
+
+def attack_videos(dataset: dict) -> Iterator[AttackVideo]:
+    """Videos of a sweep's ``dataset`` entry ({"kind": ..., source options})."""
+    kind = dataset["kind"]
+    if kind not in SOURCES:
+        raise ValueError(f"unknown dataset kind {kind!r}; known: {sorted(SOURCES)}")
+    return SOURCES[kind](**{k: v for k, v in dataset.items() if k != "kind"})

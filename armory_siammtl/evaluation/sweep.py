@@ -1,0 +1,149 @@
+"""The paper's grid: models x step sizes x videos, one attack run per cell up to the largest step count.
+
+Smaller step counts come from the attack's checkpoints. Each finished cell is appended to a tidy CSV
+(written atomically), so a killed sweep resumes where it stopped; rows with ``steps == 0`` are the benign
+mIoU of the clean video.
+"""
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
+from armory_siammtl.evaluation.metrics import video_mean_iou
+from armory_siammtl.evaluation.sweep_config import ModelSpec, SweepConfig
+
+COLUMNS = ["model", "kpt_weight", "head", "pretrained_head", "dataset", "video", "step_size", "steps", "miou"]
+CELL_KEY = ("model", "dataset", "video", "step_size")
+
+
+def _cell_key(model: str, dataset: str, video: str, step_size: float) -> tuple:
+    return model, dataset, video, f"{float(step_size):g}"
+
+
+class ResultsFile:
+    """The sweep's tidy CSV: read on start, rewritten whole (temp file + rename) after every cell."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.rows: List[Dict[str, str]] = []
+        if self.path.exists():
+            with self.path.open(newline="") as handle:
+                reader = csv.DictReader(handle)
+                if reader.fieldnames != COLUMNS:
+                    raise ValueError(f"{self.path} is not a sweep results file: columns {reader.fieldnames}, "
+                                     f"expected {COLUMNS}")
+                self.rows = list(reader)
+
+    def done(self) -> set:
+        return {tuple(row[k] for k in CELL_KEY) for row in self.rows}
+
+    def add(self, rows: List[dict]) -> None:
+        self.rows.extend({k: str(row[k]) for k in COLUMNS} for row in rows)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(self.rows)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def load_estimator(spec: ModelSpec, search_size: int = 255):
+    """A PyTorchSiamRPN for one sweep model; the sha256 comes from the config or the manifest beside the
+    weights, and the manifest's lambda_K/head must agree with the config's."""
+    from armory_siammtl.estimators import PyTorchSiamRPN
+    from armory_siammtl.estimators.factories import MANIFEST, build_model
+    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+
+    if not spec.weights.is_file():
+        raise FileNotFoundError(f"model {spec.name!r}: no weights file at {spec.weights}")
+    if spec.sha256 is None and (spec.weights.parent / MANIFEST).is_file():
+        model = build_model({"kpt_weight": spec.kpt_weight, "head": spec.head, "instance_size": search_size},
+                            spec.weights)
+    else:
+        model = load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head=spec.head, instance_size=search_size)),
+                                spec.weights, expected_sha256=spec.sha256)
+    return PyTorchSiamRPN(model, device_type="gpu")
+
+
+def attack_cell(estimator, video: AttackVideo, step_size: float, config: SweepConfig,
+                on_step: Optional[Callable[[int], None]] = None) -> Dict[int, float]:
+    """{steps: mIoU x 100} of one (model, step size, video) cell, benign as steps 0."""
+    from armory_siammtl.attacks import AdversarialTexture
+
+    frames = video.frames[None]
+    benign = estimator.predict(frames, y_init=video.boxes[:1])[0]["boxes"]
+    attack = AdversarialTexture(estimator, step_size=step_size, steps=config.max_steps,
+                                checkpoints=config.steps, gradient=config.gradient,
+                                frame_batch=config.frame_batch, shading=video.shading, seed=config.seed,
+                                verbose=False, on_step=on_step)
+    attack.generate(frames, [{"boxes": video.boxes}], y_patch_metadata=[video.patch_metadata])
+    results = {0: 100 * video_mean_iou(video.boxes, benign)}
+    results.update({r.steps: 100 * r.mean_iou for r in attack.checkpoint_results})
+    return results
+
+
+def run_sweep(config: SweepConfig, results_path, progress: bool = True,
+              on_cell: Optional[Callable[[tuple], None]] = None) -> ResultsFile:
+    """Run every cell not yet in ``results_path``; ``on_cell(key)`` is called after each one is saved."""
+    results = ResultsFile(results_path)
+    done = results.done()
+    videos = list(attack_videos(config.dataset))
+    if not videos:
+        raise ValueError(f"dataset {config.dataset} holds no videos")
+    cells = [(m, d, v) for m in config.models for d in config.step_sizes for v in videos
+             if _cell_key(m.name, config.dataset_name, v.video_id, d) not in done]
+    bar = tqdm(total=len(cells) * config.max_steps, unit="step", desc="sweep", disable=not progress,
+               postfix={"cells left": len(cells)})
+    estimators = {}
+    for index, (model, step_size, video) in enumerate(cells):
+        if model.name not in estimators:
+            estimators.clear()  # one model in memory at a time
+            estimators[model.name] = load_estimator(model, config.search_size)
+        bar.set_description(f"sweep {model.name} d={step_size:g} {video.video_id}")
+        mious = attack_cell(estimators[model.name], video, step_size, config, on_step=lambda _: bar.update(1))
+        results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
+                      "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
+                      "video": video.video_id, "step_size": f"{step_size:g}", "steps": steps,
+                      "miou": f"{miou:.4f}"} for steps, miou in sorted(mious.items())])
+        bar.set_postfix({"cells left": len(cells) - index - 1})
+        if on_cell is not None:
+            on_cell(_cell_key(model.name, config.dataset_name, video.video_id, step_size))
+    bar.close()
+    return results
+
+
+def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
+    """One ARMORY scenario JSON per (model, step size), for running the grid with ``armory run``."""
+    import json
+
+    from armory_siammtl.evaluation.scenarios import scenario_config
+
+    if config.dataset_name == "otb":
+        raise ValueError("ARMORY has no OTB2015 dataset loader: emit scenarios for a 'carla' or 'procedural' "
+                         "(embedded carla_video_tracking_dev) sweep")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for model in config.models:
+        for step_size in config.step_sizes:
+            scenario = scenario_config(model.name, model.kpt_weight, model.head, step_size,
+                                       max_iter=config.max_steps, checkpoints=config.steps,
+                                       frame_batch=config.frame_batch, seed=config.seed,
+                                       weights=model.weights.name, gradient=config.gradient)
+            slug = "".join(c if c.isalnum() else "_" for c in model.name).strip("_").lower()
+            path = out_dir / f"sweep_{slug}_d{step_size:g}.json".replace("d0.", "d0p")
+            path.write_text(json.dumps(scenario, indent=4) + "\n")
+            written.append(path)
+    return written
+

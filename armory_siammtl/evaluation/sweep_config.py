@@ -1,0 +1,142 @@
+"""The sweep's configuration file (JSON or YAML): models, dataset, step sizes, step counts, seed.
+
+Example (YAML)::
+
+    models:
+      - {name: STL, weights: model_weights/siamrpn_alex_stl.pth, kpt_weight: 0.0}
+      - {name: MTL-0.2, weights: model_weights/siamrpn_alex_mtl_l02.pth, kpt_weight: 0.2, head: shallow}
+    dataset: {kind: procedural, videos: 3, frames: 30, height: 480, width: 640, seed: 900000}
+    step_sizes: [0.1, 0.2]
+    steps: [10, 20, 50, 100]
+
+Relative weights paths and dataset roots are resolved against the config file's folder.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+DATASET_KINDS = {
+    "procedural": {"videos": 3, "frames": 30, "height": 480, "width": 640, "seed": 900_000},
+    "otb": {"root": None, "frames": 100},
+    "carla": {"data_dir": None, "frames": None, "split": "dev"},
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    weights: Path
+    kpt_weight: float = 0.0
+    head: Optional[str] = None
+    pretrained_head: bool = False
+    sha256: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    models: Tuple[ModelSpec, ...]
+    dataset: dict
+    step_sizes: Tuple[float, ...] = (0.1, 0.2)
+    steps: Tuple[int, ...] = (10, 20, 50, 100, 200, 500, 1000)
+    gradient: str = "sign"
+    frame_batch: Optional[int] = 10
+    search_size: int = 255
+    seed: int = 0
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset["kind"]
+
+    @property
+    def max_steps(self) -> int:
+        return max(self.steps)
+
+
+def _require(condition, message):
+    if not condition:
+        raise ValueError(message)
+
+
+def _model(entry, index, base: Path) -> ModelSpec:
+    where = f"models[{index}]"
+    _require(isinstance(entry, dict), f"{where} must be a mapping with name and weights")
+    unknown = sorted(set(entry) - {"name", "weights", "kpt_weight", "head", "pretrained_head", "sha256"})
+    _require(not unknown, f"{where} has unknown keys {unknown}")
+    _require("name" in entry and "weights" in entry, f"{where} needs 'name' and 'weights'")
+    kpt_weight = float(entry.get("kpt_weight", 0.0))
+    head = entry.get("head")
+    _require(kpt_weight >= 0, f"{where}: kpt_weight (lambda_K) must be >= 0, got {kpt_weight}")
+    _require(head in (None, "shallow", "deep"), f"{where}: head must be shallow, deep or absent, got {head!r}")
+    _require((kpt_weight > 0) == (head is not None),
+             f"{where}: an MTL model (kpt_weight > 0) needs a head and an STL model (kpt_weight 0) none; "
+             f"got kpt_weight={kpt_weight}, head={head!r}")
+    weights = Path(entry["weights"])
+    return ModelSpec(str(entry["name"]), weights if weights.is_absolute() else base / weights, kpt_weight, head,
+                     bool(entry.get("pretrained_head", False)), entry.get("sha256"))
+
+
+def _dataset(entry, base: Path) -> dict:
+    _require(isinstance(entry, dict) and "kind" in entry, "dataset must be a mapping with a 'kind'")
+    kind = entry["kind"]
+    _require(kind in DATASET_KINDS, f"dataset kind must be one of {sorted(DATASET_KINDS)}, got {kind!r}")
+    defaults = DATASET_KINDS[kind]
+    unknown = sorted(set(entry) - set(defaults) - {"kind"})
+    _require(not unknown, f"dataset ({kind}) has unknown keys {unknown}; known: {sorted(defaults)}")
+    dataset = {"kind": kind, **defaults, **entry}
+    if kind == "otb":
+        _require(dataset["root"], "dataset kind 'otb' needs 'root', the OTB2015 folder")
+    for key in ("root", "data_dir"):
+        if dataset.get(key) and not Path(dataset[key]).is_absolute():
+            dataset[key] = str(base / dataset[key])
+    return dataset
+
+
+def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
+    """Validate a parsed config; every error names the offending field."""
+    base = Path(base)
+    _require(isinstance(raw, dict), "a sweep config must be a mapping")
+    known = {"models", "dataset", "step_sizes", "steps", "gradient", "frame_batch", "search_size", "seed"}
+    unknown = sorted(set(raw) - known)
+    _require(not unknown, f"unknown sweep config keys {unknown}; known: {sorted(known)}")
+    models = raw.get("models")
+    _require(isinstance(models, list) and models, "models must be a non-empty list")
+    specs = tuple(_model(entry, i, base) for i, entry in enumerate(models))
+    names = [m.name for m in specs]
+    _require(len(set(names)) == len(names), f"model names must be unique, got {names}")
+    steps = tuple(sorted({int(s) for s in raw.get("steps", SweepConfig.steps)}))
+    _require(steps and steps[0] >= 1, f"steps must be positive step counts, got {raw.get('steps')}")
+    step_sizes = tuple(float(d) for d in raw.get("step_sizes", SweepConfig.step_sizes))
+    _require(step_sizes and all(d > 0 for d in step_sizes), f"step_sizes must be positive, got {step_sizes}")
+    _require(len(set(step_sizes)) == len(step_sizes), f"step_sizes repeat a value: {step_sizes}")
+    gradient = raw.get("gradient", "sign")
+    _require(gradient in ("raw", "sign"), f"gradient must be 'raw' or 'sign', got {gradient!r}")
+    frame_batch = raw.get("frame_batch", 10)
+    _require(frame_batch is None or int(frame_batch) >= 2, f"frame_batch must be >= 2 or null, got {frame_batch}")
+    return SweepConfig(specs, _dataset(raw.get("dataset"), base), step_sizes, steps, gradient,
+                       None if frame_batch is None else int(frame_batch), int(raw.get("search_size", 255)),
+                       int(raw.get("seed", 0)))
+
+
+def load_sweep_config(path) -> SweepConfig:
+    """Read a JSON or YAML sweep config."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no sweep config at {path}")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text)
+        else:
+            raw = json.loads(text)
+    except Exception as exc:  # yaml and json raise different classes; both mean a malformed file
+        raise ValueError(f"{path} is not valid {'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: "
+                         f"{exc}") from exc
+    try:
+        return sweep_config_from_dict(raw, path.parent)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+

@@ -1,0 +1,129 @@
+"""The sweep (resumable, checkpointed) and its report, on tiny procedural videos with the project's weights."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from armory_siammtl.evaluation.report import markdown_table, paper_table, read_results, write_report
+from armory_siammtl.evaluation.sweep import ResultsFile, emit_scenarios, run_sweep
+from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_config_from_dict
+from armory_siammtl.evaluation.validate import validate_scenario
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
+MODELS = [{"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},
+          {"name": "MTL-0.2", "weights": str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "kpt_weight": 0.2,
+           "head": "shallow"}]
+RAW = {"models": MODELS, "step_sizes": [0.1, 0.2], "steps": [1, 2], "frame_batch": 3,
+       "dataset": {"kind": "procedural", "videos": 1, "frames": 5, "height": 180, "width": 240, "seed": 910000}}
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sweep") / "results.csv"
+    run_sweep(sweep_config_from_dict(RAW), path, progress=False)
+    return path
+
+
+def test_resumed_sweep_equals_uninterrupted_one(full_run, tmp_path):
+    path = tmp_path / "results.csv"
+    finished = []
+
+    def stop_after_two(key):
+        finished.append(key)
+        if len(finished) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_sweep(sweep_config_from_dict(RAW), path, progress=False, on_cell=stop_after_two)
+    assert len(ResultsFile(path).done()) == 2 and not list(tmp_path.glob(".*.tmp"))
+    rerun = []
+    run_sweep(sweep_config_from_dict(RAW), path, progress=False, on_cell=rerun.append)
+    assert len(rerun) == 2 and not set(rerun) & set(finished), "the resumed sweep redid finished cells"
+    assert path.read_text() == full_run.read_text()
+    table = read_results(path)
+    assert len(table) == 2 * 2 * 1 * 3  # models x step sizes x videos x (benign + 2 checkpoints)
+
+
+def test_checkpointed_steps_equal_separate_runs(full_run, tmp_path):
+    raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], steps=[1])
+    run_sweep(sweep_config_from_dict(raw), tmp_path / "one_step.csv", progress=False)
+    separate = read_results(tmp_path / "one_step.csv").set_index("steps")["miou"]
+    full = read_results(full_run)
+    checkpointed = full[(full["model"] == "STL") & (full["step_size"] == "0.2")].set_index("steps")["miou"]
+    assert separate[1] == checkpointed[1] and separate[0] == checkpointed[0]
+
+
+def test_report_has_the_papers_shape(full_run, tmp_path):
+    written = write_report(full_run, tmp_path)
+    table = written["table"]
+    assert list(table.index) == [("benign", ""), ("0.1", 1), ("0.1", 2), ("0.2", 1), ("0.2", 2)]
+    assert list(table.columns) == ["STL", "MTL-0.2"]
+    rows = read_results(full_run)
+    assert table.loc[("0.2", 2), "STL"] == pytest.approx(
+        rows[(rows["model"] == "STL") & (rows["step_size"] == "0.2") & (rows["steps"] == 2)]["miou"].mean())
+    lines = written["table_md"].read_text().splitlines()
+    assert sum(line.startswith("| ") for line in lines) == 1 + 5
+    for name in ("robustness", "per_video"):
+        assert written[name].stat().st_size > 10_000
+
+
+def test_table_marks_best_and_mtl_above_stl():
+    frame = pd.DataFrame({
+        "model": ["STL", "MTL"] * 2, "kpt_weight": [0.0, 0.2] * 2, "head": ["", "shallow"] * 2,
+        "pretrained_head": [False] * 4, "dataset": ["procedural"] * 4, "video": ["v"] * 4,
+        "step_size": ["0.1"] * 4, "steps": [0, 0, 10, 10], "miou": [70.0, 65.0, 20.0, 30.0]})
+    text = markdown_table(paper_table(frame), "STL")
+    assert "| benign |  | **70.0** | 65.0 |" in text
+    assert "| 0.1 | 10 | 20.0 | **30.0†** |" in text
+
+
+def test_emitted_scenarios_validate(tmp_path):
+    paths = emit_scenarios(sweep_config_from_dict(RAW), tmp_path)
+    assert len(paths) == 4
+    for path in paths:
+        config = validate_scenario(path, WEIGHTS)
+        assert config["attack"]["kwargs"]["max_iter"] == 2 and config["attack"]["kwargs"]["checkpoints"] == [1, 2]
+    stl = json.loads(paths[0].read_text())
+    assert stl["model"]["weights_file"] == "siamrpn_alex_stl.pth" and stl["model"]["model_kwargs"]["head"] is None
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"models": []}, "models must be a non-empty list"),
+    ({"models": [dict(MODELS[1], head=None)]}, "needs a head"),
+    ({"models": [MODELS[0], MODELS[0]]}, "unique"),
+    ({"dataset": {"kind": "kitti"}}, "dataset kind must be one of"),
+    ({"dataset": {"kind": "otb"}}, "needs 'root'"),
+    ({"step_sizes": [0.1, -0.2]}, "step_sizes must be positive"),
+    ({"steps": [0, 10]}, "steps must be positive"),
+    ({"budget": 3}, "unknown sweep config keys ['budget']"),
+])
+def test_bad_configs_are_refused(change, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        sweep_config_from_dict(dict(RAW, **change))
+
+
+def test_bad_files_are_refused(tmp_path):
+    (tmp_path / "broken.yaml").write_text("models: [unclosed\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        load_sweep_config(tmp_path / "broken.yaml")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not a sweep results file"):
+        ResultsFile(tmp_path / "other.csv")
+    missing = dict(RAW, models=[dict(MODELS[0], weights=str(tmp_path / "gone.pth"))])
+    with pytest.raises(FileNotFoundError, match="no weights file"):
+        run_sweep(sweep_config_from_dict(missing), tmp_path / "r.csv", progress=False)
+    assert not (tmp_path / "r.csv").exists()
+    np.testing.assert_equal(load_sweep_config(_write_json(tmp_path, RAW)).steps, (1, 2))
+
+
+def _write_json(folder, raw):
+    path = folder / "sweep.json"
+    path.write_text(json.dumps(raw))
+    return path
