@@ -93,12 +93,39 @@ def cmd_make_data(args):
     print(f"wrote {args.videos} procedural videos under {args.out}")
 
 
+def _training_tracks(args):
+    """(train, val) tracks: COCO persons and/or LaSOT person videos when given, else the procedural scene."""
+    from armory_siammtl.data.synthetic import synthetic_tracks
+
+    train, val = [], []
+    if args.coco_annotations:
+        from armory_siammtl.data.coco import coco_person_tracks
+
+        train += coco_person_tracks(args.coco_annotations, args.coco_images, max_people=args.coco_max)
+    if args.lasot:
+        from armory_siammtl.data.lasot import SPLITS, lasot_person_sequences, load_lasot_track
+
+        folders = lasot_person_sequences(args.lasot)[: args.lasot_max]
+        train += [load_lasot_track(f, "train") for f in folders]
+        long_enough = [f for f in folders if len(list((f / "img").glob("*.jpg"))) > SPLITS["val"][0]]
+        val += [load_lasot_track(f, "val") for f in long_enough[: args.val_videos]]
+    if train:
+        print(f"{len(train)} real training tracks, {len(val)} LaSOT validation tracks")
+        return train, val or synthetic_tracks(range(100_000 + args.seed, 100_000 + args.seed + args.val_videos),
+                                              args.frames, args.height, args.width)
+    print(f"rendering {args.videos} training and {args.val_videos} validation videos ...")
+    return (synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width),
+            synthetic_tracks(range(100_000 + args.seed, 100_000 + args.seed + args.val_videos), args.frames,
+                             args.height, args.width))
+
+
 def cmd_train(args):
     import torch
 
-    from armory_siammtl.data.synthetic import synthetic_tracks
     from armory_siammtl.training.trainer import TrainConfig, Trainer
 
+    if args.coco_annotations and not args.coco_images:
+        raise ValueError("--coco-annotations needs --coco-images, the folder of the COCO images")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(out_dir=args.out, kpt_weight=args.kpt_weight, head=args.head,
@@ -106,15 +133,21 @@ def cmd_train(args):
                       lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
                       seed=args.seed, search_size=args.search_size, val_videos=args.val_videos,
                       val_pairs=args.val_pairs)
-    print(f"rendering {args.videos} training and {args.val_videos} validation videos ...")
-    train = synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width)
-    val = synthetic_tracks(range(100_000 + args.seed, 100_000 + args.seed + args.val_videos), args.frames,
-                           args.height, args.width)
-    trainer = Trainer(cfg, train, val)
+    trainer = Trainer(cfg, *_training_tracks(args))
     if trainer.resume():
         print(f"resuming after epoch {trainer.start_epoch}")
     best = trainer.fit()
     print("best epoch:", json.dumps(best))
+
+
+def cmd_keypoints(args):
+    from armory_siammtl.data.synthetic import synthetic_tracks
+    from armory_siammtl.evaluation.keypoints import keypoint_accuracy
+    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+
+    model = load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head=args.head)), args.weights, expected_sha256=args.sha256)
+    tracks = synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width)
+    print(json.dumps(keypoint_accuracy(model, tracks, args.pairs, alpha=args.alpha), indent=1))
 
 
 def cmd_validate(args):
@@ -214,7 +247,28 @@ def build_parser():
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
+    p.add_argument("--coco-images", default=None, help="the COCO image folder of those annotations")
+    p.add_argument("--coco-max", type=int, default=None, help="use at most this many COCO persons")
+    p.add_argument("--lasot", default=None, help="LaSOT person folder: frames 1-800 train, 801-900 validate")
+    p.add_argument("--lasot-max", type=int, default=None,
+                   help="use at most this many sequences (each is held in memory as uint8 frames)")
     p.set_defaults(func=cmd_train)
+
+    from armory_siammtl.evaluation.keypoints import PCK_ALPHA
+
+    p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head on procedural videos")
+    p.add_argument("--weights", required=True)
+    p.add_argument("--head", choices=["shallow", "deep"], required=True)
+    p.add_argument("--sha256", default=None)
+    p.add_argument("--videos", type=int, default=4)
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--seed", type=int, default=900_000, help="first video seed (training used 0-59)")
+    p.add_argument("--pairs", type=int, default=128)
+    p.add_argument("--alpha", type=float, default=PCK_ALPHA, help="PCK threshold, fraction of the box's longer side")
+    p.set_defaults(func=cmd_keypoints)
 
     from armory_siammtl.armory_setup import REPO_WEIGHTS, add_setup_parser
     add_setup_parser(sub)

@@ -1,7 +1,9 @@
 """Small models and clips the tests share."""
 
+import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -48,3 +50,37 @@ def bag_video(max_frames=None):
         pytest.skip(f"real video {BAG_VIDEO} is absent (a fresh clone has no ../shared/)")
     from armory_siammtl.data.video import read_video
     return read_video(BAG_VIDEO, max_frames=max_frames)
+
+
+def write_frames(folder, count, size=(60, 80)):
+    """``count`` random JPEG frames 0001.jpg ... in ``folder``."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i + 1:04d}.jpg"), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+
+
+def write_lasot_fixture(root):
+    """root/person/person-3: 6 frames, x,y,w,h boxes, frame 3 fully occluded."""
+    seq = root / "person" / "person-3"
+    write_frames(seq / "img", 6)
+    (seq / "groundtruth.txt").write_text("".join(f"{i},{i},10,20\n" for i in range(6)))
+    (seq / "full_occlusion.txt").write_text("0,0,1,0,0,0")
+    return seq
+
+
+def write_coco_fixture(root):
+    """root/images/000000000001.jpg and root/ann.json: one person with 10 visible keypoints, one without."""
+    write_frames(root / "images", 1, size=(120, 160))
+    (root / "images" / "0001.jpg").rename(root / "images" / "000000000001.jpg")
+    keypoints = [v for k in range(17) for v in (50 + k, 40 + k, 2 if k < 10 else 0)]
+    annotations = {
+        "images": [{"id": 1, "file_name": "000000000001.jpg", "height": 120, "width": 160}],
+        "categories": [{"id": 1, "name": "person", "keypoints": [], "skeleton": []}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [40, 30, 50, 70], "area": 3500, "iscrowd": 0,
+             "num_keypoints": 10, "keypoints": keypoints},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "area": 2500, "iscrowd": 0,
+             "num_keypoints": 2, "keypoints": [0] * 51}]}
+    (root / "ann.json").write_text(json.dumps(annotations))
+    return root / "ann.json"

@@ -52,3 +52,18 @@ def test_track_a_real_video_and_refuse_bad_input(tmp_path, capsys):
                  str(tmp_path), "--max-frames", "3"]) == 2
     assert "outside" in capsys.readouterr().err
     assert main(["track", str(tmp_path / "none.avi"), "--init", "1,1,5,5", "--weights", str(STL)]) == 2
+
+
+def test_train_on_coco_and_lasot_fixtures(tmp_path):
+    from helpers import write_coco_fixture, write_lasot_fixture
+
+    annotations = write_coco_fixture(tmp_path)
+    write_lasot_fixture(tmp_path)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--kpt-weight", "0.2", "--head", "shallow", "--epochs", "1",
+                 "--iters", "2", "--batch-size", "2", "--search-size", "159", "--val-videos", "1", "--val-pairs",
+                 "2", "--frames", "4", "--height", "160", "--width", "200", "--coco-annotations", str(annotations),
+                 "--coco-images", str(tmp_path / "images"), "--lasot", str(tmp_path / "person")]) == 0
+    epochs = json.loads((out / "metrics.json").read_text())["epochs"]
+    assert len(epochs) == 1 and epochs[0]["train_kpt"] > 0 and (out / "best.pth").is_file()
+    assert main(["train", "--out", str(out), "--coco-annotations", str(annotations)]) == 2

@@ -1,8 +1,6 @@
-import json
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
@@ -10,6 +8,7 @@ from armory_siammtl.data.coco import coco_person_tracks
 from armory_siammtl.data.lasot import lasot_person_sequences, load_lasot_track
 from armory_siammtl.data.otb import OTB_PERSON, digital_patch_metadata, load_otb_person, load_otb_sequence
 from armory_siammtl.data.synthetic import KEYPOINT_NAMES, make_video
+from helpers import write_coco_fixture, write_frames, write_lasot_fixture
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +60,8 @@ def test_tfds_export_loads_through_armorys_pipeline(tmp_path):
     np.testing.assert_array_equal(loaded["masks"][..., 0], reference.patch_masks)
 
 
-def _write_frames(folder, count, size=(60, 80)):
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        cv2.imwrite(str(folder / f"{i + 1:04d}.jpg"), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
-
-
 def test_otb_reader_handles_both_delimiters_and_two_targets(tmp_path):
-    _write_frames(tmp_path / "Jogging" / "img", 4)
+    write_frames(tmp_path / "Jogging" / "img", 4)
     (tmp_path / "Jogging" / "groundtruth_rect.1.txt").write_text("10,12,20,30\n" * 4)
     (tmp_path / "Jogging" / "groundtruth_rect.2.txt").write_text("5\t6\t7\t8\n" * 4)
     videos = load_otb_sequence(tmp_path, "Jogging", max_frames=3)
@@ -93,10 +85,7 @@ def test_digital_patch_follows_the_paper():
 
 
 def test_lasot_reader_splits_and_drops_absent_frames(tmp_path):
-    seq = tmp_path / "person" / "person-3"
-    _write_frames(seq / "img", 6)
-    (seq / "groundtruth.txt").write_text("".join(f"{i},{i},10,20\n" for i in range(6)))
-    (seq / "full_occlusion.txt").write_text("0,0,1,0,0,0")
+    seq = write_lasot_fixture(tmp_path)
     (tmp_path / "person" / "person-12").mkdir()
     assert [p.name for p in lasot_person_sequences(tmp_path)] == ["person-3", "person-12"]
     track = load_lasot_track(seq, "train")
@@ -105,19 +94,8 @@ def test_lasot_reader_splits_and_drops_absent_frames(tmp_path):
 
 
 def test_coco_reader_keeps_people_with_keypoints(tmp_path):
-    _write_frames(tmp_path / "images", 1, size=(120, 160))
-    (tmp_path / "images" / "0001.jpg").rename(tmp_path / "images" / "000000000001.jpg")
-    keypoints = [v for k in range(17) for v in (50 + k, 40 + k, 2 if k < 10 else 0)]
-    annotations = {
-        "images": [{"id": 1, "file_name": "000000000001.jpg", "height": 120, "width": 160}],
-        "categories": [{"id": 1, "name": "person", "keypoints": [], "skeleton": []}],
-        "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [40, 30, 50, 70], "area": 3500, "iscrowd": 0,
-             "num_keypoints": 10, "keypoints": keypoints},
-            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "area": 2500, "iscrowd": 0,
-             "num_keypoints": 2, "keypoints": [0] * 51}]}
-    (tmp_path / "ann.json").write_text(json.dumps(annotations))
-    tracks = coco_person_tracks(tmp_path / "ann.json", tmp_path / "images")
+    annotations = write_coco_fixture(tmp_path)
+    tracks = coco_person_tracks(annotations, tmp_path / "images")
     assert len(tracks) == 1
     np.testing.assert_array_equal(tracks[0].boxes[0], [40, 30, 90, 100])
     assert tracks[0].keypoints.shape == (1, 17, 3) and tracks[0].keypoints[0, 12, 2] == 0

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -56,3 +58,21 @@ def test_head_pretraining_freezes_backbone_and_rpn(tmp_path):
     trainer.fit()
     for key, value in frozen.items():
         assert torch.equal(value, trainer.model.state_dict()[key]), key
+
+
+def test_project_mtl_head_localises_keypoints_and_stl_has_none():
+    import pytest
+
+    from armory_siammtl.evaluation.keypoints import keypoint_accuracy
+    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+
+    weights = Path(__file__).resolve().parents[1] / "model_weights"
+    mtl = load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), weights / "siamrpn_alex_mtl_l02.pth")
+    held_out = synthetic_tracks([900_000, 900_001], num_frames=12, height=480, width=640)
+    scores = keypoint_accuracy(mtl, held_out, pairs=32)
+    assert scores["visible_keypoints"] > 300
+    assert scores["head"]["pck"] > 70 > 10 > scores["uniform_chance"]["pck"]
+    assert scores["head"]["pixel_error"] < 0.2 * scores["uniform_chance"]["pixel_error"]
+    stl = load_checkpoint(SiamRPN(SiamRPNConfig()), weights / "siamrpn_alex_stl.pth")
+    with pytest.raises(ValueError, match="no keypoint head"):
+        keypoint_accuracy(stl, held_out)

@@ -1,6 +1,6 @@
 """``PyTorchSiamRPN``: an ART object-tracking estimator (the API of ART's ``PyTorchGoturn``)."""
 
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import torch

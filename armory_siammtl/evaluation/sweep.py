@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos

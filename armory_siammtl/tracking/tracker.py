@@ -1,6 +1,5 @@
 """pysot's SiamRPN tracking loop in torch: the path video -> boxes is differentiable in the pixels."""
 
-import math
 from dataclasses import dataclass
 from typing import Optional
 

@@ -47,7 +47,8 @@ def _crop(frame_u8, center, size, out_size):
 def sample_pair(tracks: Sequence[Track], rng: np.random.Generator, aug: Augment = Augment(),
                 exemplar: int = 127, search: int = 255) -> dict:
     """One pair: RGB crops in [0, 1], the search box in crop pixels (or None for a negative pair),
-    template keypoints in crop pixels with visibility (zero where absent or outside the crop)."""
+    template keypoints in crop pixels with visibility (zero where absent or outside the crop), and the
+    template's box in crop pixels."""
     k = int(rng.integers(len(tracks)))
     track = tracks[k]
     i = int(rng.integers(len(track.frames)))
@@ -84,5 +85,6 @@ def sample_pair(tracks: Sequence[Track], rng: np.random.Generator, aug: Augment 
     gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
     template = (template * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
     search_crop = (search_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
+    template_box = ((box_z - np.r_[c_z - s_z / 2, c_z - s_z / 2]) * exemplar / s_z).astype(np.float32)
     return {"template": template, "search": search_crop, "box": target, "keypoints": keypoints,
-            "visibility": visibility}
+            "visibility": visibility, "template_box": template_box}
