@@ -40,7 +40,7 @@ def cmd_track(args):
 
     video = read_video(args.video, args.max_frames)
     estimator = _estimator(args)
-    pred = estimator.predict(video[None], y_init=np.asarray([args.init]))[0]
+    pred = estimator.predict(video[None], y_init=np.asarray([args.init]), verbose=True)[0]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     np.savetxt(out / "boxes.txt", pred["boxes"], fmt="%.2f", header="x1 y1 x2 y2")

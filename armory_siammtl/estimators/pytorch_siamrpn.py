@@ -73,15 +73,16 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
             raise ValueError(f"y_init holds {boxes.shape[0]} boxes for {num_videos} videos")
         return boxes
 
-    def _track_one(self, video: torch.Tensor, box) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _track_one(self, video: torch.Tensor, box, progress: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
         """Preprocess one video (T, H, W, 3) and track it; keeps the graph when grad is enabled."""
         video = video.to(self._device).float()
         video, _ = self._apply_preprocessing(video[None], y=None, fit=False, no_grad=False)
-        result = self.tracker.track(video[0], box, channels_first=False)
+        result = self.tracker.track(video[0], box, channels_first=False, progress=progress)
         return result.boxes, result.scores
 
     def predict(self, x, batch_size: int = 1, **kwargs) -> List[dict]:
-        """Track each video from its ``y_init`` box; list of dicts with ``boxes``, ``scores``, ``labels``."""
+        """Track each video from its ``y_init`` box; list of dicts with ``boxes``, ``scores``, ``labels``.
+        ``verbose=True`` shows a progress bar over the frames."""
         self._check_batch(x)
         boxes0 = self._init_boxes(kwargs.get("y_init"), x.shape[0])
         self._model.eval()
@@ -90,7 +91,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         for i in range(x.shape[0]):
             with torch.set_grad_enabled(not as_numpy and torch.is_grad_enabled()):
                 video = torch.tensor(np.asarray(x[i])) if as_numpy else x[i]  # ARMORY passes read-only arrays
-                boxes, scores = self._track_one(video, boxes0[i])
+                boxes, scores = self._track_one(video, boxes0[i], progress=bool(kwargs.get("verbose", False)))
             labels = torch.zeros(boxes.shape[0], dtype=torch.long)
             if as_numpy:
                 predictions.append({"boxes": boxes.detach().cpu().numpy().astype(np.float32),

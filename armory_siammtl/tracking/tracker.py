@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import torch
+from tqdm.auto import tqdm
 
 from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
 from armory_siammtl.models.siamrpn import SiamRPN
@@ -55,7 +56,8 @@ class SiamRPNTracker:
         s_z = torch.sqrt((size[0] + ctx) * (size[1] + ctx))
         return s_z, self.cfg.exemplar_size / s_z
 
-    def track(self, video: torch.Tensor, init_box, channels_first: Optional[bool] = None) -> TrackResult:
+    def track(self, video: torch.Tensor, init_box, channels_first: Optional[bool] = None,
+              progress: bool = False) -> TrackResult:
         frames = check_video(video, channels_first)
         num_frames, _, height, width = frames.shape
         dtype, device = frames.dtype, frames.device
@@ -71,7 +73,7 @@ class SiamRPNTracker:
         z_f = self.model.template_features(to_model_input(z_crop))
 
         boxes, scores = [box], [torch.ones((), dtype=dtype, device=device)]
-        for t in range(1, num_frames):
+        for t in tqdm(range(1, num_frames), desc="tracking", unit="frame", disable=not progress):
             s_z, scale_z = self._search_scale(size)
             s_x = s_z * (cfg.instance_size / cfg.exemplar_size)
             x_crop = crop_subwindow(frames[t], center, s_x, cfg.instance_size, fill)
