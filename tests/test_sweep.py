@@ -127,3 +127,17 @@ def _write_json(folder, raw):
     path = folder / "sweep.json"
     path.write_text(json.dumps(raw))
     return path
+
+
+def test_resuming_with_other_settings_is_refused(full_run, tmp_path):
+    import shutil
+
+    path = tmp_path / "results.csv"
+    shutil.copy(full_run, path)
+    shutil.copy(full_run.with_name(full_run.name + ".settings.json"), tmp_path)
+    with pytest.raises(ValueError, match="frame_batch=3"):
+        run_sweep(sweep_config_from_dict(dict(RAW, frame_batch=4)), path, progress=False)
+    renamed = [dict(MODELS[0]), dict(MODELS[1], weights=MODELS[0]["weights"])]
+    with pytest.raises(ValueError, match=r"models \['MTL-0.2'\] with other weights"):
+        run_sweep(sweep_config_from_dict(dict(RAW, models=renamed, step_sizes=[0.1])), path, progress=False)
+    assert path.read_text() == full_run.read_text()

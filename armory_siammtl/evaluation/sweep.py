@@ -6,6 +6,8 @@ mIoU of the clean video.
 """
 
 import csv
+import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -25,11 +27,35 @@ def _cell_key(model: str, dataset: str, video: str, step_size: float) -> tuple:
     return model, dataset, video, f"{float(step_size):g}"
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def attack_settings(config: SweepConfig) -> dict:
+    """What must not change between a sweep and its resumption (models may be added)."""
+    return {"dataset": config.dataset, "steps": list(config.steps), "gradient": config.gradient,
+            "frame_batch": config.frame_batch, "search_size": config.search_size, "seed": config.seed,
+            "models": {m.name: {"weights": m.weights.name, "kpt_weight": m.kpt_weight, "head": m.head}
+                       for m in config.models}}
+
+
 class ResultsFile:
-    """The sweep's tidy CSV: read on start, rewritten whole (temp file + rename) after every cell."""
+    """The sweep's tidy CSV: read on start, rewritten whole (temp file + rename) after every cell.
+    ``<name>.settings.json`` beside it records the attack settings, so a resumption with other settings
+    is refused instead of mixing results."""
 
     def __init__(self, path):
         self.path = Path(path)
+        self.settings_path = self.path.with_name(self.path.name + ".settings.json")
         self.rows: List[Dict[str, str]] = []
         if self.path.exists():
             with self.path.open(newline="") as handle:
@@ -39,22 +65,34 @@ class ResultsFile:
                                      f"expected {COLUMNS}")
                 self.rows = list(reader)
 
+    def claim(self, settings: dict) -> None:
+        """Record ``settings``, or check them against those already recorded."""
+        settings = json.loads(json.dumps(settings))
+        if self.settings_path.exists():
+            recorded = json.loads(self.settings_path.read_text())
+            for key in settings:
+                if key == "models":
+                    changed = sorted(name for name, spec in settings["models"].items()
+                                     if recorded["models"].get(name, spec) != spec)
+                    if changed:
+                        raise ValueError(f"{self.path} holds results of models {changed} with other weights, "
+                                         f"lambda_K or head; choose another --results file")
+                elif recorded.get(key) != settings[key]:
+                    raise ValueError(f"{self.path} was written with {key}={recorded.get(key)!r}, this config "
+                                     f"has {settings[key]!r}; choose another --results file")
+            settings["models"] = {**recorded["models"], **settings["models"]}
+        atomic_write_text(self.settings_path, json.dumps(settings, indent=1) + "\n")
+
     def done(self) -> set:
         return {tuple(row[k] for k in CELL_KEY) for row in self.rows}
 
     def add(self, rows: List[dict]) -> None:
         self.rows.extend({k: str(row[k]) for k in COLUMNS} for row in rows)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(self.rows)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, buffer.getvalue())
 
 
 def load_estimator(spec: ModelSpec, search_size: int = 255):
@@ -96,6 +134,7 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
               on_cell: Optional[Callable[[tuple], None]] = None) -> ResultsFile:
     """Run every cell not yet in ``results_path``; ``on_cell(key)`` is called after each one is saved."""
     results = ResultsFile(results_path)
+    results.claim(attack_settings(config))
     done = results.done()
     videos = list(attack_videos(config.dataset))
     if not videos:
@@ -124,8 +163,6 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
 
 def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
     """One ARMORY scenario JSON per (model, step size), for running the grid with ``armory run``."""
-    import json
-
     from armory_siammtl.evaluation.scenarios import scenario_config
 
     if config.dataset_name == "otb":
