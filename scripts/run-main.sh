@@ -5,5 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario="${1:-scenarios/carla_mtl_l02.json}"
 .venv/bin/armory-siammtl setup
-.venv/bin/armory run "$scenario" --no-docker 2>&1 | tee runs-main.log | grep -E "METRIC|results output|ERROR" || true
+echo "armory run $scenario --no-docker (about 15 min on 2 CPU cores; full log in runs-main.log)"
+set +e
+.venv/bin/armory run "$scenario" --no-docker 2>&1 | tee runs-main.log | grep --line-buffered -E "METRIC|ERROR"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+    tail -n 30 runs-main.log >&2
+    echo "armory run failed with exit code $status; the full log is runs-main.log" >&2
+    exit "$status"
+fi
 .venv/bin/python -m armory_siammtl.evaluation.armory_results "$(grep -A1 'results output written to' runs-main.log | tail -1)"
