@@ -27,7 +27,7 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
     from armory_siammtl.evaluation.scenarios import write_scenarios
 
     assert {p.name for p in SCENARIOS} >= {"carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l10_d02.json",
-                                         "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json"}
+                                         "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json", "otb_mtl_l02.json"}
     for path in SCENARIOS:
         validate_scenario(path)
     regenerated = write_scenarios(tmp_path)
@@ -114,8 +114,8 @@ def armory_home(tmp_path_factory):
     return home
 
 
-def _derived(home, name, edit):
-    config = json.loads((REPO / "scenarios" / "carla_mtl_l02.json").read_text())
+def _derived(home, name, edit, base="carla_mtl_l02.json"):
+    config = json.loads((REPO / "scenarios" / base).read_text())
     edit(config)
     path = home / name
     path.write_text(json.dumps(config))
@@ -153,3 +153,29 @@ def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
     assert done.returncode != 0
     assert "sha256" in done.stdout + done.stderr
     assert set((armory_home / ".armory" / "outputs").glob("*/*.json")) == before
+
+
+def test_armory_run_on_otb_format_data_with_the_digital_patch(armory_home, tmp_path):
+    import cv2
+
+    from armory_siammtl.data.synthetic import make_video
+
+    scene = make_video(920_000, num_frames=8, height=240, width=320)
+    folder = tmp_path / "OTB2015" / "Walking"
+    (folder / "img").mkdir(parents=True)
+    for t, frame in enumerate(scene.video):
+        cv2.imwrite(str(folder / "img" / f"{t + 1:04d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    xywh = np.c_[scene.boxes[:, :2], scene.boxes[:, 2:] - scene.boxes[:, :2]]
+    np.savetxt(folder / "groundtruth_rect.txt", np.round(xywh), fmt="%d", delimiter=",")
+
+    def shorten(config):
+        config["dataset"].update(dataset_dir=str(tmp_path / "OTB2015"), names=["Walking"])
+        config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
+
+    before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
+    done = _armory(armory_home, str(_derived(armory_home, "otb.json", shorten, base="otb_stl.json")))
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    (output,) = set((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json")) - before
+    summary = summarize(output)
+    assert summary["benign_miou"] > 30, summary
+    assert summary["adversarial_miou"] < summary["benign_miou"], summary

@@ -99,3 +99,23 @@ def test_coco_reader_keeps_people_with_keypoints(tmp_path):
     assert len(tracks) == 1
     np.testing.assert_array_equal(tracks[0].boxes[0], [40, 30, 90, 100])
     assert tracks[0].keypoints.shape == (1, 17, 3) and tracks[0].keypoints[0, 12, 2] == 0
+
+
+def test_otb_as_an_armory_dataset_gives_carlas_batch_structure(tmp_path):
+    from armory.data.datasets import ArmoryDataGenerator
+
+    from armory_siammtl.attacks.adversarial_texture import check_patch_metadata
+    from armory_siammtl.data.armory_otb import otb2015_person
+
+    write_frames(tmp_path / "Jogging" / "img", 5, size=(120, 160))
+    (tmp_path / "Jogging" / "groundtruth_rect.1.txt").write_text("60,40,20,40\n" * 5)
+    (tmp_path / "Jogging" / "groundtruth_rect.2.txt").write_text("")  # an empty second target is skipped
+    dataset = otb2015_person(dataset_dir=str(tmp_path), names=["Jogging"], max_frames=4)
+    assert isinstance(dataset, ArmoryDataGenerator) and dataset.batches_per_epoch == 1
+    x, (y, metadata) = next(dataset)
+    assert x.shape == (1, 4, 120, 160, 3) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_array_equal(y[0]["boxes"][0], [60, 40, 80, 80])
+    coords, masks = check_patch_metadata(metadata, x.shape[1:])
+    assert masks[0].sum() == 0 and masks[1:].sum() > 0 and masks[1, 60, 70] == 0  # clean frame 1, person uncovered
+    with pytest.raises(FileNotFoundError, match="Basketball"):
+        otb2015_person(dataset_dir=str(tmp_path))

@@ -141,3 +141,11 @@ def test_resuming_with_other_settings_is_refused(full_run, tmp_path):
     with pytest.raises(ValueError, match=r"models \['MTL-0.2'\] with other weights"):
         run_sweep(sweep_config_from_dict(dict(RAW, models=renamed, step_sizes=[0.1])), path, progress=False)
     assert path.read_text() == full_run.read_text()
+
+
+def test_otb_sweeps_emit_scenarios_on_the_otb_dataset(tmp_path):
+    raw = dict(RAW, dataset={"kind": "otb", "root": str(tmp_path / "OTB2015"), "frames": 50})
+    paths = emit_scenarios(sweep_config_from_dict(raw), tmp_path / "out")
+    dataset = json.loads(paths[0].read_text())["dataset"]
+    assert dataset["name"] == "otb2015_person" and dataset["dataset_dir"] == str(tmp_path / "OTB2015")
+    assert dataset["max_frames"] == 50 and json.loads(paths[0].read_text())["attack"]["kwargs"]["shading"] is None

@@ -10,6 +10,15 @@ MODELS = [("stl", 0.0, None, False)] + [
     ("mtl_l02_deep", 0.2, "deep", False), ("mtl_l02_pretrained", 0.2, "shallow", True)]
 
 
+# dataset entries of the scenario JSON, and the attack's shading there: CARLA's patch is a green screen
+# that the texture is shaded by; OTB's digital patch is pasted as is
+DATASETS = {
+    "carla_video_tracking_dev": ({"module": "armory.data.adversarial_datasets", "name": "carla_video_tracking_dev"},
+                                 "green_screen"),
+    "otb2015_person": ({"module": "armory_siammtl.data.armory_otb", "name": "otb2015_person"}, None),
+}
+
+
 def weights_file(stem: str) -> str:
     return f"siamrpn_alex_{stem}.pth"
 
@@ -19,7 +28,8 @@ def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: 
                     dataset: str = "carla_video_tracking_dev", seed: int = 0, weights: Optional[str] = None,
                     gradient: str = "sign") -> dict:
     """One CarlaVideoTracking scenario: model ``stem`` (weights ``weights``, default the stem's file in
-    ``model_weights/``) attacked by our AdversarialTexture."""
+    ``model_weights/``) attacked by our AdversarialTexture, on ``dataset`` (a key of DATASETS)."""
+    dataset_entry, shading = DATASETS[dataset]
     return {
         "_description": f"SiamRPN-AlexNet {stem} (lambda_K={lambda_k}, head={head}) under the SkeleVision "
                         f"adversarial texture, delta={step_size}, {max_iter} steps",
@@ -27,14 +37,13 @@ def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: 
         "attack": {
             "knowledge": "white",
             "kwargs": {"step_size": step_size, "max_iter": max_iter, "checkpoints": list(checkpoints),
-                       "gradient": gradient, "frame_batch": frame_batch, "shading": "green_screen",
+                       "gradient": gradient, "frame_batch": frame_batch, "shading": shading,
                        "clean_first_frame": True, "seed": seed, "verbose": True},
             "module": "armory_siammtl.attacks",
             "name": "AdversarialTexture",
             "use_label": True,
         },
-        "dataset": {"batch_size": 1, "eval_split": "dev", "framework": "numpy",
-                    "module": "armory.data.adversarial_datasets", "name": dataset},
+        "dataset": {"batch_size": 1, "eval_split": "dev", "framework": "numpy", **dataset_entry},
         "defense": None,
         "metric": {"means": True, "perturbation": "l0", "record_metric_per_sample": True,
                    "task": ["video_tracking_mean_iou", "video_tracking_mean_success_rate"]},
@@ -48,7 +57,8 @@ def scenario_config(stem: str, lambda_k: float, head: Optional[str], step_size: 
 
 
 def write_scenarios(out_dir) -> list:
-    """The shipped set: every model at delta 0.1 (``carla_<stem>.json``) and 0.2 (``..._d02.json``)."""
+    """The shipped set: every model at delta 0.1 (``carla_<stem>.json``) and 0.2 (``..._d02.json``) on
+    CARLA, and STL and MTL (lambda_K 0.2) on OTB2015-Person (``otb_<stem>.json``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -57,4 +67,10 @@ def write_scenarios(out_dir) -> list:
             path = out_dir / f"carla_{stem}{suffix}.json"
             path.write_text(json.dumps(scenario_config(stem, lambda_k, head, step_size), indent=4) + "\n")
             written.append(path)
+    for stem in ("stl", "mtl_l02"):
+        _, lambda_k, head, _ = next(m for m in MODELS if m[0] == stem)
+        path = out_dir / f"otb_{stem}.json"
+        path.write_text(json.dumps(scenario_config(stem, lambda_k, head, 0.1, dataset="otb2015_person"), indent=4)
+                        + "\n")
+        written.append(path)
     return written

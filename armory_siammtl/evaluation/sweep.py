@@ -161,13 +161,16 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
     return results
 
 
+# the ARMORY dataset each sweep dataset kind maps to; "procedural" runs on whatever carla_video_tracking_dev
+# ARMORY finds (the embedded default that `armory-siammtl setup` builds, or the real one)
+ARMORY_DATASETS = {"procedural": "carla_video_tracking_dev", "carla": "carla_video_tracking_dev",
+                   "otb": "otb2015_person"}
+
+
 def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
     """One ARMORY scenario JSON per (model, step size), for running the grid with ``armory run``."""
     from armory_siammtl.evaluation.scenarios import scenario_config
 
-    if config.dataset_name == "otb":
-        raise ValueError("ARMORY has no OTB2015 dataset loader: emit scenarios for a 'carla' or 'procedural' "
-                         "(embedded carla_video_tracking_dev) sweep")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -176,10 +179,12 @@ def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
             scenario = scenario_config(model.name, model.kpt_weight, model.head, step_size,
                                        max_iter=config.max_steps, checkpoints=config.steps,
                                        frame_batch=config.frame_batch, seed=config.seed,
-                                       weights=model.weights.name, gradient=config.gradient)
+                                       weights=model.weights.name, gradient=config.gradient,
+                                       dataset=ARMORY_DATASETS[config.dataset_name])
+            if config.dataset_name == "otb":
+                scenario["dataset"].update(dataset_dir=config.dataset["root"], max_frames=config.dataset["frames"])
             slug = "".join(c if c.isalnum() else "_" for c in model.name).strip("_").lower()
             path = out_dir / f"sweep_{slug}_d{step_size:g}.json".replace("d0.", "d0p")
             path.write_text(json.dumps(scenario, indent=4) + "\n")
             written.append(path)
     return written
-
