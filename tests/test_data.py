@@ -119,3 +119,19 @@ def test_otb_as_an_armory_dataset_gives_carlas_batch_structure(tmp_path):
     assert masks[0].sum() == 0 and masks[1:].sum() > 0 and masks[1, 60, 70] == 0  # clean frame 1, person uncovered
     with pytest.raises(FileNotFoundError, match="Basketball"):
         otb2015_person(dataset_dir=str(tmp_path))
+
+
+def test_otb_attack_videos_list_ids_first_and_load_lazily(tmp_path):
+    from armory_siammtl.data.attack_videos import attack_videos
+
+    for name in OTB_PERSON:
+        write_frames(tmp_path / name / "img", 3, size=(90, 120))
+        (tmp_path / name / "groundtruth_rect.txt").write_text("30,20,20,40\n" * 3)
+    (tmp_path / "Jogging" / "groundtruth_rect.txt").rename(tmp_path / "Jogging" / "groundtruth_rect.1.txt")
+    (tmp_path / "Jogging" / "groundtruth_rect.2.txt").write_text("60,30,20,40\n" * 3)
+    ids, videos = attack_videos({"kind": "otb", "root": str(tmp_path), "frames": 2})
+    assert len(ids) == 37 and ids[:2] == ["Basketball", "BlurBody"] and "Jogging-2" in ids
+    first = next(videos)
+    assert first.video_id == "Basketball" and first.frames.shape == (2, 90, 120, 3) and first.shading is None
+    assert first.patch_metadata["masks"][0].sum() == 0 and first.patch_metadata["masks"][1].sum() > 0
+    assert [v.video_id for v in videos] == ids[1:]

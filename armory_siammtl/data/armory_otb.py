@@ -11,17 +11,17 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from armory_siammtl.data.otb import MAX_FRAMES, OTB_PERSON, digital_patch_metadata, load_otb_sequence
+from armory_siammtl.data.otb import (MAX_FRAMES, OTB_PERSON, check_otb_root, digital_patch_metadata, iter_otb_person,
+                                    otb_targets)
 
 OTB_FRAME_RATE = 30  # for ARMORY's video exporter; OTB ships frames, not a frame rate
 
 
 def _batches(root: Path, names: Sequence[str], max_frames: int, epochs: int):
     for _ in range(epochs):
-        for name in names:
-            for _, frames, boxes in load_otb_sequence(root, name, max_frames):
-                metadata = digital_patch_metadata(frames.shape[1:3], boxes)
-                yield frames[None], ([{"boxes": boxes.astype(np.float32)}], metadata)
+        for _, frames, boxes in iter_otb_person(root, max_frames, names):
+            metadata = digital_patch_metadata(frames.shape[1:3], boxes)
+            yield frames[None], ([{"boxes": boxes.astype(np.float32)}], metadata)
 
 
 def otb2015_person(split: str = "dev", epochs: int = 1, batch_size: int = 1, dataset_dir: Optional[str] = None,
@@ -39,10 +39,8 @@ def otb2015_person(split: str = "dev", epochs: int = 1, batch_size: int = 1, dat
 
         dataset_dir = Path(paths.runtime_paths().dataset_dir) / "OTB2015"
     root = Path(dataset_dir)
-    missing = [n for n in names if not (root / n).is_dir()]
-    if missing:
-        raise FileNotFoundError(f"OTB2015 sequences missing under {root}: {missing}")
-    size = sum(len([f for f in (root / n).glob("groundtruth_rect*.txt") if f.read_text().strip()]) for n in names)
+    check_otb_root(root, names)
+    size = sum(len(otb_targets(root, n)) for n in names)
     return ArmoryDataGenerator(_batches(root, list(names), max_frames, epochs), size=size, epochs=epochs,
                                batch_size=1, context=VideoContext(x_shape=(None, None, None, 3),
                                                                   frame_rate=OTB_FRAME_RATE))

@@ -34,32 +34,46 @@ def read_otb_boxes(path) -> np.ndarray:
     return boxes
 
 
-def load_otb_sequence(root, name: str, max_frames: int = MAX_FRAMES) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-    """[(video id, frames (T, H, W, 3) in [0, 1], boxes (T, 4))] for one OTB sequence folder."""
+def otb_targets(root, name: str) -> List[Tuple[str, Path]]:
+    """[(video id, ground-truth file)] of one sequence: ``name``, or ``name-1``, ``name-2`` for two targets."""
     folder = Path(root) / name
     files = sorted(p for p in folder.glob("groundtruth_rect*.txt") if p.read_text().strip())
     if not files:
         raise FileNotFoundError(f"no non-empty groundtruth_rect*.txt in {folder}")
+    return [(name if len(files) == 1 else f"{name}-{index + 1}", file) for index, file in enumerate(files)]
+
+
+def load_otb_sequence(root, name: str, max_frames: int = MAX_FRAMES) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    """[(video id, frames (T, H, W, 3) in [0, 1], boxes (T, 4))] for one OTB sequence folder."""
+    targets = otb_targets(root, name)
     limit = min(max_frames, ANNOTATED_FRAMES.get(name, max_frames))
-    frames = read_video(folder / "img", max_frames=limit)
+    frames = read_video(Path(root) / name / "img", max_frames=limit)
     videos = []
-    for index, file in enumerate(files):
+    for video_id, file in targets:
         boxes = read_otb_boxes(file)[:limit]
         if len(boxes) < len(frames):
             raise ValueError(f"{file}: {len(boxes)} boxes for {len(frames)} frames")
-        video_id = name if len(files) == 1 else f"{name}-{index + 1}"
         videos.append((video_id, frames, boxes))
     return videos
 
 
-def load_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
-    """Every OTB2015-Person video found under ``root``; names the missing sequences in its error."""
+def check_otb_root(root, names=OTB_PERSON) -> None:
+    """Raise FileNotFoundError naming the sequences missing under ``root``."""
     missing = [n for n in names if not (Path(root) / n).is_dir()]
     if missing:
         raise FileNotFoundError(f"OTB2015 sequences missing under {root}: {missing}")
-    return [video for name in names for video in load_otb_sequence(root, name, max_frames)]
 
 
+def iter_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
+    """The OTB2015-Person videos under ``root``, one sequence in memory at a time."""
+    check_otb_root(root, names)
+    for name in names:
+        yield from load_otb_sequence(root, name, max_frames)
+
+
+def load_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
+    """Every OTB2015-Person video found under ``root``; names the missing sequences in its error."""
+    return list(iter_otb_person(root, max_frames, names))
 def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = CONTEXT_PAD) -> dict:
     """ARMORY-style ``patch_metadata`` for the paper's digital patch: gs_coords (4, 2), masks (T, H, W)."""
     height, width = frame_hw

@@ -132,31 +132,41 @@ def attack_cell(estimator, video: AttackVideo, step_size: float, config: SweepCo
 
 def run_sweep(config: SweepConfig, results_path, progress: bool = True,
               on_cell: Optional[Callable[[tuple], None]] = None) -> ResultsFile:
-    """Run every cell not yet in ``results_path``; ``on_cell(key)`` is called after each one is saved."""
+    """Run every cell not yet in ``results_path``, video by video (one video in memory at a time);
+    ``on_cell(key)`` is called after each cell is saved."""
     results = ResultsFile(results_path)
     results.claim(attack_settings(config))
     done = results.done()
-    videos = list(attack_videos(config.dataset))
-    if not videos:
+    video_ids, videos = attack_videos(config.dataset)
+    if not video_ids:
         raise ValueError(f"dataset {config.dataset} holds no videos")
-    cells = [(m, d, v) for m in config.models for d in config.step_sizes for v in videos
-             if _cell_key(m.name, config.dataset_name, v.video_id, d) not in done]
-    bar = tqdm(total=len(cells) * config.max_steps, unit="step", desc="sweep", disable=not progress,
-               postfix={"cells left": len(cells)})
+
+    def key(model, step_size, video_id):
+        return _cell_key(model.name, config.dataset_name, video_id, step_size)
+
+    pending = [key(m, d, v) for v in video_ids for m in config.models for d in config.step_sizes
+               if key(m, d, v) not in done]
+    bar = tqdm(total=len(pending) * config.max_steps, unit="step", desc="sweep", disable=not progress,
+               postfix={"cells left": len(pending)})
     estimators = {}
-    for index, (model, step_size, video) in enumerate(cells):
-        if model.name not in estimators:
-            estimators.clear()  # one model in memory at a time
-            estimators[model.name] = load_estimator(model, config.search_size)
-        bar.set_description(f"sweep {model.name} d={step_size:g} {video.video_id}")
-        mious = attack_cell(estimators[model.name], video, step_size, config, on_step=lambda _: bar.update(1))
-        results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
-                      "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
-                      "video": video.video_id, "step_size": f"{step_size:g}", "steps": steps,
-                      "miou": f"{miou:.4f}"} for steps, miou in sorted(mious.items())])
-        bar.set_postfix({"cells left": len(cells) - index - 1})
-        if on_cell is not None:
-            on_cell(_cell_key(model.name, config.dataset_name, video.video_id, step_size))
+    for video in videos:
+        for model in config.models:
+            for step_size in config.step_sizes:
+                if key(model, step_size, video.video_id) in done:
+                    continue
+                if model.name not in estimators:
+                    estimators[model.name] = load_estimator(model, config.search_size)
+                bar.set_description(f"sweep {model.name} d={step_size:g} {video.video_id}")
+                mious = attack_cell(estimators[model.name], video, step_size, config,
+                                    on_step=lambda _: bar.update(1))
+                results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
+                              "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
+                              "video": video.video_id, "step_size": f"{step_size:g}", "steps": steps,
+                              "miou": f"{miou:.4f}"} for steps, miou in sorted(mious.items())])
+                pending.remove(key(model, step_size, video.video_id))
+                bar.set_postfix({"cells left": len(pending)})
+                if on_cell is not None:
+                    on_cell(key(model, step_size, video.video_id))
     bar.close()
     return results
 
