@@ -82,6 +82,8 @@ def test_table_marks_best_and_mtl_above_stl():
     text = markdown_table(paper_table(frame), "STL")
     assert "| benign |  | **70.0** | 65.0 |" in text
     assert "| 0.1 | 10 | 20.0 | **30.0†** |" in text
+    assert text.rstrip().endswith("†: MTL above STL")
+    assert "(column Baseline)" in markdown_table(paper_table(frame.replace({"STL": "Baseline"})), "Baseline")
 
 
 def test_emitted_scenarios_validate(tmp_path):

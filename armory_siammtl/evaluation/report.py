@@ -74,8 +74,9 @@ def markdown_table(table: pd.DataFrame, stl: Optional[str]) -> str:
                 text += BEATS_STL
             cells.append(f"{BEST}{text}{BEST}" if value == best else text)
         lines.append(f"| {step_size} | {steps} | " + " | ".join(cells) + " |")
-    note = (f"mIoU ×100 over videos; **bold**: best of the row; {BEATS_STL}: MTL above STL ({stl})"
-            if stl else "mIoU ×100 over videos; **bold**: best of the row")
+    note = "mIoU ×100 over videos; **bold**: best of the row"
+    if stl:
+        note += f"; {BEATS_STL}: MTL above STL" + ("" if stl == "STL" else f" (column {stl})")
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
