@@ -111,12 +111,13 @@ def _training_tracks(args):
         val += [load_lasot_track(f, "val") for f in long_enough[: args.val_videos]]
     if train:
         print(f"{len(train)} real training tracks, {len(val)} LaSOT validation tracks")
-        return train, val or synthetic_tracks(range(100_000 + args.seed, 100_000 + args.seed + args.val_videos),
-                                              args.frames, args.height, args.width)
-    print(f"rendering {args.videos} training and {args.val_videos} validation videos ...")
-    return (synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width),
-            synthetic_tracks(range(100_000 + args.seed, 100_000 + args.seed + args.val_videos), args.frames,
-                             args.height, args.width))
+    else:
+        print(f"rendering {args.videos} training and {args.val_videos} validation videos ...")
+        train = synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width)
+    if not val:
+        first = 100_000 + args.seed  # validation seeds, apart from the training ones
+        val = synthetic_tracks(range(first, first + args.val_videos), args.frames, args.height, args.width)
+    return train, val
 
 
 def cmd_train(args):

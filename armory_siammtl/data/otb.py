@@ -74,6 +74,8 @@ def iter_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
 def load_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
     """Every OTB2015-Person video found under ``root``; names the missing sequences in its error."""
     return list(iter_otb_person(root, max_frames, names))
+
+
 def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = CONTEXT_PAD) -> dict:
     """ARMORY-style ``patch_metadata`` for the paper's digital patch: gs_coords (4, 2), masks (T, H, W)."""
     height, width = frame_hw

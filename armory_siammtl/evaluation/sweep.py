@@ -6,15 +6,13 @@ mIoU of the clean video.
 """
 
 import csv
-import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from tqdm.auto import tqdm
 
+from armory_siammtl.atomic import write_csv, write_text
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
 from armory_siammtl.evaluation.metrics import video_mean_iou
 from armory_siammtl.evaluation.sweep_config import ModelSpec, SweepConfig
@@ -25,19 +23,6 @@ CELL_KEY = ("model", "dataset", "video", "step_size")
 
 def _cell_key(model: str, dataset: str, video: str, step_size: float) -> tuple:
     return model, dataset, video, f"{float(step_size):g}"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def attack_settings(config: SweepConfig) -> dict:
@@ -81,18 +66,14 @@ class ResultsFile:
                     raise ValueError(f"{self.path} was written with {key}={recorded.get(key)!r}, this config "
                                      f"has {settings[key]!r}; choose another --results file")
             settings["models"] = {**recorded["models"], **settings["models"]}
-        atomic_write_text(self.settings_path, json.dumps(settings, indent=1) + "\n")
+        write_text(self.settings_path, json.dumps(settings, indent=1) + "\n")
 
     def done(self) -> set:
         return {tuple(row[k] for k in CELL_KEY) for row in self.rows}
 
     def add(self, rows: List[dict]) -> None:
         self.rows.extend({k: str(row[k]) for k in COLUMNS} for row in rows)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.rows)
-        atomic_write_text(self.path, buffer.getvalue())
+        write_csv(self.path, self.rows, COLUMNS)
 
 
 def load_estimator(spec: ModelSpec, search_size: int = 255):
@@ -144,10 +125,9 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
     def key(model, step_size, video_id):
         return _cell_key(model.name, config.dataset_name, video_id, step_size)
 
-    pending = [key(m, d, v) for v in video_ids for m in config.models for d in config.step_sizes
-               if key(m, d, v) not in done]
-    bar = tqdm(total=len(pending) * config.max_steps, unit="step", desc="sweep", disable=not progress,
-               postfix={"cells left": len(pending)})
+    left = sum(key(m, d, v) not in done for v in video_ids for m in config.models for d in config.step_sizes)
+    bar = tqdm(total=left * config.max_steps, unit="step", desc="sweep", disable=not progress,
+               postfix={"cells left": left})
     estimators = {}
     for video in videos:
         for model in config.models:
@@ -163,8 +143,8 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
                               "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
                               "video": video.video_id, "step_size": f"{step_size:g}", "steps": steps,
                               "miou": f"{miou:.4f}"} for steps, miou in sorted(mious.items())])
-                pending.remove(key(model, step_size, video.video_id))
-                bar.set_postfix({"cells left": len(pending)})
+                left -= 1
+                bar.set_postfix({"cells left": left})
                 if on_cell is not None:
                     on_cell(key(model, step_size, video.video_id))
     bar.close()

@@ -1,12 +1,12 @@
 """pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict``."""
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import torch
+
+from armory_siammtl.atomic import atomic_path
 
 
 class CheckpointError(ValueError):
@@ -73,14 +73,6 @@ def save_checkpoint(model_or_state, path, extra: Optional[dict] = None) -> str:
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     payload = {"state_dict": {k: v.detach().cpu() for k, v in state.items()}}
     payload.update(extra or {})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return sha256_of(path)

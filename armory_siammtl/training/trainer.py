@@ -1,8 +1,6 @@
 """STL / MTL fine-tuning and keypoint-head pre-training, resumable, with best-on-validation selection."""
 
-import csv
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -11,6 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from armory_siammtl.atomic import write_csv, write_text
 from armory_siammtl.evaluation.metrics import miou_percent, video_mean_iou
 from armory_siammtl.models.anchors import anchor_grid, score_size
 from armory_siammtl.models.checkpoint import load_checkpoint, save_checkpoint
@@ -103,14 +102,9 @@ class Trainer:
         return True
 
     def _write_log(self):
-        tmp = self.out / "metrics.json.tmp"
-        tmp.write_text(json.dumps({"config": asdict(self.cfg), "epochs": self.history}, indent=1, default=str))
-        os.replace(tmp, self.out / "metrics.json")
-        with open(self.out / "metrics.csv.tmp", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(self.history[0]))
-            writer.writeheader()
-            writer.writerows(self.history)
-        os.replace(self.out / "metrics.csv.tmp", self.out / "metrics.csv")
+        write_text(self.out / "metrics.json",
+                   json.dumps({"config": asdict(self.cfg), "epochs": self.history}, indent=1, default=str))
+        write_csv(self.out / "metrics.csv", self.history, list(self.history[0]))
 
     # -- loops -------------------------------------------------------------------------------------
     def _set_mode(self, training: bool):
