@@ -7,6 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from armory_siammtl.armory.setup import REPO_WEIGHTS
+from armory_siammtl.data.splits import EMBEDDED_SEED, HELD_OUT_SEED, TRAIN_SEED
+from armory_siammtl.evaluation.keypoints import PCK_ALPHA
+from armory_siammtl.models.variant import HEADS, ModelVariant
+from armory_siammtl.tracking.config import TrackingConfig
+
 
 def _box(text):
     try:
@@ -18,21 +24,25 @@ def _box(text):
     return values
 
 
-def _model_args(parser):
+def _model_args(parser, head_required: bool = False):
     parser.add_argument("--weights", required=True, help="pysot-format checkpoint (.pth)")
-    parser.add_argument("--head", choices=["shallow", "deep"], default=None,
+    parser.add_argument("--head", choices=HEADS, default=None, required=head_required,
                         help="keypoint head the checkpoint carries (MTL models); omit for STL")
+    parser.add_argument("--kpt-weight", type=float, default=None,
+                        help="lambda_K the weights were trained with; checked against a manifest beside them")
     parser.add_argument("--sha256", default=None, help="expected sha256 of the weights file")
-    parser.add_argument("--search-size", type=int, default=255)
+    parser.add_argument("--instance-size", type=int, default=TrackingConfig.instance_size,
+                        help="search crop size in pixels (the paper's 255; pysot's config uses 287)")
+
+
+def _variant(args) -> ModelVariant:
+    return ModelVariant(args.kpt_weight, args.head, weights=args.weights, sha256=args.sha256)
 
 
 def _estimator(args):
-    from armory_siammtl.estimators import PyTorchSiamRPN
-    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+    from armory_siammtl.estimators import build_estimator
 
-    model = SiamRPN(SiamRPNConfig(kpt_head=args.head, instance_size=args.search_size))
-    load_checkpoint(model, args.weights, expected_sha256=args.sha256)
-    return PyTorchSiamRPN(model, device_type="gpu")
+    return build_estimator(_variant(args), TrackingConfig(instance_size=args.instance_size))
 
 
 def cmd_track(args):
@@ -50,10 +60,12 @@ def cmd_track(args):
 
 
 def cmd_attack(args):
-    from armory_siammtl.attacks import AdversarialTexture
-    from armory_siammtl.data.otb import digital_patch_metadata
+    import cv2
+
+    from armory_siammtl.attacks import run_attack
+    from armory_siammtl.data.attack_videos import AttackVideo
+    from armory_siammtl.data.patch import digital_patch_metadata
     from armory_siammtl.data.video import read_video, write_video
-    from armory_siammtl.evaluation.metrics import video_mean_iou
 
     video = read_video(args.video, args.max_frames)
     gt = np.loadtxt(args.boxes, delimiter=",", ndmin=2) if args.boxes else None
@@ -64,20 +76,16 @@ def cmd_attack(args):
         gt = estimator.predict(video[None], y_init=np.asarray([args.init]))[0]["boxes"]
         print("no ground truth given: attacking the benign track")
     gt = gt[: len(video)]
-    metadata = digital_patch_metadata(video.shape[1:3], gt)
-    checkpoints = sorted(set(args.checkpoints or []) | {args.steps})
-    attack = AdversarialTexture(estimator, step_size=args.step_size, steps=args.steps, checkpoints=checkpoints,
-                                gradient=args.gradient, frame_batch=args.frame_batch, seed=args.seed)
-    benign = estimator.predict(video[None], y_init=gt[:1])[0]["boxes"]
-    x_adv = attack.generate(video[None], [{"boxes": gt}], y_patch_metadata=[metadata])
+    target = AttackVideo(Path(args.video).stem, video, gt, digital_patch_metadata(video.shape[1:3], gt), None)
+    run = run_attack(estimator, target, step_size=args.step_size, steps=args.steps,
+                     checkpoints=sorted(set(args.checkpoints or []) | {args.steps}), gradient=args.gradient,
+                     frame_batch=args.frame_batch, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    import cv2
-    cv2.imwrite(str(out / "texture.png"), cv2.cvtColor((attack.texture * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
-    adv_boxes = attack.checkpoint_results[-1].boxes
-    write_video(out / "adversarial.mp4", x_adv[0], {(0, 255, 0): gt, (0, 0, 255): adv_boxes})
-    report = {"benign_miou": 100 * video_mean_iou(gt, benign),
-              "checkpoints": [{"steps": r.steps, "miou": 100 * r.mean_iou} for r in attack.checkpoint_results]}
+    cv2.imwrite(str(out / "texture.png"), cv2.cvtColor((run.texture * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    write_video(out / "adversarial.mp4", run.adversarial, {(0, 255, 0): gt, (0, 0, 255): run.checkpoints[-1].boxes})
+    report = {"benign_miou": run.benign_miou,
+              "checkpoints": [{"steps": steps, "miou": miou} for steps, miou in run.mious().items() if steps]}
     (out / "miou.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
 
@@ -93,48 +101,22 @@ def cmd_make_data(args):
     print(f"wrote {args.videos} procedural videos under {args.out}")
 
 
-def _training_tracks(args):
-    """(train, val) tracks: COCO persons and/or LaSOT person videos when given, else the procedural scene."""
-    from armory_siammtl.data.synthetic import synthetic_tracks
-
-    train, val = [], []
-    if args.coco_annotations:
-        from armory_siammtl.data.coco import coco_person_tracks
-
-        train += coco_person_tracks(args.coco_annotations, args.coco_images, max_people=args.coco_max)
-    if args.lasot:
-        from armory_siammtl.data.lasot import SPLITS, lasot_person_sequences, load_lasot_track
-
-        folders = lasot_person_sequences(args.lasot)[: args.lasot_max]
-        train += [load_lasot_track(f, "train") for f in folders]
-        long_enough = [f for f in folders if len(list((f / "img").glob("*.jpg"))) > SPLITS["val"][0]]
-        val += [load_lasot_track(f, "val") for f in long_enough[: args.val_videos]]
-    if train:
-        print(f"{len(train)} real training tracks, {len(val)} LaSOT validation tracks")
-    else:
-        print(f"rendering {args.videos} training and {args.val_videos} validation videos ...")
-        train = synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width)
-    if not val:
-        first = 100_000 + args.seed  # validation seeds, apart from the training ones
-        val = synthetic_tracks(range(first, first + args.val_videos), args.frames, args.height, args.width)
-    return train, val
-
-
 def cmd_train(args):
     import torch
 
+    from armory_siammtl.data.splits import training_tracks
     from armory_siammtl.training.trainer import TrainConfig, Trainer
 
-    if args.coco_annotations and not args.coco_images:
-        raise ValueError("--coco-annotations needs --coco-images, the folder of the COCO images")
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = TrainConfig(out_dir=args.out, kpt_weight=args.kpt_weight, head=args.head,
-                      pretrain_head=args.pretrain_head, init_weights=args.init_weights, optimizer=args.optimizer,
-                      lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
-                      seed=args.seed, search_size=args.search_size, val_videos=args.val_videos,
-                      val_pairs=args.val_pairs)
-    trainer = Trainer(cfg, *_training_tracks(args))
+    variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
+    cfg = TrainConfig(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
+                      optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
+                      batch_size=args.batch_size, seed=args.seed, instance_size=args.instance_size,
+                      val_videos=args.val_videos, val_pairs=args.val_pairs)
+    tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, args.seed,
+                             args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max)
+    trainer = Trainer(cfg, *tracks)
     if trainer.resume():
         print(f"resuming after epoch {trainer.start_epoch}")
     best = trainer.fit()
@@ -142,17 +124,23 @@ def cmd_train(args):
 
 
 def cmd_keypoints(args):
-    from armory_siammtl.data.synthetic import synthetic_tracks
+    from armory_siammtl.data.splits import procedural_split
     from armory_siammtl.evaluation.keypoints import keypoint_accuracy
-    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+    from armory_siammtl.models import load_model
 
-    model = load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head=args.head)), args.weights, expected_sha256=args.sha256)
-    tracks = synthetic_tracks(range(args.seed, args.seed + args.videos), args.frames, args.height, args.width)
+    model = load_model(_variant(args))
+    tracks = procedural_split(args.seed, args.videos, args.frames, args.height, args.width)
     print(json.dumps(keypoint_accuracy(model, tracks, args.pairs, alpha=args.alpha), indent=1))
 
 
+def cmd_setup(args):
+    from armory_siammtl.armory.setup import run_setup
+
+    run_setup(args.home, args.weights_dir, args.videos, args.frames)
+
+
 def cmd_validate(args):
-    from armory_siammtl.evaluation.validate import validate_scenario
+    from armory_siammtl.armory.scenario_checks import validate_scenario
 
     failed = 0
     for path in args.scenarios:
@@ -178,15 +166,19 @@ def cmd_sweep(args):
     results = run_sweep(config, args.results, progress=not args.quiet)
     print(f"{len(results.rows)} rows in {results.path}")
     if args.report:
-        cmd_report(argparse.Namespace(results=args.results, out=args.report, dataset=None))
+        _report(args.results, args.report)
+
+
+def _report(results, out, dataset=None):
+    from armory_siammtl.evaluation.report import write_report
+
+    written = write_report(results, out, dataset)
+    print(written["markdown"])
+    print(f"wrote {written['table_md']}, {written['robustness']}, {written['per_video']}")
 
 
 def cmd_report(args):
-    from armory_siammtl.evaluation.report import write_report
-
-    written = write_report(args.results, args.out, args.dataset)
-    print(written["markdown"])
-    print(f"wrote {written['table_md']}, {written['robustness']}, {written['per_video']}")
+    _report(args.results, args.out, args.dataset)
 
 
 def build_parser():
@@ -224,29 +216,33 @@ def build_parser():
     p.add_argument("--frames", type=int, default=30)
     p.add_argument("--height", type=int, default=960)
     p.add_argument("--width", type=int, default=1280)
-    p.add_argument("--seed", type=int, default=500_000)
+    p.add_argument("--seed", type=int, default=EMBEDDED_SEED)
     p.add_argument("--format", choices=["folders", "tfds", "both"], default="folders")
     p.set_defaults(func=cmd_make_data)
 
     p = sub.add_parser("train", help="train STL (lambda_K = 0) or MTL SiamRPN on procedural videos")
     p.add_argument("--out", required=True)
     p.add_argument("--kpt-weight", type=float, default=0.0, help="lambda_K")
-    p.add_argument("--head", choices=["shallow", "deep"], default=None)
-    p.add_argument("--pretrain-head", action="store_true")
+    p.add_argument("--head", choices=HEADS, default=None, help="keypoint head; shallow when --kpt-weight > 0")
+    p.add_argument("--head-only", action="store_true",
+                   help="train only the keypoint head, backbone and RPN frozen (pre-training the head)")
+    p.add_argument("--pretrained-head", action="store_true",
+                   help="record that --init-weights carry a pre-trained keypoint head")
     p.add_argument("--init-weights", default=None)
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--search-size", type=int, default=255)
+    p.add_argument("--instance-size", type=int, default=TrackingConfig.instance_size,
+                   help="search crop size during training")
     p.add_argument("--videos", type=int, default=60)
     p.add_argument("--val-videos", type=int, default=4)
     p.add_argument("--val-pairs", type=int, default=64)
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--width", type=int, default=640)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=TRAIN_SEED)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
     p.add_argument("--coco-images", default=None, help="the COCO image folder of those annotations")
@@ -256,23 +252,23 @@ def build_parser():
                    help="use at most this many sequences (each is held in memory as uint8 frames)")
     p.set_defaults(func=cmd_train)
 
-    from armory_siammtl.evaluation.keypoints import PCK_ALPHA
-
     p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head on procedural videos")
-    p.add_argument("--weights", required=True)
-    p.add_argument("--head", choices=["shallow", "deep"], required=True)
-    p.add_argument("--sha256", default=None)
+    _model_args(p, head_required=True)
     p.add_argument("--videos", type=int, default=4)
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--width", type=int, default=640)
-    p.add_argument("--seed", type=int, default=900_000, help="first video seed (training used 0-59)")
+    p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first video seed (training used 0-59)")
     p.add_argument("--pairs", type=int, default=128)
     p.add_argument("--alpha", type=float, default=PCK_ALPHA, help="PCK threshold, fraction of the box's longer side")
     p.set_defaults(func=cmd_keypoints)
 
-    from armory_siammtl.armory_setup import REPO_WEIGHTS, add_setup_parser
-    add_setup_parser(sub)
+    p = sub.add_parser("setup", help="prepare ARMORY (config, weights, embedded dataset) for --no-docker runs")
+    p.add_argument("--home", default="~", help="the home folder whose .armory/ ARMORY reads (default ~)")
+    p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
+    p.add_argument("--videos", type=int, default=3, help="embedded default: number of videos")
+    p.add_argument("--frames", type=int, default=30, help="embedded default: frames per video")
+    p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("validate", help="check scenario JSONs (ARMORY schema, imports, weights manifest)")
     p.add_argument("scenarios", nargs="+")

@@ -10,9 +10,10 @@ import time
 import numpy as np
 import torch
 
+from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.data.synthetic import make_video
-from armory_siammtl.estimators import PyTorchSiamRPN
-from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+from armory_siammtl.estimators import build_estimator
+from armory_siammtl.models import ModelVariant
 
 
 def goturn_estimator():
@@ -53,10 +54,10 @@ def main():
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--weights", default="model_weights/siamrpn_alex_stl.pth")
     args = parser.parse_args()
-    scene = make_video(500_000, args.frames, 960, 1280)
+    scene = make_video(EMBEDDED_SEED, args.frames, 960, 1280)
     x = (scene.video / 255.0).astype(np.float32)[None]
     y = [{"boxes": scene.boxes.astype(np.float32)}]
-    ours = PyTorchSiamRPN(load_checkpoint(SiamRPN(SiamRPNConfig()), args.weights), device_type="cpu")
+    ours = build_estimator(ModelVariant(weights=args.weights), device_type="cpu")
     rows = [("PyTorchSiamRPN.loss_gradient", timed(lambda: ours.loss_gradient(x, y)))]
     try:
         goturn = goturn_estimator()

@@ -8,8 +8,9 @@ import time
 
 import torch
 
+from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.data.synthetic import make_video
-from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
+from armory_siammtl.models import ModelVariant, load_model
 from armory_siammtl.tracking import SiamRPNTracker
 
 
@@ -19,8 +20,8 @@ def main():
     parser.add_argument("--weights", default="model_weights/siamrpn_alex_stl.pth")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    scene = make_video(500_000, args.frames, 960, 1280)
-    model = load_checkpoint(SiamRPN(SiamRPNConfig()), args.weights).to(args.device).eval()
+    scene = make_video(EMBEDDED_SEED, args.frames, 960, 1280)
+    model = load_model(ModelVariant(weights=args.weights)).to(args.device)
     tracker = SiamRPNTracker(model)
     video = torch.from_numpy(scene.video).float().div(255).to(args.device)
     rows = []

@@ -15,4 +15,4 @@ if [ "$status" -ne 0 ]; then
     echo "armory run failed with exit code $status; the full log is runs-main.log" >&2
     exit "$status"
 fi
-.venv/bin/python -m armory_siammtl.evaluation.armory_results "$(grep -A1 'results output written to' runs-main.log | tail -1)"
+.venv/bin/python -m armory_siammtl.armory.results "$(grep -A1 'results output written to' runs-main.log | tail -1)"

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from armory_siammtl.estimators.factories import get_art_model
-from armory_siammtl.evaluation.armory_results import summarize
-from armory_siammtl.evaluation.scenarios import scenario_config, weights_file
-from armory_siammtl.evaluation.validate import validate_scenario
+from armory_siammtl.armory.factories import get_art_model
+from armory_siammtl.armory.results import summarize
+from armory_siammtl.armory.scenario_checks import validate_scenario
+from armory_siammtl.armory.scenarios import MODELS, scenario_config, weights_file
 from armory_siammtl.models import save_checkpoint
 from armory_siammtl.models.checkpoint import CheckpointError
 from helpers import calibrated_model
@@ -24,7 +24,7 @@ SETUP = Path(sys.executable).parent / "armory-siammtl"
 
 
 def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
-    from armory_siammtl.evaluation.scenarios import write_scenarios
+    from armory_siammtl.armory.scenarios import write_scenarios
 
     assert {p.name for p in SCENARIOS} >= {"carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l10_d02.json",
                                          "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json", "otb_mtl_l02.json"}
@@ -39,9 +39,9 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
 def weights_dir(tmp_path):
     """A manifest-listed MTL (lambda_K 0.2, shallow) weights file with an untrained, calibrated model."""
     path = tmp_path / weights_file("mtl_l02")
-    digest = save_checkpoint(calibrated_model(kpt_head="shallow"), path)
+    digest = save_checkpoint(calibrated_model(head="shallow"), path)
     (tmp_path / "manifest.json").write_text(json.dumps({"weights": [
-        {"file": path.name, "sha256": digest, "lambda_k": 0.2, "head": "shallow", "size": path.stat().st_size}]}))
+        {"file": path.name, "sha256": digest, "kpt_weight": 0.2, "head": "shallow", "size": path.stat().st_size}]}))
     return tmp_path
 
 
@@ -80,13 +80,13 @@ def test_factory_refuses_missing_unlisted_and_tampered_weights(weights_dir):
 
 
 def test_malformed_scenarios_are_refused(tmp_path):
-    config = scenario_config("mtl_l02", 0.2, "shallow")
+    config = scenario_config(MODELS["mtl_l02"])
     del config["dataset"]["batch_size"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="batch_size"):
         validate_scenario(bad)
-    config = scenario_config("mtl_l02", 0.2, "shallow")
+    config = scenario_config(MODELS["mtl_l02"])
     config["attack"]["kwargs"]["learning_rate"] = 0.1
     bad.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="learning_rate"):
@@ -122,6 +122,7 @@ def _derived(home, name, edit, base="carla_mtl_l02.json"):
     return path
 
 
+@pytest.mark.slow
 def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
     if not (REPO / "model_weights" / weights_file("mtl_l02")).is_file():
         pytest.fail("model_weights/ lacks the project's MTL weights")
@@ -138,6 +139,7 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
     assert summary["adversarial_miou"] < summary["benign_miou"], summary
 
 
+@pytest.mark.slow
 def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
     saved = armory_home / ".armory" / "saved_models"
     manifest = json.loads((saved / "manifest.json").read_text())
@@ -155,6 +157,7 @@ def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
     assert set((armory_home / ".armory" / "outputs").glob("*/*.json")) == before
 
 
+@pytest.mark.slow
 def test_armory_run_on_otb_format_data_with_the_digital_patch(armory_home, tmp_path):
     import cv2
 

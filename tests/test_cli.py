@@ -30,7 +30,7 @@ def test_track_writes_boxes_that_follow_the_person(scene_dir, tmp_path):
     assert main(["track", str(scene_dir), "--init", init, "--weights", str(STL), "--out", str(tmp_path)]) == 0
     boxes = np.loadtxt(tmp_path / "boxes.txt")
     assert boxes.shape == (6, 4)
-    from armory_siammtl.evaluation.metrics import video_mean_iou
+    from armory_siammtl.tracking.metrics import video_mean_iou
     assert video_mean_iou(gt, boxes) > 0.3
 
 
@@ -61,7 +61,7 @@ def test_train_on_coco_and_lasot_fixtures(tmp_path):
     write_lasot_fixture(tmp_path)
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--kpt-weight", "0.2", "--head", "shallow", "--epochs", "1",
-                 "--iters", "2", "--batch-size", "2", "--search-size", "159", "--val-videos", "1", "--val-pairs",
+                 "--iters", "2", "--batch-size", "2", "--instance-size", "159", "--val-videos", "1", "--val-pairs",
                  "2", "--frames", "4", "--height", "160", "--width", "200", "--coco-annotations", str(annotations),
                  "--coco-images", str(tmp_path / "images"), "--lasot", str(tmp_path / "person")]) == 0
     epochs = json.loads((out / "metrics.json").read_text())["epochs"]

@@ -6,7 +6,8 @@ import pytest
 
 from armory_siammtl.data.coco import coco_person_tracks
 from armory_siammtl.data.lasot import lasot_person_sequences, load_lasot_track
-from armory_siammtl.data.otb import OTB_PERSON, digital_patch_metadata, load_otb_person, load_otb_sequence
+from armory_siammtl.data.otb import OTB_PERSON, load_otb_person, load_otb_sequence
+from armory_siammtl.data.patch import digital_patch_metadata
 from armory_siammtl.data.synthetic import KEYPOINT_NAMES, make_video
 from helpers import write_coco_fixture, write_frames, write_lasot_fixture
 
@@ -104,8 +105,8 @@ def test_coco_reader_keeps_people_with_keypoints(tmp_path):
 def test_otb_as_an_armory_dataset_gives_carlas_batch_structure(tmp_path):
     from armory.data.datasets import ArmoryDataGenerator
 
-    from armory_siammtl.attacks.adversarial_texture import check_patch_metadata
-    from armory_siammtl.data.armory_otb import otb2015_person
+    from armory_siammtl.armory.otb_dataset import otb2015_person
+    from armory_siammtl.data.patch import check_patch_metadata
 
     write_frames(tmp_path / "Jogging" / "img", 5, size=(120, 160))
     (tmp_path / "Jogging" / "groundtruth_rect.1.txt").write_text("60,40,20,40\n" * 5)

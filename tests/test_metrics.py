@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from armory_siammtl.evaluation.metrics import box_iou, miou_percent, video_mean_iou, video_success_rate
+from armory_siammtl.tracking.metrics import box_iou, miou_percent, video_mean_iou, video_success_rate
 
 
 def random_boxes(rng, n):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint, save_checkpoint, sha256_of
+from armory_siammtl.models import NetworkConfig, SiamRPN, load_checkpoint, save_checkpoint, sha256_of
 from armory_siammtl.models.anchors import anchor_grid, base_anchors, score_size
 from armory_siammtl.models.checkpoint import CheckpointError, read_state_dict
 from armory_siammtl.models.keypoint_head import KeypointHead, keypoint_loss
@@ -9,7 +9,7 @@ from helpers import calibrated_model
 
 
 def test_shapes_follow_the_paper():
-    model = SiamRPN(SiamRPNConfig(kpt_head="shallow")).eval()
+    model = SiamRPN(NetworkConfig(head="shallow")).eval()
     z_f = model.template_features(torch.rand(1, 3, 127, 127))
     assert z_f.shape == (1, 256, 6, 6)
     cls, loc = model.track_outputs(z_f, torch.rand(1, 3, 255, 255))
@@ -53,12 +53,12 @@ def test_keypoint_loss_ignores_invisible_keypoints():
 
 
 def test_pysot_checkpoint_round_trips_every_tensor(tmp_path):
-    model = calibrated_model(kpt_head="deep")
+    model = calibrated_model(head="deep")
     # pysot saves {"epoch", "state_dict", "optimizer"}; DataParallel adds a "module." prefix
     payload = {"epoch": 3, "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}
     path = tmp_path / "checkpoint_e3.pth"
     torch.save(payload, path)
-    fresh = SiamRPN(SiamRPNConfig(kpt_head="deep"))
+    fresh = SiamRPN(NetworkConfig(head="deep"))
     load_checkpoint(fresh, path, expected_sha256=sha256_of(path))
     for key, value in model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
@@ -82,18 +82,60 @@ def test_bad_checkpoints_are_refused_with_clear_messages(tmp_path):
         load_checkpoint(SiamRPN(), good, expected_sha256="0" * 64)
     # an STL checkpoint lacks the head; an MTL one has keys the STL model does not know
     with pytest.raises(CheckpointError, match="missing keys.*kpt_head.blocks.0.weight"):
-        load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), good)
+        load_checkpoint(SiamRPN(NetworkConfig(head="shallow")), good)
     mtl = tmp_path / "mtl.pth"
-    save_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), mtl)
+    save_checkpoint(SiamRPN(NetworkConfig(head="shallow")), mtl)
     with pytest.raises(CheckpointError, match="unexpected keys.*kpt_head"):
         load_checkpoint(SiamRPN(), mtl)
-    load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), good, allow_missing_prefixes=("kpt_head.",))
+    load_checkpoint(SiamRPN(NetworkConfig(head="shallow")), good, allow_missing_prefixes=("kpt_head.",))
     wide = tmp_path / "wide.pth"
-    save_checkpoint(SiamRPN(SiamRPNConfig(width_mult=0.5)), wide)
+    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide)
     with pytest.raises(CheckpointError, match="shape mismatches"):
         load_checkpoint(SiamRPN(), wide)
 
 
 def test_config_rejects_unknown_head():
-    with pytest.raises(ValueError, match="kpt_head"):
-        SiamRPNConfig(kpt_head="huge")
+    with pytest.raises(ValueError, match="head must be"):
+        NetworkConfig(head="huge")
+
+
+def test_checkpoints_record_their_network_and_load_model_checks_it(tmp_path):
+    from armory_siammtl.models import ModelVariant, load_model
+    from armory_siammtl.models.checkpoint import read_checkpoint
+
+    path = tmp_path / "mtl.pth"
+    save_checkpoint(calibrated_model(head="shallow"), path)
+    assert read_checkpoint(path)["network"]["head"] == "shallow"
+    model = load_model(ModelVariant(0.2, "shallow", weights=path))
+    assert model.kpt_head is not None and not model.training
+    wide = tmp_path / "wide.pth"
+    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide)
+    with pytest.raises(CheckpointError, match="saved for another network: width_mult=0.5"):
+        load_model(ModelVariant(weights=wide))
+    with pytest.raises(CheckpointError, match="never runs random weights"):
+        load_model(ModelVariant())
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(kpt_weight=0.2), "needs a head"),
+    (dict(kpt_weight=0.0, head="shallow"), "needs a head and an STL model"),
+    (dict(kpt_weight=float("nan"), head="shallow"), "finite number >= 0"),
+    (dict(kpt_weight=-0.1, head="shallow"), "finite number >= 0"),
+    (dict(kpt_weight="much", head="shallow"), "must be a number"),
+    (dict(kpt_weight=0.2, head="huge"), "head must be"),
+    (dict(kpt_weight=0.0, pretrained_head=True), "pretrained_head needs a keypoint head"),
+])
+def test_model_variants_are_validated_in_one_place(kwargs, message):
+    from armory_siammtl.models import ModelVariant
+
+    with pytest.raises(ValueError, match=message):
+        ModelVariant(**kwargs)
+
+
+def test_training_variants_default_the_head():
+    from armory_siammtl.models import ModelVariant
+
+    assert ModelVariant.for_training(0.2).head == "shallow"
+    assert ModelVariant.for_training(0.0).head is None
+    head_only = ModelVariant.for_training(0.0, head_only=True)
+    assert (head_only.kpt_weight, head_only.head) == (1.0, "shallow")

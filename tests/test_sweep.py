@@ -10,7 +10,7 @@ import pytest
 from armory_siammtl.evaluation.report import markdown_table, paper_table, read_results, write_report
 from armory_siammtl.evaluation.sweep import ResultsFile, emit_scenarios, run_sweep
 from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_config_from_dict
-from armory_siammtl.evaluation.validate import validate_scenario
+from armory_siammtl.armory.scenario_checks import validate_scenario
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
 MODELS = [{"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from armory_siammtl.tracking import SiamRPNTracker, crop_subwindow
+from armory_siammtl.tracking import SiamRPNTracker, TrackingConfig, crop_subwindow
 from helpers import bag_video, calibrated_model, moving_block_clip
 
 
@@ -61,10 +61,11 @@ def test_grad_and_no_grad_modes_give_the_same_boxes():
 
 
 def test_box_gradients_match_finite_differences():
-    model = calibrated_model(dtype=torch.float64, instance_size=127 + 8 * 4)  # small search for speed
+    small = 127 + 8 * 4  # a small search crop, for speed
+    model = calibrated_model(dtype=torch.float64, instance_size=small)
     with torch.no_grad():
         model.rpn_head.loc.head[-1].weight.mul_(0.05)  # modest box deltas, so the random model follows the block
-    tracker = SiamRPNTracker(model)
+    tracker = SiamRPNTracker(model, TrackingConfig(instance_size=small))
     video, boxes = moving_block_clip(num_frames=3, height=160, width=200)
     pixels = torch.from_numpy(video).double().requires_grad_(True)
     weights = torch.tensor([1.0, -0.5, 0.7, 0.3], dtype=torch.float64)

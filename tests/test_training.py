@@ -4,10 +4,12 @@ import numpy as np
 import torch
 
 from armory_siammtl.data.synthetic import synthetic_tracks
-from armory_siammtl.models.checkpoint import read_state_dict, sha256_of
-from armory_siammtl.training.trainer import TrainConfig, Trainer, _batch
+from armory_siammtl.models import ModelVariant, load_model
+from armory_siammtl.models.checkpoint import read_checkpoint, read_state_dict, sha256_of
+from armory_siammtl.training.trainer import TrainConfig, Trainer, training_batch
 
-SMALL = dict(search_size=159, batch_size=4, val_pairs=4, val_videos=1)
+SMALL = dict(instance_size=159, batch_size=4, val_pairs=4, val_videos=1)
+WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
 
 
 def _tracks():
@@ -16,14 +18,14 @@ def _tracks():
 
 def test_short_training_lowers_both_losses(tmp_path):
     tracks = _tracks()
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), kpt_weight=0.5, epochs=3, iters_per_epoch=6, **SMALL),
+    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=3, iters_per_epoch=6, **SMALL),
                       tracks, tracks)
-    batch = _batch(tracks, np.random.default_rng(123), trainer.cfg, trainer.anchors, torch.Generator().manual_seed(1))
+    batch = training_batch(tracks, np.random.default_rng(123), trainer.cfg, trainer.anchors, torch.Generator().manual_seed(1))
 
     def losses():
         trainer.model.train()
         with torch.no_grad():
-            return {k: float(v) for k, v in trainer._step_losses(batch).items()}
+            return {k: float(v) for k, v in trainer.step_losses(batch).items()}
 
     before = losses()
     trainer.fit()
@@ -33,6 +35,9 @@ def test_short_training_lowers_both_losses(tmp_path):
     digest = (tmp_path / "best.pth.sha256").read_text().split()[0]
     assert digest == sha256_of(tmp_path / "best.pth")
     assert any(k.startswith("kpt_head.") for k in read_state_dict(tmp_path / "best.pth"))
+    record = read_checkpoint(tmp_path / "best.pth")
+    assert record["training"]["instance_size"] == 159 and record["training"]["kpt_weight"] == 0.5
+    assert record["network"]["head"] == "shallow"
 
 
 def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
@@ -51,9 +56,9 @@ def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
 
 def test_head_pretraining_freezes_backbone_and_rpn(tmp_path):
     tracks = _tracks()
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), pretrain_head=True, epochs=1, iters_per_epoch=2, **SMALL),
+    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), head_only=True, epochs=1, iters_per_epoch=2, **SMALL),
                       tracks, tracks)
-    assert trainer.cfg.lr == 1e-3 and trainer.cfg.head == "shallow"
+    assert trainer.cfg.lr == 1e-3 and trainer.cfg.variant.head == "shallow"
     frozen = {k: v.clone() for k, v in trainer.model.state_dict().items() if not k.startswith("kpt_head.")}
     trainer.fit()
     for key, value in frozen.items():
@@ -64,15 +69,13 @@ def test_project_mtl_head_localises_keypoints_and_stl_has_none():
     import pytest
 
     from armory_siammtl.evaluation.keypoints import keypoint_accuracy
-    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
 
-    weights = Path(__file__).resolve().parents[1] / "model_weights"
-    mtl = load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head="shallow")), weights / "siamrpn_alex_mtl_l02.pth")
+    mtl = load_model(ModelVariant(0.2, "shallow", weights=WEIGHTS / "siamrpn_alex_mtl_l02.pth"))
     held_out = synthetic_tracks([900_000, 900_001], num_frames=12, height=480, width=640)
     scores = keypoint_accuracy(mtl, held_out, pairs=32)
     assert scores["visible_keypoints"] > 300
     assert scores["head"]["pck"] > 70 > 10 > scores["uniform_chance"]["pck"]
     assert scores["head"]["pixel_error"] < 0.2 * scores["uniform_chance"]["pixel_error"]
-    stl = load_checkpoint(SiamRPN(SiamRPNConfig()), weights / "siamrpn_alex_stl.pth")
+    stl = load_model(ModelVariant(weights=WEIGHTS / "siamrpn_alex_stl.pth"))
     with pytest.raises(ValueError, match="no keypoint head"):
         keypoint_accuracy(stl, held_out)

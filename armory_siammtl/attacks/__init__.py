@@ -1,5 +1,6 @@
-"""The seed paper's physically realizable adversarial texture attack."""
+"""The seed paper's physically realizable adversarial texture attack, and one attack run per video."""
 
 from armory_siammtl.attacks.adversarial_texture import AdversarialTexture
+from armory_siammtl.attacks.runner import AttackRun, run_attack
 
-__all__ = ["AdversarialTexture"]
+__all__ = ["AdversarialTexture", "AttackRun", "run_attack"]

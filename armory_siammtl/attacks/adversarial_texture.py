@@ -15,7 +15,9 @@ from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 from tqdm.auto import tqdm
 
 from armory_siammtl.attacks.warp import place, warp_texture
-from armory_siammtl.evaluation.metrics import video_mean_iou
+from armory_siammtl.data.patch import check_patch_metadata
+from armory_siammtl.tracking.metrics import video_mean_iou
+from armory_siammtl.tracking.objective import box_l1
 
 logger = logging.getLogger(__name__)
 GREEN_SCREEN_VALUE = 0.5647  # HSV value of CARLA's #00903a green screen, as ARMORY's texture attack uses
@@ -29,35 +31,10 @@ class CheckpointResult:
     mean_iou: float  # against the ground truth, frame 0 excluded
 
 
-def check_patch_metadata(metadata: dict, video_shape) -> tuple:
-    """Validate ARMORY ``patch_metadata``: gs_coords (4, 2) or (T, 4, 2) [x, y]; masks (T, H, W[, 3])."""
-    num_frames, height, width = video_shape[:3]
-    if num_frames == 0:
-        raise ValueError("cannot attack an empty video (0 frames)")
-    if "gs_coords" not in metadata:
-        raise ValueError("patch_metadata has no 'gs_coords' (the patch's 4 corner points)")
-    coords = np.asarray(metadata["gs_coords"], dtype=np.float64)
-    if coords.shape == (4, 2):
-        coords = np.repeat(coords[None], num_frames, axis=0)
-    if coords.shape != (num_frames, 4, 2):
-        raise ValueError(f"gs_coords must have shape (4, 2) or ({num_frames}, 4, 2), got {coords.shape}")
-    if not np.isfinite(coords).all():
-        raise ValueError("gs_coords holds NaN or infinite values")
-    masks = metadata.get("masks")
-    if masks is None:
-        masks = np.ones((num_frames, height, width), dtype=np.float32)
-    masks = np.asarray(masks)
-    if masks.ndim == 4:
-        masks = masks[..., 0]
-    if masks.shape != (num_frames, height, width):
-        raise ValueError(f"masks must have shape ({num_frames}, {height}, {width}[, 3]) to match the video, "
-                         f"got {np.asarray(metadata['masks']).shape}")
-    return coords, (masks > 0).astype(np.float32)
-
-
 class AdversarialTexture(EvasionAttack):
     """The seed paper's texture attack; ``generate`` has ARMORY's signature.
 
+    :param estimator: an ART object tracker (``PyTorchSiamRPN``) whose ``predict`` keeps the graph on tensors.
     :param step_size: delta in x <- x + delta * grad (or delta * sign(grad) with ``gradient="sign"``).
     :param steps: number of gradient steps; defaults to the largest checkpoint. ``max_iter`` (ARMORY's
         name, which ``armory run --check`` lowers to 1) is accepted for it; checkpoints beyond it are
@@ -70,7 +47,11 @@ class AdversarialTexture(EvasionAttack):
     :param shading: "green_screen" scales the texture by the scene's brightness on the green screen
         (CARLA, as ARMORY does); None pastes it as is (digital patch, OTB).
     :param texture_size: (height, width) of the texture; default the patch's extent in the frame.
+    :param gradient: "raw" (the paper's Eq. 4) or "sign" (what ARMORY's texture attack does).
     :param init: "mean" (0.5 grey) or "random" (seeded uniform).
+    :param seed: seeds the frame windows and the random init.
+    :param verbose: show a progress bar over the steps.
+    :param max_iter: ARMORY's name for ``steps``.
     :param on_step: called with the step count after every gradient step (progress reporting).
     """
 
@@ -79,7 +60,7 @@ class AdversarialTexture(EvasionAttack):
         "texture_size", "init", "seed", "verbose"]
     _estimator_requirements = (ObjectTrackerMixin,)
 
-    def __init__(self, estimator, step_size: float = 0.1, steps: Optional[int] = None,
+    def __init__(self, estimator: ObjectTrackerMixin, step_size: float = 0.1, steps: Optional[int] = None,
                  checkpoints: Optional[Sequence[int]] = None, gradient: str = "raw",
                  frame_batch: Optional[int] = None, clean_first_frame: bool = True,
                  shading: Optional[str] = None, texture_size: Optional[Sequence[int]] = None,
@@ -164,9 +145,17 @@ class AdversarialTexture(EvasionAttack):
         init = np.asarray(box, dtype=np.float64)[None]
         return self.estimator.predict(video[None], y_init=init)[0]["boxes"]
 
-    def generate(self, x: np.ndarray, y=None, y_patch_metadata=None, **kwargs) -> np.ndarray:
-        """Attack one video ``x`` (1, T, H, W, 3); ``y`` [{"boxes": (T, 4)}] (None: benign predictions);
-        ``y_patch_metadata`` [{"gs_coords", "masks"}]. Returns the adversarial video (1, T, H, W, 3)."""
+    def generate(self, x: np.ndarray, y: Optional[List[dict]] = None,
+                 y_patch_metadata: Optional[List[dict]] = None, y_init: Optional[np.ndarray] = None,
+                 **kwargs) -> np.ndarray:
+        """Attack one video.
+
+        :param x: the video (1, T, H, W, 3), float in [0, 1].
+        :param y: ``[{"boxes": (T, 4)}]`` ground truth; None attacks the benign track from ``y_init``.
+        :param y_patch_metadata: ``[{"gs_coords": (4, 2) or (T, 4, 2), "masks": (T, H, W[, 3])}]``.
+        :param y_init: (1, 4) first box, needed when ``y`` is None.
+        :return: the adversarial video (1, T, H, W, 3), same dtype as ``x``.
+        """
         x = np.asarray(x)
         if x.ndim != 5 or x.shape[0] != 1 or x.shape[-1] != 3:
             raise ValueError(f"AdversarialTexture attacks one video at a time: expected (1, T, H, W, 3), "
@@ -180,7 +169,7 @@ class AdversarialTexture(EvasionAttack):
         device = self.estimator.device
         video = torch.as_tensor(x[0], dtype=torch.float32, device=device)
         if y is None:
-            first = kwargs.get("y_init")
+            first = y_init
             if first is None:
                 raise ValueError("without ground-truth boxes y, pass y_init (1, 4) to attack the benign track")
             with torch.no_grad():
@@ -212,7 +201,7 @@ class AdversarialTexture(EvasionAttack):
             texture.requires_grad_(True)
             adv = self.composite(video[start:stop], texture, prepared[start:stop])
             boxes = self._track(adv, target[start].detach().cpu().numpy())
-            loss = torch.abs(boxes - target[start:stop]).sum()
+            loss = box_l1(boxes, target[start:stop])
             (grad,) = torch.autograd.grad(loss, texture)
             with torch.no_grad():
                 update = grad.sign() if self.gradient == "sign" else grad

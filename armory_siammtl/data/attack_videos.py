@@ -40,7 +40,8 @@ def procedural_videos(videos: int, frames: int, height: int, width: int, seed: i
 
 def otb_videos(root: str, frames: int, **_) -> Source:
     """OTB2015-Person with the paper's digital patch (10% margin, box + 25 px uncovered, frame 1 clean)."""
-    from armory_siammtl.data.otb import OTB_PERSON, check_otb_root, digital_patch_metadata, iter_otb_person, otb_targets
+    from armory_siammtl.data.otb import OTB_PERSON, check_otb_root, iter_otb_person, otb_targets
+    from armory_siammtl.data.patch import digital_patch_metadata
 
     check_otb_root(root)
     ids = [video_id for name in OTB_PERSON for video_id, _ in otb_targets(root, name)]

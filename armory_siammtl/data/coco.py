@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from armory_siammtl.training.pairs import Track
+from armory_siammtl.data.track import Track
 
 MIN_KEYPOINTS, MIN_AREA = 5, 32 * 32
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from armory_siammtl.data.otb import read_otb_boxes
 from armory_siammtl.data.video import read_video
-from armory_siammtl.training.pairs import Track
+from armory_siammtl.data.track import Track
 
 SPLITS = {"train": (0, 800), "val": (800, 900)}
 

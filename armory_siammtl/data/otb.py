@@ -1,8 +1,5 @@
-"""OTB2015-Person (36 sequences, 38 annotated targets) and the paper's digital patch.
-
-The patch is a rectangle with a 10% margin from each frame edge; in every frame the ground-truth box
-padded by 25 px stays uncovered, frame 1 stays clean, and only the first 100 frames are used.
-"""
+"""OTB2015-Person (36 sequences, 38 annotated targets); only the first 100 frames are used (the paper's
+setting). Its digital patch is ``data.patch.digital_patch_metadata``."""
 
 import io
 from pathlib import Path
@@ -19,7 +16,7 @@ OTB_PERSON = ("Basketball", "BlurBody", "Bolt", "Bolt2", "Couple", "Crossing", "
               "Human8", "Human9", "Jogging", "Jump", "MotorRolling", "MountainBike", "Singer1", "Singer2",
               "Skater", "Skater2", "Skating1", "Skating2", "Skiing", "Subway", "Walking", "Walking2", "Woman")
 ANNOTATED_FRAMES = {"Diving": 215}  # OTB videos whose annotation is shorter than the frames
-MAX_FRAMES, MARGIN, CONTEXT_PAD = 100, 0.1, 25
+MAX_FRAMES = 100
 
 
 def read_otb_boxes(path) -> np.ndarray:
@@ -74,21 +71,3 @@ def iter_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
 def load_otb_person(root, max_frames: int = MAX_FRAMES, names=OTB_PERSON):
     """Every OTB2015-Person video found under ``root``; names the missing sequences in its error."""
     return list(iter_otb_person(root, max_frames, names))
-
-
-def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = CONTEXT_PAD) -> dict:
-    """ARMORY-style ``patch_metadata`` for the paper's digital patch: gs_coords (4, 2), masks (T, H, W)."""
-    height, width = frame_hw
-    if not 0 <= margin < 0.5:
-        raise ValueError(f"margin must be in [0, 0.5), got {margin}")
-    x1, y1, x2, y2 = int(margin * width), int(margin * height), int((1 - margin) * width), int((1 - margin) * height)
-    gs_coords = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.int64)
-    masks = np.zeros((len(boxes), height, width), dtype=np.uint8)
-    for t, box in enumerate(np.asarray(boxes)):
-        if t == 0:
-            continue  # the template frame stays clean
-        masks[t, y1:y2, x1:x2] = 1
-        bx1, by1 = max(0, int(np.floor(box[0])) - pad), max(0, int(np.floor(box[1])) - pad)
-        bx2, by2 = min(width, int(np.ceil(box[2])) + pad + 1), min(height, int(np.ceil(box[3])) + pad + 1)
-        masks[t, by1:by2, bx1:bx2] = 0
-    return {"gs_coords": gs_coords, "masks": masks}

@@ -76,7 +76,6 @@ def _draw_person(canvas, mask, pts, height, colours):
     """Draw torso, limbs and head; ``mask`` receives the same shapes."""
     limb = max(2, int(0.06 * height))
     torso = np.array([pts[5], pts[6], pts[12], pts[11]], np.int32)
-    head_center = tuple(int(v) for v in pts[0] * [0.5, 1] + pts[[1, 2]].mean(0) * [0.5, 0])
     head_center = (int(pts[[1, 2, 3, 4]].mean(0)[0]), int(pts[0][1]))
     for target, value in ((canvas, None), (mask, 1)):
         pick = (lambda c: value if value is not None else c)  # noqa: E731
@@ -160,7 +159,7 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
 
 def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int = 640):
     """Training tracks (frames, boxes, keypoints) for each seed."""
-    from armory_siammtl.training.pairs import Track
+    from armory_siammtl.data.track import Track
 
     tracks = []
     for seed in seeds:

@@ -1,6 +1,6 @@
 """``PyTorchSiamRPN``: an ART object-tracking estimator (the API of ART's ``PyTorchGoturn``)."""
 
-from typing import List, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -8,13 +8,21 @@ from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 from art.estimators.pytorch import PyTorchEstimator
 
 from armory_siammtl.models.siamrpn import SiamRPN
+from armory_siammtl.tracking.config import TrackingConfig
+from armory_siammtl.tracking.objective import box_l1
 from armory_siammtl.tracking.tracker import SiamRPNTracker
+
+if TYPE_CHECKING:
+    from art.defences.postprocessor import Postprocessor
+    from art.defences.preprocessor import Preprocessor
+    from art.utils import PREPROCESSING_TYPE
 
 LOSS_NAME = "torch.nn.L1Loss"
 
 
 class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
-    """Videos (N, T, H, W, 3) in [0, 1] -> per-video boxes (T, 4) [x1, y1, x2, y2] and scores (T,).
+    """ART object-tracking estimator for SiamRPN: videos (N, T, H, W, 3) in [0, 1] -> per-video boxes
+    (T, 4) [x1, y1, x2, y2] and scores (T,).
 
     ``predict`` on numpy input runs without gradients and returns numpy; on a torch tensor (as ART's
     ``AdversarialTexturePyTorch`` passes) it keeps the graph and returns tensors. ``loss_gradient`` is the
@@ -23,9 +31,22 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
 
     estimator_params = PyTorchEstimator.estimator_params + ["attack_losses"]
 
-    def __init__(self, model: SiamRPN, input_shape: Tuple = (None, None, 3),
-                 clip_values=(0.0, 1.0), channels_first: bool = False, preprocessing_defences=None,
-                 postprocessing_defences=None, preprocessing=None, device_type: str = "gpu"):
+    def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None, input_shape: Tuple = (None, None, 3),
+                 clip_values: Optional[Tuple[float, float]] = (0.0, 1.0), channels_first: bool = False,
+                 preprocessing_defences: Union["Preprocessor", List["Preprocessor"], None] = None,
+                 postprocessing_defences: Union["Postprocessor", List["Postprocessor"], None] = None,
+                 preprocessing: "PREPROCESSING_TYPE" = None, device_type: str = "gpu"):
+        """
+        :param model: the SiamRPN network (``models.load_model`` builds one from weights).
+        :param tracking: the tracker's hyper-parameters; default pysot's with the paper's 255 search size.
+        :param input_shape: shape of one frame, (H, W, 3); H and W may be None.
+        :param clip_values: the pixel range; only (0, 1) is supported.
+        :param channels_first: must be False (ARMORY's videos are channels-last).
+        :param preprocessing_defences: ART preprocessing defences applied to each video.
+        :param postprocessing_defences: not supported (must be None).
+        :param preprocessing: ART preprocessing (subtrahend, divisor) applied before tracking.
+        :param device_type: "gpu" (when CUDA is available) or "cpu".
+        """
         if device_type == "cpu" or not torch.cuda.is_available():
             self._device = torch.device("cpu")
         else:
@@ -42,7 +63,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                          postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
                          device_type=device_type)
         self._input_shape = tuple(input_shape)
-        self.tracker = SiamRPNTracker(model)
+        self.tracker = SiamRPNTracker(model, tracking)
         self.attack_losses: Tuple[str, ...] = (LOSS_NAME,)
 
     @property
@@ -80,18 +101,26 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         result = self.tracker.track(video[0], box, channels_first=False, progress=progress)
         return result.boxes, result.scores
 
-    def predict(self, x, batch_size: int = 1, **kwargs) -> List[dict]:
-        """Track each video from its ``y_init`` box; list of dicts with ``boxes``, ``scores``, ``labels``.
-        ``verbose=True`` shows a progress bar over the frames."""
+    def predict(self, x: Union[np.ndarray, torch.Tensor], batch_size: int = 1,
+                y_init: Union[np.ndarray, torch.Tensor, None] = None, verbose: bool = False, **kwargs) -> List[dict]:
+        """Track each video from its first box.
+
+        :param x: videos (N, T, H, W, 3), float in [0, 1]; numpy (no gradient) or a torch tensor (keeps the
+            graph when gradients are enabled).
+        :param batch_size: unused; videos are tracked one at a time.
+        :param y_init: (N, 4) first-frame boxes [x1, y1, x2, y2] (required).
+        :param verbose: show a progress bar over the frames.
+        :return: one dict per video with ``boxes`` (T, 4), ``scores`` (T,) and ``labels`` (T,).
+        """
         self._check_batch(x)
-        boxes0 = self._init_boxes(kwargs.get("y_init"), x.shape[0])
+        boxes0 = self._init_boxes(y_init, x.shape[0])
         self._model.eval()
         as_numpy = isinstance(x, np.ndarray)
         predictions = []
         for i in range(x.shape[0]):
             with torch.set_grad_enabled(not as_numpy and torch.is_grad_enabled()):
                 video = torch.tensor(np.asarray(x[i])) if as_numpy else x[i]  # ARMORY passes read-only arrays
-                boxes, scores = self._track_one(video, boxes0[i], progress=bool(kwargs.get("verbose", False)))
+                boxes, scores = self._track_one(video, boxes0[i], progress=bool(verbose))
             labels = torch.zeros(boxes.shape[0], dtype=torch.long)
             if as_numpy:
                 predictions.append({"boxes": boxes.detach().cpu().numpy().astype(np.float32),
@@ -119,13 +148,20 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                                  f"expected ({x.shape[1]}, 4)")
             with torch.set_grad_enabled(with_grad):
                 boxes, _ = self._track_one(video, boxes0[i])
-                losses.append(torch.abs(boxes.float() - target).sum())
+                losses.append(box_l1(boxes, target))
             inputs.append(video)
         return losses, inputs
 
-    def loss_gradient(self, x: np.ndarray, y: List[dict], **kwargs) -> np.ndarray:
-        """Gradient of sum_t |box_t - gt_t|_1 w.r.t. ``x`` (same shape and dtype as ``x``)."""
-        losses, inputs = self._losses(x, y, kwargs.get("y_init"), with_grad=True)
+    def loss_gradient(self, x: np.ndarray, y: List[dict], y_init: Optional[np.ndarray] = None,
+                      **kwargs) -> np.ndarray:
+        """Gradient of sum_t |box_t - gt_t|_1 w.r.t. ``x``.
+
+        :param x: videos (N, T, H, W, 3), float in [0, 1].
+        :param y: one dict per video with ``boxes`` (T, 4), the ground truth.
+        :param y_init: (N, 4) first boxes; default each video's first ground-truth box.
+        :return: gradients of the same shape and dtype as ``x``.
+        """
+        losses, inputs = self._losses(x, y, y_init, with_grad=True)
         self._model.zero_grad()
         torch.stack(losses).sum().backward()
         grads = np.stack([v.grad.detach().cpu().numpy() for v in inputs]).astype(x.dtype, copy=False)
@@ -134,10 +170,19 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         return grads
 
     def compute_losses(self, x: np.ndarray, y: List[dict], **kwargs) -> dict:
+        """``{"torch.nn.L1Loss": compute_loss(x, y)}``, ART's dict of named losses."""
         return {LOSS_NAME: self.compute_loss(x, y, **kwargs)}
 
-    def compute_loss(self, x: np.ndarray, y: List[dict], reduction: str = "sum", **kwargs) -> np.ndarray:
-        losses, _ = self._losses(x, y, kwargs.get("y_init"))
+    def compute_loss(self, x: np.ndarray, y: List[dict], reduction: str = "sum",
+                     y_init: Optional[np.ndarray] = None, **kwargs) -> np.ndarray:
+        """The L1 box loss of each video.
+
+        :param x: videos (N, T, H, W, 3), float in [0, 1].
+        :param y: one dict per video with ``boxes`` (T, 4).
+        :param reduction: "sum" (a float32 scalar) or "none" (one value per video).
+        :param y_init: (N, 4) first boxes; default each video's first ground-truth box.
+        """
+        losses, _ = self._losses(x, y, y_init)
         values = np.array([float(v) for v in losses], dtype=np.float32)
         if reduction == "sum":
             return np.float32(values.sum())

@@ -7,8 +7,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from armory_siammtl.training.pairs import Augment, Track, sample_pair
-from armory_siammtl.tracking.tracker import to_model_input
+from armory_siammtl.data.track import Track
+from armory_siammtl.models.siamrpn import to_model_input
+from armory_siammtl.training.pairs import Augment, sample_pair
 
 PCK_ALPHA = 0.1  # a keypoint is correct within 0.1 x the longer side of the person's box
 

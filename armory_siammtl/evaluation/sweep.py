@@ -13,9 +13,12 @@ from typing import Callable, Dict, List, Optional
 from tqdm.auto import tqdm
 
 from armory_siammtl.atomic import write_csv, write_text
+from armory_siammtl.attacks.runner import run_attack
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
-from armory_siammtl.evaluation.metrics import video_mean_iou
-from armory_siammtl.evaluation.sweep_config import ModelSpec, SweepConfig
+from armory_siammtl.estimators.build import build_estimator
+from armory_siammtl.evaluation.sweep_config import SweepConfig
+from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.tracking.config import TrackingConfig
 
 COLUMNS = ["model", "kpt_weight", "head", "pretrained_head", "dataset", "video", "step_size", "steps", "miou"]
 CELL_KEY = ("model", "dataset", "video", "step_size")
@@ -28,7 +31,7 @@ def _cell_key(model: str, dataset: str, video: str, step_size: float) -> tuple:
 def attack_settings(config: SweepConfig) -> dict:
     """What must not change between a sweep and its resumption (models may be added)."""
     return {"dataset": config.dataset, "steps": list(config.steps), "gradient": config.gradient,
-            "frame_batch": config.frame_batch, "search_size": config.search_size, "seed": config.seed,
+            "frame_batch": config.frame_batch, "instance_size": config.instance_size, "seed": config.seed,
             "models": {m.name: {"weights": m.weights.name, "kpt_weight": m.kpt_weight, "head": m.head}
                        for m in config.models}}
 
@@ -76,39 +79,21 @@ class ResultsFile:
         write_csv(self.path, self.rows, COLUMNS)
 
 
-def load_estimator(spec: ModelSpec, search_size: int = 255):
+def load_estimator(variant: ModelVariant, instance_size: int = TrackingConfig.instance_size):
     """A PyTorchSiamRPN for one sweep model; the sha256 comes from the config or the manifest beside the
     weights, and the manifest's lambda_K/head must agree with the config's."""
-    from armory_siammtl.estimators import PyTorchSiamRPN
-    from armory_siammtl.estimators.factories import MANIFEST, build_model
-    from armory_siammtl.models import SiamRPN, SiamRPNConfig, load_checkpoint
-
-    if not spec.weights.is_file():
-        raise FileNotFoundError(f"model {spec.name!r}: no weights file at {spec.weights}")
-    if spec.sha256 is None and (spec.weights.parent / MANIFEST).is_file():
-        model = build_model({"kpt_weight": spec.kpt_weight, "head": spec.head, "instance_size": search_size},
-                            spec.weights)
-    else:
-        model = load_checkpoint(SiamRPN(SiamRPNConfig(kpt_head=spec.head, instance_size=search_size)),
-                                spec.weights, expected_sha256=spec.sha256)
-    return PyTorchSiamRPN(model, device_type="gpu")
+    if not variant.weights.is_file():
+        raise FileNotFoundError(f"model {variant.name!r}: no weights file at {variant.weights}")
+    return build_estimator(variant, TrackingConfig(instance_size=instance_size))
 
 
 def attack_cell(estimator, video: AttackVideo, step_size: float, config: SweepConfig,
                 on_step: Optional[Callable[[int], None]] = None) -> Dict[int, float]:
     """{steps: mIoU x 100} of one (model, step size, video) cell, benign as steps 0."""
-    from armory_siammtl.attacks import AdversarialTexture
-
-    frames = video.frames[None]
-    benign = estimator.predict(frames, y_init=video.boxes[:1])[0]["boxes"]
-    attack = AdversarialTexture(estimator, step_size=step_size, steps=config.max_steps,
-                                checkpoints=config.steps, gradient=config.gradient,
-                                frame_batch=config.frame_batch, shading=video.shading, seed=config.seed,
-                                verbose=False, on_step=on_step)
-    attack.generate(frames, [{"boxes": video.boxes}], y_patch_metadata=[video.patch_metadata])
-    results = {0: 100 * video_mean_iou(video.boxes, benign)}
-    results.update({r.steps: 100 * r.mean_iou for r in attack.checkpoint_results})
-    return results
+    run = run_attack(estimator, video, on_step=on_step, step_size=step_size, steps=config.max_steps,
+                     checkpoints=config.steps, gradient=config.gradient, frame_batch=config.frame_batch,
+                     seed=config.seed, verbose=False)
+    return run.mious()
 
 
 def run_sweep(config: SweepConfig, results_path, progress: bool = True,
@@ -135,7 +120,7 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
                 if key(model, step_size, video.video_id) in done:
                     continue
                 if model.name not in estimators:
-                    estimators[model.name] = load_estimator(model, config.search_size)
+                    estimators[model.name] = load_estimator(model, config.instance_size)
                 bar.set_description(f"sweep {model.name} d={step_size:g} {video.video_id}")
                 mious = attack_cell(estimators[model.name], video, step_size, config,
                                     on_step=lambda _: bar.update(1))
@@ -159,17 +144,15 @@ ARMORY_DATASETS = {"procedural": "carla_video_tracking_dev", "carla": "carla_vid
 
 def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
     """One ARMORY scenario JSON per (model, step size), for running the grid with ``armory run``."""
-    from armory_siammtl.evaluation.scenarios import scenario_config
+    from armory_siammtl.armory.scenarios import scenario_config
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for model in config.models:
         for step_size in config.step_sizes:
-            scenario = scenario_config(model.name, model.kpt_weight, model.head, step_size,
-                                       max_iter=config.max_steps, checkpoints=config.steps,
-                                       frame_batch=config.frame_batch, seed=config.seed,
-                                       weights=model.weights.name, gradient=config.gradient,
+            scenario = scenario_config(model, step_size, max_iter=config.max_steps, checkpoints=config.steps,
+                                       frame_batch=config.frame_batch, seed=config.seed, gradient=config.gradient,
                                        dataset=ARMORY_DATASETS[config.dataset_name])
             if config.dataset_name == "otb":
                 scenario["dataset"].update(dataset_dir=config.dataset["root"], max_frames=config.dataset["frames"])

@@ -17,32 +17,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
+from armory_siammtl.data.splits import HELD_OUT_SEED
+from armory_siammtl.models.variant import ModelVariant
+
 DATASET_KINDS = {
-    "procedural": {"videos": 3, "frames": 30, "height": 480, "width": 640, "seed": 900_000},
+    "procedural": {"videos": 3, "frames": 30, "height": 480, "width": 640, "seed": HELD_OUT_SEED},
     "otb": {"root": None, "frames": 100},
     "carla": {"data_dir": None, "frames": None, "split": "dev"},
 }
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    weights: Path
-    kpt_weight: float = 0.0
-    head: Optional[str] = None
-    pretrained_head: bool = False
-    sha256: Optional[str] = None
-
-
-@dataclass(frozen=True)
 class SweepConfig:
-    models: Tuple[ModelSpec, ...]
+    models: Tuple[ModelVariant, ...]
     dataset: dict
     step_sizes: Tuple[float, ...] = (0.1, 0.2)
     steps: Tuple[int, ...] = (10, 20, 50, 100, 200, 500, 1000)
     gradient: str = "sign"
     frame_batch: Optional[int] = 10
-    search_size: int = 255
+    instance_size: int = 255
     seed: int = 0
 
     @property
@@ -59,22 +52,19 @@ def _require(condition, message):
         raise ValueError(message)
 
 
-def _model(entry, index, base: Path) -> ModelSpec:
+def _model(entry, index, base: Path) -> ModelVariant:
     where = f"models[{index}]"
     _require(isinstance(entry, dict), f"{where} must be a mapping with name and weights")
     unknown = sorted(set(entry) - {"name", "weights", "kpt_weight", "head", "pretrained_head", "sha256"})
     _require(not unknown, f"{where} has unknown keys {unknown}")
     _require("name" in entry and "weights" in entry, f"{where} needs 'name' and 'weights'")
-    kpt_weight = float(entry.get("kpt_weight", 0.0))
-    head = entry.get("head")
-    _require(kpt_weight >= 0, f"{where}: kpt_weight (lambda_K) must be >= 0, got {kpt_weight}")
-    _require(head in (None, "shallow", "deep"), f"{where}: head must be shallow, deep or absent, got {head!r}")
-    _require((kpt_weight > 0) == (head is not None),
-             f"{where}: an MTL model (kpt_weight > 0) needs a head and an STL model (kpt_weight 0) none; "
-             f"got kpt_weight={kpt_weight}, head={head!r}")
     weights = Path(entry["weights"])
-    return ModelSpec(str(entry["name"]), weights if weights.is_absolute() else base / weights, kpt_weight, head,
-                     bool(entry.get("pretrained_head", False)), entry.get("sha256"))
+    try:
+        return ModelVariant(entry.get("kpt_weight", 0.0), entry.get("head"), bool(entry.get("pretrained_head", False)),
+                            weights if weights.is_absolute() else base / weights, entry.get("sha256"),
+                            str(entry["name"]))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
 
 
 def _dataset(entry, base: Path) -> dict:
@@ -97,7 +87,7 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     """Validate a parsed config; every error names the offending field."""
     base = Path(base)
     _require(isinstance(raw, dict), "a sweep config must be a mapping")
-    known = {"models", "dataset", "step_sizes", "steps", "gradient", "frame_batch", "search_size", "seed"}
+    known = {"models", "dataset", "step_sizes", "steps", "gradient", "frame_batch", "instance_size", "seed"}
     unknown = sorted(set(raw) - known)
     _require(not unknown, f"unknown sweep config keys {unknown}; known: {sorted(known)}")
     models = raw.get("models")
@@ -115,7 +105,7 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     frame_batch = raw.get("frame_batch", 10)
     _require(frame_batch is None or int(frame_batch) >= 2, f"frame_batch must be >= 2 or null, got {frame_batch}")
     return SweepConfig(specs, _dataset(raw.get("dataset"), base), step_sizes, steps, gradient,
-                       None if frame_batch is None else int(frame_batch), int(raw.get("search_size", 255)),
+                       None if frame_batch is None else int(frame_batch), int(raw.get("instance_size", SweepConfig.instance_size)),
                        int(raw.get("seed", 0)))
 
 

@@ -1,6 +1,9 @@
 """SiamRPN (AlexNet) with an optional keypoint head, pysot-checkpoint compatible."""
 
-from armory_siammtl.models.siamrpn import SiamRPN, SiamRPNConfig
-from armory_siammtl.models.checkpoint import load_checkpoint, save_checkpoint, sha256_of
+from armory_siammtl.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_of
+from armory_siammtl.models.loading import load_model
+from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN, to_model_input
+from armory_siammtl.models.variant import ModelVariant
 
-__all__ = ["SiamRPN", "SiamRPNConfig", "load_checkpoint", "save_checkpoint", "sha256_of"]
+__all__ = ["CheckpointError", "ModelVariant", "NetworkConfig", "SiamRPN", "load_checkpoint", "load_model",
+           "save_checkpoint", "sha256_of", "to_model_input"]

@@ -21,8 +21,9 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
-def read_state_dict(path, expected_sha256: Optional[str] = None) -> dict:
-    """Read tensors with ``weights_only=True``; strip ``module.``; check the sha256 when one is given."""
+def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
+    """The whole checkpoint payload, read with ``weights_only=True`` after the sha256 check (when one is
+    given); a plain ``state_dict`` file comes back as ``{"state_dict": ...}``."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
@@ -36,20 +37,26 @@ def read_state_dict(path, expected_sha256: Optional[str] = None) -> dict:
     except Exception as exc:  # torch raises several types for truncated or foreign files
         raise CheckpointError(f"cannot read weights file {path} (truncated or not a torch checkpoint): "
                               f"{type(exc).__name__}: {exc}") from exc
-    if isinstance(obj, dict) and "state_dict" in obj:
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+    if isinstance(obj, dict) and "state_dict" not in obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        obj = {"state_dict": obj}
+    if not isinstance(obj, dict) or not isinstance(obj.get("state_dict"), dict) or not all(
+            isinstance(v, torch.Tensor) for v in obj["state_dict"].values()):
         raise CheckpointError(f"weights file {path} does not hold a state_dict of tensors")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()}
+    obj["state_dict"] = {k[len("module."):] if k.startswith("module.") else k: v
+                         for k, v in obj["state_dict"].items()}
+    return obj
 
 
-def load_checkpoint(model: torch.nn.Module, path, expected_sha256: Optional[str] = None,
-                    allow_missing_prefixes=()) -> torch.nn.Module:
-    """Load a pysot checkpoint into ``model``; every missing or unexpected key is named in the error.
+def read_state_dict(path, expected_sha256: Optional[str] = None) -> dict:
+    """The checkpoint's tensors (``module.`` stripped), checked as ``read_checkpoint`` does."""
+    return read_checkpoint(path, expected_sha256)["state_dict"]
+
+
+def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes=()) -> torch.nn.Module:
+    """Load ``state`` (read from ``path``) into ``model``; every missing or unexpected key is named.
 
     ``allow_missing_prefixes`` lets a tracking-only checkpoint start an MTL model (e.g. ``("kpt_head.",)``).
     """
-    state = read_state_dict(path, expected_sha256)
     own = model.state_dict()
     missing = [k for k in own if k not in state and not k.startswith(tuple(allow_missing_prefixes))]
     unexpected = [k for k in state if k not in own]
@@ -68,10 +75,20 @@ def load_checkpoint(model: torch.nn.Module, path, expected_sha256: Optional[str]
     return model
 
 
+def load_checkpoint(model: torch.nn.Module, path, expected_sha256: Optional[str] = None,
+                    allow_missing_prefixes=()) -> torch.nn.Module:
+    """Read a pysot checkpoint (checked) and load it into ``model``."""
+    return load_state(model, read_state_dict(path, expected_sha256), path, allow_missing_prefixes)
+
+
 def save_checkpoint(model_or_state, path, extra: Optional[dict] = None) -> str:
-    """Write a pysot-style checkpoint atomically (``{"state_dict": ..., **extra}``); return its sha256."""
+    """Write a pysot-style checkpoint atomically (``{"state_dict": ..., "network": ..., **extra}``, the
+    network configuration when ``model_or_state`` is a model that has one); return its sha256."""
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     payload = {"state_dict": {k: v.detach().cpu() for k, v in state.items()}}
+    config = getattr(model_or_state, "config", None)
+    if hasattr(config, "as_dict"):
+        payload["network"] = config.as_dict()
     payload.update(extra or {})
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)

@@ -1,6 +1,6 @@
 """SiamRPN with the AlexNet backbone (pysot ``siamrpn_alex_dwxcorr``) and an optional keypoint head."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
 import torch
@@ -13,31 +13,23 @@ from armory_siammtl.models.rpn import DepthwiseRPN
 
 
 @dataclass
-class SiamRPNConfig:
-    """Architecture and tracking hyper-parameters.
+class NetworkConfig:
+    """The network's architecture: backbone width, anchors, template size and keypoint head.
 
-    Tracking defaults are pysot's ``siamrpn_alex_dwxcorr`` (penalty_k 0.16, window_influence 0.40, lr 0.30);
-    ``instance_size`` defaults to the paper's 255 (pysot's config uses 287).
+    Saved in every checkpoint the project writes (``as_dict``), so a file names the network it fits.
+    The tracker's hyper-parameters (search size, penalties) are ``tracking.TrackingConfig``.
     """
 
     width_mult: float = 1.0
     stride: int = 8
     ratios: Tuple[float, ...] = DEFAULT_RATIOS
     scales: Tuple[int, ...] = (8,)
-    kpt_head: Optional[str] = None  # None (STL), "shallow" or "deep"
+    head: Optional[str] = None  # None (STL), "shallow" or "deep"
     exemplar_size: int = 127
-    instance_size: int = 255
-    context_amount: float = 0.5
-    penalty_k: float = 0.16
-    window_influence: float = 0.40
-    lr: float = 0.30
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.kpt_head is not None and self.kpt_head not in HEAD_CHANNELS:
-            raise ValueError(f"kpt_head must be None, 'shallow' or 'deep', not {self.kpt_head!r}")
-        if (self.instance_size - self.exemplar_size) % self.stride:
-            raise ValueError(f"instance_size - exemplar_size must be a multiple of the stride {self.stride}")
+        if self.head is not None and self.head not in HEAD_CHANNELS:
+            raise ValueError(f"head must be None, 'shallow' or 'deep', not {self.head!r}")
         self.ratios = tuple(float(r) for r in self.ratios)
         self.scales = tuple(int(s) for s in self.scales)
 
@@ -45,25 +37,31 @@ class SiamRPNConfig:
     def anchor_num(self) -> int:
         return len(self.ratios) * len(self.scales)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def as_dict(self) -> dict:
+        """Plain values only (lists, numbers, strings), so ``torch.load(weights_only=True)`` reads them back."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def to_model_input(images: torch.Tensor) -> torch.Tensor:
+    """The model's input convention (pysot's): RGB in [0, 1] (B, 3, H, W) -> BGR in [0, 255]."""
+    return images.flip(1) * 255.0
 
 
 class SiamRPN(nn.Module):
     """Parameter names follow pysot (``backbone.features.*``, ``rpn_head.{cls,loc}.*``); head is ``kpt_head.*``.
 
-    Inputs are pysot's convention: BGR, values 0-255, (B, 3, H, W).
+    Inputs are pysot's convention (``to_model_input``): BGR, values 0-255, (B, 3, H, W).
     """
 
-    def __init__(self, config: Optional[SiamRPNConfig] = None):
+    def __init__(self, config: Optional[NetworkConfig] = None):
         super().__init__()
-        self.config = config or SiamRPNConfig()
+        self.config = config or NetworkConfig()
         self.backbone = AlexNetLegacy(self.config.width_mult)
         channels = self.backbone.feature_size
         self.rpn_head = DepthwiseRPN(self.config.anchor_num, channels, channels)
-        self.kpt_head = (KeypointHead.named(self.config.kpt_head, in_channels=channels,
+        self.kpt_head = (KeypointHead.named(self.config.head, in_channels=channels,
                                             out_size=self.config.exemplar_size)
-                         if self.config.kpt_head else None)
+                         if self.config.head else None)
 
     def template_features(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)

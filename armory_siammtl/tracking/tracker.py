@@ -6,10 +6,11 @@ from typing import Optional
 import torch
 from tqdm.auto import tqdm
 
+from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
-from armory_siammtl.models.siamrpn import SiamRPN
+from armory_siammtl.models.siamrpn import SiamRPN, to_model_input
+from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.crop import crop_subwindow
-from armory_siammtl.validation import check_box, check_video
 
 MIN_SIZE = 10.0  # pysot's smallest box side after clipping
 
@@ -18,11 +19,6 @@ MIN_SIZE = 10.0  # pysot's smallest box side after clipping
 class TrackResult:
     boxes: torch.Tensor  # (T, 4) x1 y1 x2 y2 pixels; frame 0 is the initial box
     scores: torch.Tensor  # (T,) foreground score of the chosen anchor; 1 for frame 0
-
-
-def to_model_input(crop: torch.Tensor) -> torch.Tensor:
-    """RGB in [0, 1] -> pysot's BGR in [0, 255]."""
-    return crop.flip(1) * 255.0
 
 
 def _change(r):
@@ -42,19 +38,22 @@ class SiamRPNTracker:
     carry gradients back to every pixel; under ``torch.no_grad`` the same code is the fast benign path.
     """
 
-    def __init__(self, model: SiamRPN):
+    def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None):
         self.model = model
-        cfg = model.config
-        self.cfg = cfg
-        self.score_size = score_size(cfg.instance_size, cfg.exemplar_size, cfg.stride)
-        self.anchors = anchor_grid(self.score_size, cfg.stride, cfg.ratios, cfg.scales)
+        self.tracking = tracking or TrackingConfig()
+        net = model.config
+        if (self.tracking.instance_size - net.exemplar_size) % net.stride:
+            raise ValueError(f"tracking instance_size {self.tracking.instance_size} minus the template size "
+                             f"{net.exemplar_size} must be a multiple of the stride {net.stride}")
+        self.score_size = score_size(self.tracking.instance_size, net.exemplar_size, net.stride)
+        self.anchors = anchor_grid(self.score_size, net.stride, net.ratios, net.scales)
         hann = torch.hann_window(self.score_size, periodic=False, dtype=torch.float64)  # = np.hanning
-        self.window = torch.outer(hann, hann).flatten().repeat(cfg.anchor_num)
+        self.window = torch.outer(hann, hann).flatten().repeat(net.anchor_num)
 
     def _search_scale(self, size):
-        ctx = self.cfg.context_amount * (size[0] + size[1])
+        ctx = self.tracking.context_amount * (size[0] + size[1])
         s_z = torch.sqrt((size[0] + ctx) * (size[1] + ctx))
-        return s_z, self.cfg.exemplar_size / s_z
+        return s_z, self.model.config.exemplar_size / s_z
 
     def track(self, video: torch.Tensor, init_box, channels_first: Optional[bool] = None,
               progress: bool = False) -> TrackResult:
@@ -63,19 +62,19 @@ class SiamRPNTracker:
         dtype, device = frames.dtype, frames.device
         box = check_box(init_box, height, width).to(dtype=dtype, device=device)
         anchors, window = self.anchors.to(device, dtype), self.window.to(device, dtype)
-        cfg = self.cfg
+        cfg, exemplar_size = self.tracking, self.model.config.exemplar_size
 
         center = torch.stack([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
         size = torch.stack([box[2] - box[0], box[3] - box[1]])
         fill = frames[0].mean(dim=(1, 2))
         s_z, _ = self._search_scale(size)
-        z_crop = crop_subwindow(frames[0], center, torch.round(s_z.detach()), cfg.exemplar_size, fill)
+        z_crop = crop_subwindow(frames[0], center, torch.round(s_z.detach()), exemplar_size, fill)
         z_f = self.model.template_features(to_model_input(z_crop))
 
         boxes, scores = [box], [torch.ones((), dtype=dtype, device=device)]
         for t in tqdm(range(1, num_frames), desc="tracking", unit="frame", disable=not progress):
             s_z, scale_z = self._search_scale(size)
-            s_x = s_z * (cfg.instance_size / cfg.exemplar_size)
+            s_x = s_z * (cfg.instance_size / exemplar_size)
             x_crop = crop_subwindow(frames[t], center, s_x, cfg.instance_size, fill)
             cls, loc = self.model.track_outputs(z_f, to_model_input(x_crop))
             score = foreground_scores(cls)

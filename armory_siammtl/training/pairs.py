@@ -1,21 +1,13 @@
 """Template/search training pairs cut from tracking videos, with pysot-style shift/scale/colour jitter."""
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
+from armory_siammtl.data.track import Track
 from armory_siammtl.tracking.crop import crop_subwindow
-
-
-@dataclass
-class Track:
-    """One training video: frames (T, H, W, 3) uint8 RGB, boxes (T, 4), optional keypoints (T, 17, 3)."""
-
-    frames: np.ndarray
-    boxes: np.ndarray
-    keypoints: Optional[np.ndarray] = None
 
 
 @dataclass

@@ -10,54 +10,70 @@ import torch
 from tqdm.auto import tqdm
 
 from armory_siammtl.atomic import write_csv, write_text
-from armory_siammtl.evaluation.metrics import miou_percent, video_mean_iou
+from armory_siammtl.data.track import Track
 from armory_siammtl.models.anchors import anchor_grid, score_size
-from armory_siammtl.models.checkpoint import load_checkpoint, save_checkpoint
-from armory_siammtl.models.siamrpn import SiamRPN, SiamRPNConfig
-from armory_siammtl.tracking.tracker import SiamRPNTracker, to_model_input
+from armory_siammtl.models.checkpoint import read_checkpoint, save_checkpoint
+from armory_siammtl.models.loading import load_model
+from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN, to_model_input
+from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.tracking.config import TrackingConfig
+from armory_siammtl.tracking.metrics import miou_percent, video_mean_iou
+from armory_siammtl.tracking.tracker import SiamRPNTracker
 from armory_siammtl.training.losses import LossWeights, anchor_targets, mtl_loss
-from armory_siammtl.training.pairs import Augment, Track, sample_pair
+from armory_siammtl.training.pairs import Augment, sample_pair
 
 
 @dataclass
 class TrainConfig:
+    """One training run. ``variant`` is the model it trains (lambda_K, head; see
+    ``ModelVariant.for_training``); ``head_only`` trains the keypoint head alone, backbone and RPN frozen
+    (the first stage of a pre-trained-head model). Search crops are ``instance_size`` pixels during training;
+    validation tracks with ``TrackingConfig()`` (the paper's 255). Both are recorded in every checkpoint."""
+
     out_dir: str
-    kpt_weight: float = 0.0  # lambda_K; 0 is STL
-    head: Optional[str] = None  # "shallow" / "deep"; defaults to shallow when kpt_weight > 0
-    pretrain_head: bool = False  # train the keypoint head only, backbone and RPN frozen
+    variant: ModelVariant = field(default_factory=ModelVariant)
+    head_only: bool = False
     init_weights: Optional[str] = None  # a pysot checkpoint to start from
     optimizer: str = "adam"  # "adam" or "sgd" (momentum 0.9, weight decay 1e-4, as pysot)
-    lr: Optional[float] = None  # 8e-4, or 1e-3 for head pre-training
+    lr: Optional[float] = None  # 8e-4, or 1e-3 for head-only training
     epochs: int = 10
     iters_per_epoch: int = 100
     batch_size: int = 16
     val_pairs: int = 64
     val_videos: int = 4
     seed: int = 0
-    search_size: int = 255
+    instance_size: int = 255
     augment: Augment = field(default_factory=Augment)
 
     def __post_init__(self):
-        if self.kpt_weight < 0:
-            raise ValueError(f"kpt_weight (lambda_K) must be >= 0, got {self.kpt_weight}")
-        if self.head is None and (self.kpt_weight > 0 or self.pretrain_head):
-            self.head = "shallow"
-        if self.pretrain_head and self.kpt_weight == 0:
-            self.kpt_weight = 1.0
+        if self.head_only:
+            self.variant = ModelVariant.for_training(self.variant.kpt_weight, self.variant.head, head_only=True)
         if self.lr is None:
-            self.lr = 1e-3 if self.pretrain_head else 8e-4
+            self.lr = 1e-3 if self.head_only else 8e-4
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
+        if self.variant.pretrained_head and not self.init_weights:
+            raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
+
+    def record(self) -> dict:
+        """What a checkpoint records of this run (plain values, readable with ``weights_only=True``)."""
+        return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
+                "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
+                "instance_size": self.instance_size, "seed": self.seed}
 
 
-def _batch(tracks, rng, cfg: TrainConfig, anchors, generator):
-    pairs = [sample_pair(tracks, rng, cfg.augment, search=cfg.search_size) for _ in range(cfg.batch_size)]
+def training_batch(tracks, rng, cfg: TrainConfig, anchors, generator) -> dict:
+    """``cfg.batch_size`` sampled pairs as model inputs with anchor labels, deltas and keypoints."""
+    pairs = [sample_pair(tracks, rng, cfg.augment, search=cfg.instance_size) for _ in range(cfg.batch_size)]
     labels, deltas = zip(*(anchor_targets(anchors, p["box"], generator) for p in pairs))
     return {"template": to_model_input(torch.stack([p["template"] for p in pairs])),
             "search": to_model_input(torch.stack([p["search"] for p in pairs])),
             "labels": torch.stack(labels), "deltas": torch.stack(deltas),
             "keypoints": torch.from_numpy(np.stack([p["keypoints"] for p in pairs])),
             "visibility": torch.from_numpy(np.stack([p["visibility"] for p in pairs]))}
+
+
+VALIDATION_STREAM = 999_999  # seeds the validation pairs apart from the training ones
 
 
 class Trainer:
@@ -69,32 +85,35 @@ class Trainer:
         self.out = Path(cfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)  # the initial weights, so that a run is reproducible
-        self.model = SiamRPN(SiamRPNConfig(kpt_head=cfg.head))
+        self.model = SiamRPN(NetworkConfig(head=cfg.variant.head))
         if cfg.init_weights:
-            load_checkpoint(self.model, cfg.init_weights, allow_missing_prefixes=("kpt_head.",))
-        self.weights = LossWeights(kpt=cfg.kpt_weight)
-        if cfg.pretrain_head:
-            self.weights = LossWeights(cls=0.0, reg=0.0, kpt=cfg.kpt_weight)
+            start = ModelVariant(None, cfg.variant.head, weights=cfg.init_weights)
+            load_model(start, allow_missing_head=True, into=self.model)
+        self.weights = LossWeights(kpt=cfg.variant.kpt_weight)
+        if cfg.head_only:
+            self.weights = LossWeights(cls=0.0, reg=0.0, kpt=cfg.variant.kpt_weight)
             for name, p in self.model.named_parameters():
                 p.requires_grad_(name.startswith("kpt_head."))
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = (torch.optim.Adam(params, lr=cfg.lr) if cfg.optimizer == "adam" else
                           torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=1e-4))
-        self.anchors = anchor_grid(score_size(cfg.search_size), center=cfg.search_size // 2)
+        net = self.model.config
+        self.anchors = anchor_grid(score_size(cfg.instance_size, net.exemplar_size, net.stride), net.stride,
+                                   net.ratios, net.scales, center=cfg.instance_size // 2)
         self.history: List[dict] = []
         self.start_epoch = 0
 
     # -- persistence -------------------------------------------------------------------------------
     def _save_last(self, epoch):
         save_checkpoint(self.model, self.out / "last.pth",
-                        extra={"optimizer": self.optimizer.state_dict(), "epoch": epoch})
+                        extra={"optimizer": self.optimizer.state_dict(), "epoch": epoch, "training": self.cfg.record()})
 
     def resume(self) -> bool:
         """Continue from ``last.pth`` and ``metrics.json`` when both exist."""
         last, log = self.out / "last.pth", self.out / "metrics.json"
         if not (last.is_file() and log.is_file()):
             return False
-        payload = torch.load(last, map_location="cpu", weights_only=True)
+        payload = read_checkpoint(last)
         self.model.load_state_dict(payload["state_dict"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.start_epoch = int(payload["epoch"]) + 1
@@ -109,27 +128,28 @@ class Trainer:
     # -- loops -------------------------------------------------------------------------------------
     def _set_mode(self, training: bool):
         self.model.train(training)
-        if self.cfg.pretrain_head:
+        if self.cfg.head_only:
             self.model.backbone.eval()
             self.model.rpn_head.eval()
 
-    def _step_losses(self, batch):
+    def step_losses(self, batch) -> dict:
+        """The loss terms (cls, reg, kpt, total) of one batch in the current mode."""
         outputs = self.model(batch["template"], batch["search"])
         return mtl_loss(outputs, batch["labels"], batch["deltas"], LossWeights(
             self.weights.cls, self.weights.reg, self.weights.kpt), batch["keypoints"], batch["visibility"])
 
     def validate(self) -> dict:
         self._set_mode(False)
-        rng = np.random.default_rng([self.cfg.seed, 999_999])
-        generator = torch.Generator().manual_seed(self.cfg.seed + 999_999)
+        rng = np.random.default_rng([self.cfg.seed, VALIDATION_STREAM])
+        generator = torch.Generator().manual_seed(self.cfg.seed + VALIDATION_STREAM)
         totals, count = {}, 0
         with torch.no_grad():
             while count < self.cfg.val_pairs:
-                batch = _batch(self.val_tracks, rng, self.cfg, self.anchors, generator)
-                for k, v in self._step_losses(batch).items():
+                batch = training_batch(self.val_tracks, rng, self.cfg, self.anchors, generator)
+                for k, v in self.step_losses(batch).items():
                     totals[k] = totals.get(k, 0.0) + float(v) * self.cfg.batch_size
                 count += self.cfg.batch_size
-            tracker = SiamRPNTracker(self.model)
+            tracker = SiamRPNTracker(self.model, TrackingConfig())
             ious = []
             for track in self.val_tracks[: self.cfg.val_videos]:
                 video = torch.from_numpy(track.frames).float() / 255.0
@@ -149,8 +169,8 @@ class Trainer:
             sums = {}
             bar = tqdm(range(cfg.iters_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
             for _ in bar:
-                batch = _batch(self.train_tracks, rng, cfg, self.anchors, generator)
-                losses = self._step_losses(batch)
+                batch = training_batch(self.train_tracks, rng, cfg, self.anchors, generator)
+                losses = self.step_losses(batch)
                 self.optimizer.zero_grad()
                 losses["total"].backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)  # pysot's GRAD_CLIP
@@ -163,7 +183,8 @@ class Trainer:
             best = max((r["val_miou"] for r in self.history), default=-1.0)
             self.history.append(row)
             if row["val_miou"] > best:
-                digest = save_checkpoint(self.model, self.out / "best.pth", extra={"epoch": epoch})
+                digest = save_checkpoint(self.model, self.out / "best.pth",
+                                         extra={"epoch": epoch, "training": cfg.record()})
                 (self.out / "best.pth.sha256").write_text(f"{digest}  best.pth\n")
             self._save_last(epoch)
             self._write_log()

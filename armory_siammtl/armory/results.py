@@ -28,7 +28,7 @@ def summarize(path) -> dict:
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m armory_siammtl.evaluation.armory_results RESULTS.json", file=sys.stderr)
+        print("usage: python -m armory_siammtl.armory.results RESULTS.json", file=sys.stderr)
         return 2
     s = summarize(argv[0])
     print(f"benign mIoU      {s['benign_miou']:6.2f}   success {s['benign_success']:6.2f}")

@@ -1,7 +1,7 @@
 """OTB2015-Person as an ARMORY dataset for the ``CarlaVideoTracking`` scenario: one video per batch,
 ``x`` (1, T, H, W, 3) in [0, 1] and ``y`` = ([{"boxes"}], patch_metadata) with the paper's digital patch.
 
-Scenario entry: ``{"module": "armory_siammtl.data.armory_otb", "name": "otb2015_person", "batch_size": 1,
+Scenario entry: ``{"module": "armory_siammtl.armory.otb_dataset", "name": "otb2015_person", "batch_size": 1,
 "dataset_dir": "<folder holding the OTB2015 sequences>"}``; without ``dataset_dir`` the ``OTB2015`` folder
 in ARMORY's dataset directory is read.
 """
@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from armory_siammtl.data.otb import (MAX_FRAMES, OTB_PERSON, check_otb_root, digital_patch_metadata, iter_otb_person,
-                                    otb_targets)
+from armory_siammtl.data.otb import MAX_FRAMES, OTB_PERSON, check_otb_root, iter_otb_person, otb_targets
+from armory_siammtl.data.patch import digital_patch_metadata
 
 OTB_FRAME_RATE = 30  # for ARMORY's video exporter; OTB ships frames, not a frame rate
 

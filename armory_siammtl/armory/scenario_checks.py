@@ -13,8 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from armory_siammtl.armory_setup import REPO_WEIGHTS
-from armory_siammtl.estimators.factories import TRACKING_KEYS, read_manifest
+from armory_siammtl.armory.factories import scenario_model
+from armory_siammtl.armory.setup import REPO_WEIGHTS
+from armory_siammtl.models.manifest import MANIFEST, read_manifest
+
+
+FACTORY_MODULE = "armory_siammtl.armory.factories"
 
 
 def _import(section: dict, what: str):
@@ -47,20 +51,22 @@ def validate_scenario(path, weights_dir=REPO_WEIGHTS, load: bool = False) -> dic
             raise ValueError(f"{path}: attack {attack_cls.__name__} takes no {unknown}")
     model = config["model"]
     factory = _import(model, "model factory")
-    if model["module"] == "armory_siammtl.estimators.factories":
+    if model["module"] == FACTORY_MODULE:
         kwargs = model["model_kwargs"]
-        unknown = sorted(set(kwargs) - {"kpt_weight", "head", *TRACKING_KEYS})
-        if unknown:
-            raise ValueError(f"{path}: unknown model_kwargs {unknown}")
-        entries = read_manifest(Path(weights_dir) / "manifest.json")
-        entry = entries.get(model["weights_file"])
-        if entry is not None and (entry["lambda_k"] != kwargs.get("kpt_weight", 0.0)
-                                  or entry["head"] != kwargs.get("head")):
-            raise ValueError(f"{path}: model_kwargs {kwargs} disagree with {model['weights_file']} in the manifest "
-                             f"(lambda_k={entry['lambda_k']}, head={entry['head']})")
+        try:
+            variant, _ = scenario_model(kwargs)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+        entry = read_manifest(Path(weights_dir) / MANIFEST).get(model["weights_file"])
+        if entry is not None:
+            try:
+                variant.check_matches(entry.get("kpt_weight"), entry.get("head"),
+                                      f"{model['weights_file']} (per {Path(weights_dir) / MANIFEST})")
+            except ValueError as exc:
+                raise ValueError(f"{path}: model_kwargs {kwargs} disagree with the manifest: {exc}") from exc
         if load:
             if entry is None:
-                raise ValueError(f"{path}: {model['weights_file']} is not in {weights_dir}/manifest.json")
+                raise ValueError(f"{path}: {model['weights_file']} is not in {Path(weights_dir) / MANIFEST}")
             estimator = factory(kwargs, model["wrapper_kwargs"], Path(weights_dir) / model["weights_file"])
             rng = np.random.default_rng(0)
             x = rng.uniform(0, 1, (1, 3, 128, 160, 3)).astype(np.float32)

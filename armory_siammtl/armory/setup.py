@@ -9,9 +9,11 @@ import json
 import shutil
 from pathlib import Path
 
+from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.models.checkpoint import CheckpointError, sha256_of
+from armory_siammtl.models.manifest import MANIFEST, read_manifest
 
-REPO_WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
+REPO_WEIGHTS = Path(__file__).resolve().parents[2] / "model_weights"
 ARMORY_KEYS = ("dataset_dir", "local_git_dir", "saved_model_dir", "output_dir", "tmp_dir")
 
 
@@ -31,10 +33,8 @@ def armory_config(home: Path) -> dict:
 
 def install_weights(weights_dir: Path, saved_model_dir: Path) -> list:
     """Copy every manifest-listed weights file that is present, verified, plus the manifest itself."""
-    manifest_path = weights_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise CheckpointError(f"no manifest.json in {weights_dir}")
-    entries = json.loads(manifest_path.read_text())["weights"]
+    manifest_path = weights_dir / MANIFEST
+    entries = read_manifest(manifest_path).values()
     saved_model_dir.mkdir(parents=True, exist_ok=True)
     installed = []
     for entry in entries:
@@ -46,7 +46,7 @@ def install_weights(weights_dir: Path, saved_model_dir: Path) -> list:
             raise CheckpointError(f"{source} does not match its sha256 in {manifest_path}")
         shutil.copy2(source, saved_model_dir / entry["file"])
         installed.append(entry["file"])
-    shutil.copy2(manifest_path, saved_model_dir / "manifest.json")
+    shutil.copy2(manifest_path, saved_model_dir / MANIFEST)
     return installed
 
 
@@ -57,23 +57,15 @@ def ensure_dataset(dataset_dir: Path, videos: int, frames: int) -> str:
     if target.is_dir():
         kind = "embedded procedural" if (target / "SIAMMTL_EMBEDDED.json").is_file() else "real ARMORY"
         return f"{kind} {TFDS_NAME} already in {target}"
-    write_tfds(dataset_dir, range(500_000, 500_000 + videos), frames)
+    write_tfds(dataset_dir, range(EMBEDDED_SEED, EMBEDDED_SEED + videos), frames)
     return f"built the embedded procedural {TFDS_NAME} ({videos} videos x {frames} frames) in {target}"
 
 
-def run_setup(args) -> None:
-    home = Path(args.home).expanduser()
+def run_setup(home="~", weights_dir=REPO_WEIGHTS, videos: int = 3, frames: int = 30, log=print) -> None:
+    """ARMORY config in ``home``, verified weights in its ``saved_model_dir``, the dataset in its ``dataset_dir``."""
+    home = Path(home).expanduser()
     config = armory_config(home)
-    weights = install_weights(Path(args.weights_dir), Path(config["saved_model_dir"]))
-    print(f"armory config: {home / '.armory' / 'config.json'}")
-    print(f"weights installed in {config['saved_model_dir']}: {weights or 'none'}")
-    print(ensure_dataset(Path(config["dataset_dir"]), args.videos, args.frames))
-
-
-def add_setup_parser(sub):
-    p = sub.add_parser("setup", help="prepare ARMORY (config, weights, embedded dataset) for --no-docker runs")
-    p.add_argument("--home", default="~", help="the home folder whose .armory/ ARMORY reads (default ~)")
-    p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
-    p.add_argument("--videos", type=int, default=3, help="embedded default: number of videos")
-    p.add_argument("--frames", type=int, default=30, help="embedded default: frames per video")
-    p.set_defaults(func=run_setup)
+    weights = install_weights(Path(weights_dir), Path(config["saved_model_dir"]))
+    log(f"armory config: {home / '.armory' / 'config.json'}")
+    log(f"weights installed in {config['saved_model_dir']}: {weights or 'none'}")
+    log(ensure_dataset(Path(config["dataset_dir"]), videos, frames))

@@ -1,0 +1,54 @@
+"""ARMORY-style ``patch_metadata`` (``gs_coords`` corners and visibility ``masks``): its checks, and the
+paper's digital patch for datasets without a physical one (OTB).
+
+The digital patch is a rectangle with a 10% margin from each frame edge; in every frame the ground-truth
+box padded by 25 px stays uncovered and frame 1 stays clean.
+"""
+
+import numpy as np
+
+MARGIN, CONTEXT_PAD = 0.1, 25
+
+
+def check_patch_metadata(metadata: dict, video_shape) -> tuple:
+    """Validate ARMORY ``patch_metadata``: gs_coords (4, 2) or (T, 4, 2) [x, y]; masks (T, H, W[, 3])."""
+    num_frames, height, width = video_shape[:3]
+    if num_frames == 0:
+        raise ValueError("cannot attack an empty video (0 frames)")
+    if "gs_coords" not in metadata:
+        raise ValueError("patch_metadata has no 'gs_coords' (the patch's 4 corner points)")
+    coords = np.asarray(metadata["gs_coords"], dtype=np.float64)
+    if coords.shape == (4, 2):
+        coords = np.repeat(coords[None], num_frames, axis=0)
+    if coords.shape != (num_frames, 4, 2):
+        raise ValueError(f"gs_coords must have shape (4, 2) or ({num_frames}, 4, 2), got {coords.shape}")
+    if not np.isfinite(coords).all():
+        raise ValueError("gs_coords holds NaN or infinite values")
+    masks = metadata.get("masks")
+    if masks is None:
+        masks = np.ones((num_frames, height, width), dtype=np.float32)
+    masks = np.asarray(masks)
+    if masks.ndim == 4:
+        masks = masks[..., 0]
+    if masks.shape != (num_frames, height, width):
+        raise ValueError(f"masks must have shape ({num_frames}, {height}, {width}[, 3]) to match the video, "
+                         f"got {np.asarray(metadata['masks']).shape}")
+    return coords, (masks > 0).astype(np.float32)
+
+
+def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = CONTEXT_PAD) -> dict:
+    """ARMORY-style ``patch_metadata`` for the paper's digital patch: gs_coords (4, 2), masks (T, H, W)."""
+    height, width = frame_hw
+    if not 0 <= margin < 0.5:
+        raise ValueError(f"margin must be in [0, 0.5), got {margin}")
+    x1, y1, x2, y2 = int(margin * width), int(margin * height), int((1 - margin) * width), int((1 - margin) * height)
+    gs_coords = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.int64)
+    masks = np.zeros((len(boxes), height, width), dtype=np.uint8)
+    for t, box in enumerate(np.asarray(boxes)):
+        if t == 0:
+            continue  # the template frame stays clean
+        masks[t, y1:y2, x1:x2] = 1
+        bx1, by1 = max(0, int(np.floor(box[0])) - pad), max(0, int(np.floor(box[1])) - pad)
+        bx2, by2 = min(width, int(np.ceil(box[2])) + pad + 1), min(height, int(np.ceil(box[3])) + pad + 1)
+        masks[t, by1:by2, bx1:bx2] = 0
+    return {"gs_coords": gs_coords, "masks": masks}
