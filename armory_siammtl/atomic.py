@@ -16,6 +16,9 @@ def atomic_path(path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # what a plain open() would create; mkstemp makes the file owner-only
     try:
         yield Path(tmp)
         os.replace(tmp, path)

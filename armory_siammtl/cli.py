@@ -35,6 +35,24 @@ def _model_args(parser, head_required: bool = False):
                         help="search crop size in pixels (the paper's 255; pysot's config uses 287)")
 
 
+def _runtime_args(parser):
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's choice)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="fixed threads (default 1) and deterministic algorithms: repeats bit for bit on this "
+                             "machine and software")
+
+
+def _apply_runtime(args) -> None:
+    import torch
+
+    from armory_siammtl.runtime import make_deterministic
+
+    if getattr(args, "deterministic", False):
+        make_deterministic(args.threads or 1)
+    elif getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+
+
 def _variant(args) -> ModelVariant:
     return ModelVariant(args.kpt_weight, args.head, weights=args.weights, sha256=args.sha256)
 
@@ -102,13 +120,9 @@ def cmd_make_data(args):
 
 
 def cmd_train(args):
-    import torch
-
     from armory_siammtl.data.splits import training_tracks
     from armory_siammtl.training.trainer import TrainConfig, Trainer
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
     cfg = TrainConfig(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
                       optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
@@ -192,6 +206,7 @@ def build_parser():
     p.add_argument("--out", default="track_out")
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--video-out", action="store_true", help="also write an annotated tracked.mp4")
+    _runtime_args(p)
     p.set_defaults(func=cmd_track)
 
     p = sub.add_parser("attack", help="adversarial texture on a video with the paper's digital patch")
@@ -208,6 +223,7 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-frames", type=int, default=100)
     p.add_argument("--out", default="attack_out")
+    _runtime_args(p)
     p.set_defaults(func=cmd_attack)
 
     p = sub.add_parser("make-data", help="write procedural person videos (frame folders and/or TFDS)")
@@ -243,7 +259,7 @@ def build_parser():
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--seed", type=int, default=TRAIN_SEED)
-    p.add_argument("--threads", type=int, default=None)
+    _runtime_args(p)
     p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
     p.add_argument("--coco-images", default=None, help="the COCO image folder of those annotations")
     p.add_argument("--coco-max", type=int, default=None, help="use at most this many COCO persons")
@@ -283,6 +299,7 @@ def build_parser():
     p.add_argument("--emit-scenarios", default=None, metavar="DIR",
                    help="write one ARMORY scenario JSON per (model, step size) instead of running")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _runtime_args(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="Markdown table and PNG plots of a sweep's results CSV")
@@ -296,6 +313,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        _apply_runtime(args)
         args.func(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"armory-siammtl {args.command}: error: {exc}", file=sys.stderr)

@@ -1,9 +1,11 @@
 import sys
 from pathlib import Path
 
-# torch imports triton lazily (through torch._dynamo, e.g. from torchvision or ART); importing it after
-# TensorFlow is loaded in the same process segfaults, so load it first
-import torch._dynamo  # noqa: F401,E402
+# torch (>= 2.0) imports triton lazily (through torch._dynamo, e.g. from torchvision or ART); importing it
+# after TensorFlow is loaded in the same process segfaults, so load it first
+from armory_siammtl.runtime import load_torch_compiler_first  # noqa: E402
+
+load_torch_compiler_first()
 
 sys.path.insert(0, str(Path(__file__).parent))
 

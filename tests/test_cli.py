@@ -67,3 +67,24 @@ def test_train_on_coco_and_lasot_fixtures(tmp_path):
     epochs = json.loads((out / "metrics.json").read_text())["epochs"]
     assert len(epochs) == 1 and epochs[0]["train_kpt"] > 0 and (out / "best.pth").is_file()
     assert main(["train", "--out", str(out), "--coco-annotations", str(annotations)]) == 2
+
+
+def test_deterministic_attacks_repeat_bit_for_bit(scene_dir, tmp_path):
+    import torch
+
+    from armory_siammtl.runtime import runtime_facts
+
+    threads = torch.get_num_threads()
+    outputs = []
+    try:
+        for run in ("a", "b"):
+            assert main(["attack", str(scene_dir), "--boxes", str(scene_dir / "gt.txt"), "--weights", str(STL),
+                         "--steps", "3", "--checkpoints", "1", "--frame-batch", "3", "--gradient", "sign",
+                         "--deterministic", "--out", str(tmp_path / run)]) == 0
+            facts = runtime_facts()
+            assert facts["deterministic"] and facts["threads"] == 1
+            outputs.append(((tmp_path / run / "miou.json").read_text(), (tmp_path / run / "texture.png").read_bytes()))
+    finally:
+        torch.use_deterministic_algorithms(False)
+        torch.set_num_threads(threads)
+    assert outputs[0] == outputs[1]

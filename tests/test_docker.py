@@ -17,6 +17,9 @@ def test_dockerfile_builds_on_armorys_image_and_installs_the_package():
         assert re.search(rf"^COPY\s+{needed}\b", text, re.M), needed
         assert (REPO / needed).exists(), needed
     assert re.search(r"pip install[^\n]*--no-deps \.", text)
+    assert "opencv-python-headless" not in text, "the image has opencv-python 4.5.5.62; a second cv2 breaks it"
+    check = re.search(r"python -m (armory_siammtl\.armory\.selfcheck) --weights-dir (\S+)", text)
+    assert check and (REPO / check.group(2)).is_dir(), "the build runs a real predict and loss_gradient"
 
 
 def test_scenarios_name_the_image_the_dockerfile_builds():

@@ -139,3 +139,37 @@ def test_training_variants_default_the_head():
     assert ModelVariant.for_training(0.0).head is None
     head_only = ModelVariant.for_training(0.0, head_only=True)
     assert (head_only.kpt_weight, head_only.head) == (1.0, "shallow")
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch " + str(_RunsCode.marker),))
+
+
+@pytest.mark.parametrize("restricted", [False, True], ids=["weights_only", "restricted_unpickler"])
+def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted):
+    """weights_only=True where torch has it (>= 1.13); the restricted unpickler of older torch (1.12, the
+    official ARMORY image's) is exercised here too, so both paths are tested on any torch."""
+    from armory_siammtl.models.checkpoint import HAS_WEIGHTS_ONLY, safe_torch_load
+
+    if not restricted and not HAS_WEIGHTS_ONLY:
+        with pytest.raises(RuntimeError, match="no torch.load\\(weights_only=True\\) \\(added in torch 1.13\\)"):
+            safe_torch_load(tmp_path / "any.pth", restricted=False)
+        pytest.skip(f"torch {torch.__version__} has no weights_only; the restricted unpickler is its path")
+    _RunsCode.marker = tmp_path / "ran"
+    evil = tmp_path / "evil.pth"
+    torch.save({"state_dict": SiamRPN().state_dict(), "payload": _RunsCode()}, evil)
+    with pytest.raises(Exception, match="os.system|posix.system|system"):
+        safe_torch_load(evil, restricted=restricted)
+    assert not _RunsCode.marker.exists(), "the payload ran"
+    good = tmp_path / "good.pth"
+    model = calibrated_model(head="shallow")
+    save_checkpoint(model, good, extra={"epoch": 3})
+    loaded = safe_torch_load(good, restricted=restricted)
+    assert loaded["epoch"] == 3 and loaded["network"]["head"] == "shallow"
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded["state_dict"][key], value), key
+    with pytest.raises(CheckpointError, match="holding more than tensors"):
+        read_state_dict(evil)

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from armory_siammtl.evaluation.report import markdown_table, paper_table, read_results, write_report
+from armory_siammtl.evaluation.report import markdown_table, paper_table, read_results, verdict_table, write_report
+from armory_siammtl.evaluation.statistics import paired_comparisons
 from armory_siammtl.evaluation.sweep import ResultsFile, emit_scenarios, run_sweep
 from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_config_from_dict
 from armory_siammtl.armory.scenario_checks import validate_scenario
@@ -74,16 +75,46 @@ def test_report_has_the_papers_shape(full_run, tmp_path):
         assert written[name].stat().st_size > 10_000
 
 
-def test_table_marks_best_and_mtl_above_stl():
-    frame = pd.DataFrame({
-        "model": ["STL", "MTL"] * 2, "kpt_weight": [0.0, 0.2] * 2, "head": ["", "shallow"] * 2,
-        "pretrained_head": [False] * 4, "dataset": ["procedural"] * 4, "video": ["v"] * 4,
-        "step_size": ["0.1"] * 4, "steps": [0, 0, 10, 10], "miou": [70.0, 65.0, 20.0, 30.0]})
-    text = markdown_table(paper_table(frame), "STL")
-    assert "| benign |  | **70.0** | 65.0 |" in text
-    assert "| 0.1 | 10 | 20.0 | **30.0†** |" in text
-    assert text.rstrip().endswith("†: MTL above STL")
-    assert "(column Baseline)" in markdown_table(paper_table(frame.replace({"STL": "Baseline"})), "Baseline")
+def _synthetic_results(mtl_shift: float, videos: int = 8, seeds: int = 2) -> pd.DataFrame:
+    """STL and MTL rows: equal benign mIoU, attacked mIoU that differ by ``mtl_shift`` plus noise."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for video in range(videos):
+        for seed in range(seeds):
+            for model, kpt, shift in (("STL", 0.0, 0.0), ("MTL", 0.2, mtl_shift)):
+                base = dict(model=model, kpt_weight=kpt, head="" if kpt == 0 else "shallow", pretrained_head=False,
+                            dataset="procedural", video=f"v{video}", step_size="0.1", seed=seed, runtime="test")
+                rows.append(dict(base, steps=0, miou=70.0 + video))
+                rows.append(dict(base, steps=10, miou=20.0 + video + shift + rng.normal(0, 1)))
+    return pd.DataFrame(rows)
+
+
+def test_table_marks_only_significant_differences():
+    above = _synthetic_results(mtl_shift=10.0)
+    comparisons = paired_comparisons(above, "STL")
+    assert list(comparisons["verdict"]) == ["no difference shown", "MTL > STL"]
+    shift = comparisons.loc[1]
+    assert shift["n"] == 16 and 8 < shift["mean_diff"] < 12 and shift["ci_low"] < shift["mean_diff"] < shift["ci_high"]
+    table = paper_table(above)
+    lines = markdown_table(table, "STL", verdicts=verdict_table(comparisons, table)).rstrip().splitlines()
+    assert "| benign |  | **73.5** | **73.5** |" in lines
+    attacked = next(line for line in lines if line.startswith("| 0.1 | 10 |")).split(" | ")
+    assert not attacked[2].endswith("†") and attacked[3].startswith("**") and "†" in attacked[3]
+    assert "α = 0.05" in lines[-1]
+    below = _synthetic_results(mtl_shift=-10.0)
+    assert list(paired_comparisons(below, "STL")["verdict"]) == ["no difference shown", "MTL < STL"]
+    noise = _synthetic_results(mtl_shift=0.0)
+    assert paired_comparisons(noise, "STL").loc[1, "verdict"] == "no difference shown"
+    few = _synthetic_results(mtl_shift=10.0, videos=2, seeds=1)  # 2 pairs can never be significant
+    assert paired_comparisons(few, "STL").loc[1, "verdict"] == "no difference shown"
+    assert "(column Baseline)" in markdown_table(table.rename(columns={"STL": "Baseline"}), "Baseline")
+
+
+def test_intervals_cover_the_mean_and_widen_with_spread():
+    low, high = paper_table(_synthetic_results(0.0), "ci_low"), paper_table(_synthetic_results(0.0), "ci_high")
+    mean = paper_table(_synthetic_results(0.0))
+    assert ((low <= mean) & (mean <= high)).all().all()
+    assert (high - low).loc[("0.1", 10), "STL"] > 1.0  # the videos differ by up to 7 points
 
 
 def test_emitted_scenarios_validate(tmp_path):
@@ -105,6 +136,11 @@ def test_emitted_scenarios_validate(tmp_path):
     ({"step_sizes": [0.1, -0.2]}, "step_sizes must be positive"),
     ({"steps": [0, 10]}, "steps must be positive"),
     ({"budget": 3}, "unknown sweep config keys ['budget']"),
+    ({"seed": 3}, "seeds: [0, 1, 2]"),
+    ({"seeds": [0, 0]}, "distinct"),
+    ({"seeds": []}, "seeds must be"),
+    ({"seeds": [0, 1], "frame_batch": None}, "several seeds change nothing"),
+    ({"init": "zeros"}, "init must be"),
 ])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -151,3 +187,24 @@ def test_otb_sweeps_emit_scenarios_on_the_otb_dataset(tmp_path):
     dataset = json.loads(paths[0].read_text())["dataset"]
     assert dataset["name"] == "otb2015_person" and dataset["dataset_dir"] == str(tmp_path / "OTB2015")
     assert dataset["max_frames"] == 50 and json.loads(paths[0].read_text())["attack"]["kwargs"]["shading"] is None
+
+
+def test_seeds_are_a_sweep_dimension_and_runtimes_are_recorded(tmp_path):
+    import torch
+
+    raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], steps=[2], seeds=[0, 1])
+    path = tmp_path / "seeds.csv"
+    run_sweep(sweep_config_from_dict(raw), path, progress=False)
+    rows = read_results(path)
+    assert sorted(rows["seed"].unique()) == [0, 1] and len(rows) == 2 * 2  # (benign + 2 steps) per seed
+    benign = rows[rows["steps"] == 0]["miou"]
+    assert benign.nunique() == 1, "benign tracking does not depend on the attack seed"
+    assert rows["runtime"].str.startswith(f"torch {torch.__version__} ").all()
+    settings = json.loads(path.with_name(path.name + ".settings.json").read_text())
+    assert settings["seeds"] == [0, 1] and settings["runtime"][0]["torch"] == torch.__version__
+    more = dict(raw, seeds=[2])
+    run_sweep(sweep_config_from_dict(more), path, progress=False)  # adding a seed resumes the same file
+    assert sorted(read_results(path)["seed"].unique()) == [0, 1, 2]
+    names = sorted(p.name for p in emit_scenarios(sweep_config_from_dict(raw), tmp_path / "emitted"))
+    assert names == ["sweep_stl_d0p2_s0.json", "sweep_stl_d0p2_s1.json"]
+    assert json.loads((tmp_path / "emitted" / names[1]).read_text())["attack"]["kwargs"]["seed"] == 1

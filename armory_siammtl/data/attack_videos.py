@@ -51,7 +51,9 @@ def otb_videos(root: str, frames: int, **_) -> Source:
 
 def carla_videos(split: str, data_dir: Optional[str], frames: Optional[int], **_) -> Source:
     """ARMORY's ``carla_video_tracking_dev`` through ARMORY's own loader (real or embedded)."""
-    import torch._dynamo  # noqa: F401  (torch's compiler stack must load before TensorFlow)
+    from armory_siammtl.runtime import load_torch_compiler_first
+
+    load_torch_compiler_first()
     from armory.data.adversarial_datasets import carla_video_tracking_dev
 
     kwargs = {"dataset_dir": data_dir} if data_dir else {}

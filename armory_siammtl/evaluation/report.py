@@ -6,9 +6,10 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
+from armory_siammtl.evaluation.statistics import ALPHA, ROW, cell_statistics, paired_comparisons
 from armory_siammtl.evaluation.sweep import COLUMNS
 
-BEST, BEATS_STL = "**", "†"
+BEST, BEATS_STL, BELOW_STL = "**", "†", "‡"
 
 
 def read_results(path, dataset: Optional[str] = None) -> pd.DataFrame:
@@ -16,7 +17,7 @@ def read_results(path, dataset: Optional[str] = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no sweep results at {path}")
-    frame = pd.read_csv(path, dtype={"head": str, "step_size": str}, keep_default_na=False)
+    frame = pd.read_csv(path, dtype={"head": str, "step_size": str, "runtime": str}, keep_default_na=False)
     if list(frame.columns) != COLUMNS:
         raise ValueError(f"{path} is not a sweep results file: columns {list(frame.columns)}, expected {COLUMNS}")
     if frame.empty:
@@ -40,29 +41,44 @@ def stl_model(frame: pd.DataFrame) -> Optional[str]:
     return stl.iloc[0] if len(stl) else None
 
 
-def paper_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """mIoU averaged over videos; rows ("benign", "") then (step size, steps); one column per model.
-    Only videos every model has finished for a step size are averaged, so columns stay comparable."""
+def complete_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the (step size, video, seed) samples every model has finished, so models stay comparable."""
     models = model_order(frame)
-    complete = frame.groupby(["step_size", "video"])["model"].transform("nunique") == len(models)
-    frame = frame[complete]
-    benign = frame[frame["steps"] == 0].drop_duplicates(["model", "video"])
-    rows = {("benign", ""): benign.groupby("model")["miou"].mean()}
-    attacked = frame[frame["steps"] > 0]
-    for (step_size, steps), group in attacked.groupby(["step_size", "steps"], sort=False):
-        rows[(step_size, int(steps))] = group.groupby("model")["miou"].mean()
-    table = pd.DataFrame(rows).T.reindex(columns=models)
-    order = sorted(table.index, key=lambda k: (k[0] != "benign", float(k[0]) if k[0] != "benign" else 0, k[1] or 0))
-    table = table.loc[order]
-    table.index = pd.MultiIndex.from_tuples(table.index, names=["step size", "steps"])
-    return table
+    done = frame.groupby(["step_size", "video", "seed"])["model"].transform("nunique") == len(models)
+    return frame[done]
 
 
-def markdown_table(table: pd.DataFrame, stl: Optional[str]) -> str:
-    """Markdown with the best mIoU of each row in bold and MTL cells above STL marked with a dagger."""
+def _wide(stats: pd.DataFrame, column: str, models: List[str]) -> pd.DataFrame:
+    """Rows ("benign", "") then (step size, steps) in order; one column per model."""
+    table = stats.pivot_table(index=ROW, columns="model", values=column, aggfunc="first", sort=False)
+    keys = [(s, "" if s == "benign" else int(n)) for s, n in table.index]
+    table.index = pd.MultiIndex.from_tuples(keys, names=["step size", "steps"])
+    order = sorted(keys, key=lambda k: (k[0] != "benign", float(k[0]) if k[0] != "benign" else 0, k[1] or 0))
+    return table.loc[order].reindex(columns=models)
+
+
+def paper_table(frame: pd.DataFrame, column: str = "mean") -> pd.DataFrame:
+    """mIoU (``column`` of ``cell_statistics``: mean, ci_low or ci_high) over videos x seeds; rows
+    ("benign", "") then (step size, steps); one column per model."""
+    return _wide(cell_statistics(complete_cells(frame)), column, model_order(frame))
+
+
+def verdict_table(comparisons: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The paired verdicts shaped like ``table`` (empty strings where there is none)."""
+    verdicts = pd.DataFrame("", index=table.index, columns=table.columns)
+    if len(comparisons):
+        wide = _wide(comparisons.rename(columns={"verdict": "v"}), "v", list(table.columns))
+        verdicts.update(wide.astype(object).where(wide.notna(), ""))
+    return verdicts
+
+
+def markdown_table(table: pd.DataFrame, stl: Optional[str], low: Optional[pd.DataFrame] = None,
+                   high: Optional[pd.DataFrame] = None, verdicts: Optional[pd.DataFrame] = None) -> str:
+    """Markdown with the best mean of each row in bold, the 95 % interval beside each mean (when given),
+    and MTL cells marked where the paired test finds them significantly above (†) or below (‡) STL."""
     header = "| δ | steps | " + " | ".join(table.columns) + " |"
     lines = [header, "|" + "---|" * (len(table.columns) + 2)]
-    for (step_size, steps), row in table.iterrows():
+    for key, row in table.iterrows():
         best = row.max()
         cells = []
         for model, value in row.items():
@@ -70,14 +86,31 @@ def markdown_table(table: pd.DataFrame, stl: Optional[str]) -> str:
                 cells.append("–")
                 continue
             text = f"{value:.1f}"
-            if stl is not None and model != stl and value > row[stl]:
-                text += BEATS_STL
-            cells.append(f"{BEST}{text}{BEST}" if value == best else text)
-        lines.append(f"| {step_size} | {steps} | " + " | ".join(cells) + " |")
-    note = "mIoU ×100 over videos; **bold**: best of the row"
+            verdict = verdicts.loc[key, model] if verdicts is not None else ""
+            text += BEATS_STL if verdict == "MTL > STL" else BELOW_STL if verdict == "MTL < STL" else ""
+            text = f"{BEST}{text}{BEST}" if value == best else text
+            if low is not None and high is not None and low.loc[key, model] != high.loc[key, model]:
+                text += f" [{low.loc[key, model]:.1f}, {high.loc[key, model]:.1f}]"
+            cells.append(text)
+        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
+    note = "mIoU ×100, mean over videos × seeds" + (" [95 % bootstrap interval]" if low is not None else "")
+    note += "; **bold**: best of the row"
     if stl:
-        note += f"; {BEATS_STL}: MTL above STL" + ("" if stl == "STL" else f" (column {stl})")
+        column = "" if stl == "STL" else f" (column {stl})"
+        note += (f"; {BEATS_STL} / {BELOW_STL}: MTL significantly above / below STL{column} (paired Wilcoxon "
+                 f"signed-rank over the same videos and seeds, Holm-corrected over the table, α = {ALPHA})")
     return "\n".join(lines) + "\n\n" + note + "\n"
+
+
+def comparisons_markdown(comparisons: pd.DataFrame) -> str:
+    """The paired STL-vs-MTL differences, one row per (model, step size, steps)."""
+    lines = ["| model | δ | steps | n pairs | MTL − STL [95 % interval] | p | p (Holm) | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in comparisons.itertuples():
+        lines.append(f"| {r.model} | {r.step_size} | {'' if r.step_size == 'benign' else r.steps} | {r.n} | "
+                     f"{r.mean_diff:+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}] | {r.p:.3g} | {r.p_holm:.3g} | "
+                     f"{r.verdict} |")
+    return "\n".join(lines) + "\n"
 
 
 def _step_axis(ax, steps: List[int]):
@@ -87,8 +120,10 @@ def _step_axis(ax, steps: List[int]):
     ax.grid(alpha=0.3)
 
 
-def plot_robustness(table: pd.DataFrame, stl: Optional[str], path) -> Path:
-    """mIoU vs steps, one panel per step size: STL as a line, MTL models as points (the paper's Fig. 6)."""
+def plot_robustness(table: pd.DataFrame, stl: Optional[str], path, low: Optional[pd.DataFrame] = None,
+                    high: Optional[pd.DataFrame] = None) -> Path:
+    """mIoU vs steps, one panel per step size, a line per model (STL black) with its 95 % interval as a
+    band (the paper's Fig. 6 with the spread it leaves out)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,13 +134,14 @@ def plot_robustness(table: pd.DataFrame, stl: Optional[str], path) -> Path:
     markers = "osD^v<>p*h"
     for ax, step_size in zip(axes[0], step_sizes):
         steps = [int(s) for s in table.loc[step_size].index]
-        values = pd.concat([table.loc[[("benign", "")]], table.loc[[step_size]]])
+        rows = [("benign", "")] + [(step_size, s) for s in steps]
+        x = range(len(rows))
         for i, model in enumerate(table.columns):
-            if model == stl:
-                label = model if "STL" in model.upper() else f"{model} (STL)"
-                ax.plot(range(len(values)), values[model], "k-", lw=2, label=label)
-            else:
-                ax.plot(range(len(values)), values[model], markers[i % len(markers)], ms=7, label=model)
+            style = dict(color="k", lw=2) if model == stl else dict(marker=markers[i % len(markers)], ms=6)
+            label = model if model != stl or "STL" in model.upper() else f"{model} (STL)"
+            line, = ax.plot(x, table.loc[rows, model], "-", label=label, **style)
+            if low is not None and high is not None:
+                ax.fill_between(x, low.loc[rows, model], high.loc[rows, model], color=line.get_color(), alpha=0.15)
         _step_axis(ax, steps)
         ax.set_title(f"δ = {step_size}")
     axes[0][0].legend()
@@ -116,7 +152,8 @@ def plot_robustness(table: pd.DataFrame, stl: Optional[str], path) -> Path:
 
 
 def plot_per_video(frame: pd.DataFrame, path) -> Path:
-    """One panel per (model, step size): a mIoU-vs-steps curve per video."""
+    """One panel per (model, step size): a mIoU-vs-steps curve per (video, attack seed); colour names the
+    video, line style the seed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,19 +162,22 @@ def plot_per_video(frame: pd.DataFrame, path) -> Path:
     models = model_order(frame)
     step_sizes = list(dict.fromkeys(frame["step_size"]))
     steps = sorted(int(s) for s in frame["steps"].unique() if s > 0)
+    videos, seeds = sorted(frame["video"].unique()), sorted(frame["seed"].unique())
+    colours, styles = plt.get_cmap("tab10"), ["-", "--", ":", "-."]  # colour: video; line style: seed
     fig, axes = plt.subplots(len(models), len(step_sizes), figsize=(5 * len(step_sizes), 3.5 * len(models)),
                              squeeze=False, sharey=True)
     for r, model in enumerate(models):
         for c, step_size in enumerate(step_sizes):
             ax = axes[r][c]
             cell = frame[(frame["model"] == model) & (frame["step_size"] == step_size)]
-            for video, group in cell.groupby("video"):
+            for (video, seed), group in cell.groupby(["video", "seed"]):
                 group = group.sort_values("steps")
-                ax.plot([0] + [steps.index(s) + 1 for s in group["steps"] if s > 0], group["miou"], "-o", ms=3,
-                        label=video)
+                ax.plot([0] + [steps.index(s) + 1 for s in group["steps"] if s > 0], group["miou"], marker="o", ms=3,
+                        color=colours(videos.index(video) % 10), linestyle=styles[seeds.index(seed) % len(styles)],
+                        label=f"{video} seed {seed}")
             _step_axis(ax, steps)
             ax.set_title(f"{model}, δ = {step_size}")
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -145,15 +185,21 @@ def plot_per_video(frame: pd.DataFrame, path) -> Path:
 
 
 def write_report(results_path, out_dir, dataset: Optional[str] = None) -> dict:
-    """table.md, robustness.png and per_video.png under ``out_dir``; returns their paths and the table."""
+    """table.md (means, intervals, verdict marks), comparisons.md (paired STL-vs-MTL tests),
+    robustness.png and per_video.png under ``out_dir``; returns their paths and the tables."""
     frame = read_results(results_path, dataset)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stl = stl_model(frame)
-    table = paper_table(frame)
-    videos = frame["video"].nunique()
-    text = (f"# Sweep results: {frame['dataset'].iloc[0]}, {videos} videos\n\n" + markdown_table(table, stl))
+    table, low, high = (paper_table(frame, column) for column in ("mean", "ci_low", "ci_high"))
+    comparisons = paired_comparisons(complete_cells(frame), stl)
+    videos, seeds = frame["video"].nunique(), frame["seed"].nunique()
+    text = (f"# Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds\n\n"
+            + markdown_table(table, stl, low, high, verdict_table(comparisons, table)))
     (out_dir / "table.md").write_text(text)
-    return {"table": table, "markdown": text, "table_md": out_dir / "table.md",
-            "robustness": plot_robustness(table, stl, out_dir / "robustness.png"),
+    (out_dir / "comparisons.md").write_text("# STL vs MTL, paired by video and seed\n\n"
+                                            + comparisons_markdown(comparisons))
+    return {"table": table, "comparisons": comparisons, "markdown": text, "table_md": out_dir / "table.md",
+            "comparisons_md": out_dir / "comparisons.md",
+            "robustness": plot_robustness(table, stl, out_dir / "robustness.png", low, high),
             "per_video": plot_per_video(frame, out_dir / "per_video.png")}

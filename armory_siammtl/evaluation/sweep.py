@@ -1,8 +1,10 @@
-"""The paper's grid: models x step sizes x videos, one attack run per cell up to the largest step count.
+"""The paper's grid: models x step sizes x videos x attack seeds, one attack run per cell up to the largest
+step count.
 
 Smaller step counts come from the attack's checkpoints. Each finished cell is appended to a tidy CSV
 (written atomically), so a killed sweep resumes where it stopped; rows with ``steps == 0`` are the benign
-mIoU of the clean video.
+mIoU of the clean video (the same for every seed). Each row names the runtime it was computed on
+(torch, CPU kernels, threads, device), since round-off there changes single attack runs.
 """
 
 import csv
@@ -18,22 +20,28 @@ from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
 from armory_siammtl.estimators.build import build_estimator
 from armory_siammtl.evaluation.sweep_config import SweepConfig
 from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.runtime import runtime_facts, runtime_label
 from armory_siammtl.tracking.config import TrackingConfig
 
-COLUMNS = ["model", "kpt_weight", "head", "pretrained_head", "dataset", "video", "step_size", "steps", "miou"]
-CELL_KEY = ("model", "dataset", "video", "step_size")
+COLUMNS = ["model", "kpt_weight", "head", "pretrained_head", "dataset", "video", "step_size", "seed", "steps",
+           "miou", "runtime"]
+CELL_KEY = ("model", "dataset", "video", "step_size", "seed")
+MERGED = ("models", "seeds", "runtime")  # settings a resumption may extend; the others must not change
 
 
-def _cell_key(model: str, dataset: str, video: str, step_size: float) -> tuple:
-    return model, dataset, video, f"{float(step_size):g}"
+def _cell_key(model: str, dataset: str, video: str, step_size: float, seed: int) -> tuple:
+    return model, dataset, video, f"{float(step_size):g}", str(seed)
 
 
 def attack_settings(config: SweepConfig) -> dict:
-    """What must not change between a sweep and its resumption (models may be added)."""
+    """What must not change between a sweep and its resumption (models and seeds may be added), and the
+    runtime this run uses (recorded, not compared)."""
     return {"dataset": config.dataset, "steps": list(config.steps), "gradient": config.gradient,
-            "frame_batch": config.frame_batch, "instance_size": config.instance_size, "seed": config.seed,
+            "frame_batch": config.frame_batch, "instance_size": config.instance_size, "seeds": list(config.seeds),
+            "init": config.init,
             "models": {m.name: {"weights": m.weights.name, "kpt_weight": m.kpt_weight, "head": m.head}
-                       for m in config.models}}
+                       for m in config.models},
+            "runtime": [runtime_facts()]}
 
 
 class ResultsFile:
@@ -65,10 +73,13 @@ class ResultsFile:
                     if changed:
                         raise ValueError(f"{self.path} holds results of models {changed} with other weights, "
                                          f"lambda_K or head; choose another --results file")
-                elif recorded.get(key) != settings[key]:
+                elif key not in MERGED and recorded.get(key) != settings[key]:
                     raise ValueError(f"{self.path} was written with {key}={recorded.get(key)!r}, this config "
                                      f"has {settings[key]!r}; choose another --results file")
             settings["models"] = {**recorded["models"], **settings["models"]}
+            settings["seeds"] = sorted(set(recorded.get("seeds", [])) | set(settings["seeds"]))
+            runs = recorded.get("runtime", [])
+            settings["runtime"] = runs + [r for r in settings["runtime"] if r not in runs]
         write_text(self.settings_path, json.dumps(settings, indent=1) + "\n")
 
     def done(self) -> set:
@@ -87,12 +98,12 @@ def load_estimator(variant: ModelVariant, instance_size: int = TrackingConfig.in
     return build_estimator(variant, TrackingConfig(instance_size=instance_size))
 
 
-def attack_cell(estimator, video: AttackVideo, step_size: float, config: SweepConfig,
+def attack_cell(estimator, video: AttackVideo, step_size: float, seed: int, config: SweepConfig,
                 on_step: Optional[Callable[[int], None]] = None) -> Dict[int, float]:
-    """{steps: mIoU x 100} of one (model, step size, video) cell, benign as steps 0."""
+    """{steps: mIoU x 100} of one (model, step size, video, seed) cell, benign as steps 0."""
     run = run_attack(estimator, video, on_step=on_step, step_size=step_size, steps=config.max_steps,
                      checkpoints=config.steps, gradient=config.gradient, frame_batch=config.frame_batch,
-                     seed=config.seed, verbose=False)
+                     seed=seed, init=config.init, verbose=False)
     return run.mious()
 
 
@@ -107,31 +118,32 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
     if not video_ids:
         raise ValueError(f"dataset {config.dataset} holds no videos")
 
-    def key(model, step_size, video_id):
-        return _cell_key(model.name, config.dataset_name, video_id, step_size)
+    def key(model, step_size, video_id, seed):
+        return _cell_key(model.name, config.dataset_name, video_id, step_size, seed)
 
-    left = sum(key(m, d, v) not in done for v in video_ids for m in config.models for d in config.step_sizes)
+    cells = [(m, d, s) for m in config.models for d in config.step_sizes for s in config.seeds]
+    left = sum(key(m, d, v, s) not in done for v in video_ids for m, d, s in cells)
+    runtime = runtime_label(runtime_facts())
     bar = tqdm(total=left * config.max_steps, unit="step", desc="sweep", disable=not progress,
                postfix={"cells left": left})
     estimators = {}
     for video in videos:
-        for model in config.models:
-            for step_size in config.step_sizes:
-                if key(model, step_size, video.video_id) in done:
-                    continue
-                if model.name not in estimators:
-                    estimators[model.name] = load_estimator(model, config.instance_size)
-                bar.set_description(f"sweep {model.name} d={step_size:g} {video.video_id}")
-                mious = attack_cell(estimators[model.name], video, step_size, config,
-                                    on_step=lambda _: bar.update(1))
-                results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
-                              "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
-                              "video": video.video_id, "step_size": f"{step_size:g}", "steps": steps,
-                              "miou": f"{miou:.4f}"} for steps, miou in sorted(mious.items())])
-                left -= 1
-                bar.set_postfix({"cells left": left})
-                if on_cell is not None:
-                    on_cell(key(model, step_size, video.video_id))
+        for model, step_size, seed in cells:
+            if key(model, step_size, video.video_id, seed) in done:
+                continue
+            if model.name not in estimators:
+                estimators[model.name] = load_estimator(model, config.instance_size)
+            bar.set_description(f"sweep {model.name} d={step_size:g} seed {seed} {video.video_id}")
+            mious = attack_cell(estimators[model.name], video, step_size, seed, config,
+                                on_step=lambda _: bar.update(1))
+            results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
+                          "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
+                          "video": video.video_id, "step_size": f"{step_size:g}", "seed": seed, "steps": steps,
+                          "miou": f"{miou:.4f}", "runtime": runtime} for steps, miou in sorted(mious.items())])
+            left -= 1
+            bar.set_postfix({"cells left": left})
+            if on_cell is not None:
+                on_cell(key(model, step_size, video.video_id, seed))
     bar.close()
     return results
 
@@ -143,21 +155,22 @@ ARMORY_DATASETS = {"procedural": "carla_video_tracking_dev", "carla": "carla_vid
 
 
 def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
-    """One ARMORY scenario JSON per (model, step size), for running the grid with ``armory run``."""
+    """One ARMORY scenario JSON per (model, step size, seed), for running the grid with ``armory run``;
+    the file name carries the seed when the config has several."""
     from armory_siammtl.armory.scenarios import scenario_config
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for model in config.models:
-        for step_size in config.step_sizes:
-            scenario = scenario_config(model, step_size, max_iter=config.max_steps, checkpoints=config.steps,
-                                       frame_batch=config.frame_batch, seed=config.seed, gradient=config.gradient,
-                                       dataset=ARMORY_DATASETS[config.dataset_name])
-            if config.dataset_name == "otb":
-                scenario["dataset"].update(dataset_dir=config.dataset["root"], max_frames=config.dataset["frames"])
-            slug = "".join(c if c.isalnum() else "_" for c in model.name).strip("_").lower()
-            path = out_dir / f"sweep_{slug}_d{step_size:g}.json".replace("d0.", "d0p")
-            path.write_text(json.dumps(scenario, indent=4) + "\n")
-            written.append(path)
+    for model, step_size, seed in ((m, d, s) for m in config.models for d in config.step_sizes for s in config.seeds):
+        scenario = scenario_config(model, step_size, max_iter=config.max_steps, checkpoints=config.steps,
+                                   frame_batch=config.frame_batch, seed=seed, gradient=config.gradient,
+                                   dataset=ARMORY_DATASETS[config.dataset_name])
+        if config.dataset_name == "otb":
+            scenario["dataset"].update(dataset_dir=config.dataset["root"], max_frames=config.dataset["frames"])
+        slug = "".join(c if c.isalnum() else "_" for c in model.name).strip("_").lower()
+        suffix = f"_s{seed}" if len(config.seeds) > 1 else ""
+        path = out_dir / f"sweep_{slug}_d{step_size:g}{suffix}.json".replace("d0.", "d0p")
+        path.write_text(json.dumps(scenario, indent=4) + "\n")
+        written.append(path)
     return written

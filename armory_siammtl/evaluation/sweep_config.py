@@ -8,6 +8,7 @@ Example (YAML)::
     dataset: {kind: procedural, videos: 3, frames: 30, height: 480, width: 640, seed: 900000}
     step_sizes: [0.1, 0.2]
     steps: [10, 20, 50, 100]
+    seeds: [0, 1, 2]
 
 Relative weights paths and dataset roots are resolved against the config file's folder.
 """
@@ -36,7 +37,8 @@ class SweepConfig:
     gradient: str = "sign"
     frame_batch: Optional[int] = 10
     instance_size: int = 255
-    seed: int = 0
+    seeds: Tuple[int, ...] = (0,)  # attack seeds (frame-window order, random init): one run per seed
+    init: str = "mean"  # the texture's start: "mean" (0.5 grey) or "random" (uniform, seeded)
 
     @property
     def dataset_name(self) -> str:
@@ -87,8 +89,9 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     """Validate a parsed config; every error names the offending field."""
     base = Path(base)
     _require(isinstance(raw, dict), "a sweep config must be a mapping")
-    known = {"models", "dataset", "step_sizes", "steps", "gradient", "frame_batch", "instance_size", "seed"}
+    known = {"models", "dataset", "step_sizes", "steps", "gradient", "frame_batch", "instance_size", "seeds", "init"}
     unknown = sorted(set(raw) - known)
+    _require("seed" not in raw, "sweep configs list attack seeds as 'seeds: [0, 1, 2]', not 'seed'")
     _require(not unknown, f"unknown sweep config keys {unknown}; known: {sorted(known)}")
     models = raw.get("models")
     _require(isinstance(models, list) and models, "models must be a non-empty list")
@@ -104,9 +107,17 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     _require(gradient in ("raw", "sign"), f"gradient must be 'raw' or 'sign', got {gradient!r}")
     frame_batch = raw.get("frame_batch", 10)
     _require(frame_batch is None or int(frame_batch) >= 2, f"frame_batch must be >= 2 or null, got {frame_batch}")
+    seeds = raw.get("seeds", list(SweepConfig.seeds))
+    _require(isinstance(seeds, list) and seeds and all(isinstance(v, int) and v >= 0 for v in seeds)
+             and len(set(seeds)) == len(seeds), f"seeds must be a list of distinct whole numbers >= 0, got {seeds}")
+    init = raw.get("init", SweepConfig.init)
+    _require(init in ("mean", "random"), f"init must be 'mean' or 'random', got {init!r}")
+    _require(len(seeds) == 1 or frame_batch is not None or init == "random",
+             "several seeds change nothing when the attack uses the whole video (frame_batch null) from a grey "
+             "texture: set init: random (seeded perturbations of the start) or a frame_batch")
     return SweepConfig(specs, _dataset(raw.get("dataset"), base), step_sizes, steps, gradient,
-                       None if frame_batch is None else int(frame_batch), int(raw.get("instance_size", SweepConfig.instance_size)),
-                       int(raw.get("seed", 0)))
+                       None if frame_batch is None else int(frame_batch),
+                       int(raw.get("instance_size", SweepConfig.instance_size)), tuple(seeds), init)
 
 
 def load_sweep_config(path) -> SweepConfig:

@@ -1,6 +1,10 @@
 """pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict``."""
 
+import collections
 import hashlib
+import inspect
+import pickle
+import types
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +25,39 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
+HAS_WEIGHTS_ONLY = "weights_only" in inspect.signature(torch.load).parameters  # torch >= 1.13
+# what a checkpoint of tensors and plain containers may name: tensor and parameter rebuilders, torch.Size,
+# OrderedDict (state_dicts); storages are resolved by torch itself before the unpickler is asked
+ALLOWED_GLOBALS = {("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"),
+                   ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
+                   ("torch", "Size"), ("collections", "OrderedDict")}
+
+
+class _TensorsOnlyUnpickler(pickle.Unpickler):
+    """Refuses every global outside ALLOWED_GLOBALS, so a weights file cannot run code while it loads."""
+
+    def find_class(self, module, name):
+        if (module, name) in ALLOWED_GLOBALS:
+            return collections.OrderedDict if module == "collections" else super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not a tensor or a plain container; refused")
+
+
+TENSORS_ONLY = types.SimpleNamespace(Unpickler=_TensorsOnlyUnpickler, __name__="tensors_only_pickle",
+                                     load=lambda f, **kw: _TensorsOnlyUnpickler(f, **kw).load())
+
+
+def safe_torch_load(path, restricted: bool = not HAS_WEIGHTS_ONLY):
+    """``torch.load`` that accepts only tensors and plain containers: ``weights_only=True`` where torch has
+    it (>= 1.13), else (``restricted``) through an unpickler that refuses every other global."""
+    if not restricted:
+        if not HAS_WEIGHTS_ONLY:
+            raise RuntimeError(f"torch {torch.__version__} has no torch.load(weights_only=True) (added in torch "
+                               "1.13); load with restricted=True")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    extra = {"weights_only": False} if HAS_WEIGHTS_ONLY else {}  # our unpickler does the restricting
+    return torch.load(path, map_location="cpu", pickle_module=TENSORS_ONLY, **extra)
+
+
 def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
     """The whole checkpoint payload, read with ``weights_only=True`` after the sha256 check (when one is
     given); a plain ``state_dict`` file comes back as ``{"state_dict": ...}``."""
@@ -33,10 +70,10 @@ def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
             raise CheckpointError(f"weights file {path} has sha256 {actual}, expected {expected_sha256}: "
                                   "the file is corrupted or not the one the manifest names")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(f"cannot read weights file {path} (truncated or not a torch checkpoint): "
-                              f"{type(exc).__name__}: {exc}") from exc
+        obj = safe_torch_load(path)
+    except Exception as exc:  # torch raises several types for truncated, foreign or unsafe files
+        raise CheckpointError(f"cannot read weights file {path} (truncated, not a torch checkpoint, or holding "
+                              f"more than tensors): {type(exc).__name__}: {exc}") from exc
     if isinstance(obj, dict) and "state_dict" not in obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         obj = {"state_dict": obj}
     if not isinstance(obj, dict) or not isinstance(obj.get("state_dict"), dict) or not all(

@@ -30,6 +30,14 @@ def _padded_size(w, h):
     return torch.sqrt((w + pad) * (h + pad))
 
 
+def best_anchor(penalized: torch.Tensor, window: torch.Tensor, window_influence: float) -> int:
+    """pysot's choice: argmax of (1 - w) * penalty * score + w * cosine window, combined in float64 as
+    pysot's numpy code does (its window is float64), so near-ties break the same way on every CPU kernel
+    that computes the same float32 scores."""
+    pscore = penalized.detach().double() * (1 - window_influence) + window * window_influence
+    return int(torch.argmax(pscore))
+
+
 class SiamRPNTracker:
     """Track one object through a video.
 
@@ -61,7 +69,7 @@ class SiamRPNTracker:
         num_frames, _, height, width = frames.shape
         dtype, device = frames.dtype, frames.device
         box = check_box(init_box, height, width).to(dtype=dtype, device=device)
-        anchors, window = self.anchors.to(device, dtype), self.window.to(device, dtype)
+        anchors, window = self.anchors.to(device, dtype), self.window.to(device)  # window stays float64
         cfg, exemplar_size = self.tracking, self.model.config.exemplar_size
 
         center = torch.stack([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
@@ -83,8 +91,7 @@ class SiamRPNTracker:
             s_c = _change(_padded_size(pred[:, 2], pred[:, 3]) / _padded_size(size[0] * scale_z, size[1] * scale_z))
             r_c = _change((size[0] / size[1]) / (pred[:, 2] / pred[:, 3]))
             penalty = torch.exp(-(r_c * s_c - 1) * cfg.penalty_k)
-            pscore = penalty * score * (1 - cfg.window_influence) + window * cfg.window_influence
-            best = int(torch.argmax(pscore.detach()))
+            best = best_anchor(penalty * score, window, cfg.window_influence)
 
             delta = pred[best] / scale_z
             rate = penalty[best] * score[best] * cfg.lr
