@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario="${1:-scenarios/carla_mtl_l02.json}"
 .venv/bin/armory-siammtl setup
-echo "armory run $scenario --no-docker (about 9 min on 2 CPU cores; full log in runs-main.log)"
+echo "armory run $scenario --no-docker (about 5 min on 2 CPU cores; full log in runs-main.log)"
 set +e
 .venv/bin/armory run "$scenario" --no-docker 2>&1 | tee runs-main.log | grep --line-buffered -E "METRIC|ERROR"
 status=${PIPESTATUS[0]}

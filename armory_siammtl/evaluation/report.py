@@ -191,8 +191,10 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stl = stl_model(frame)
-    table, low, high = (paper_table(frame, column) for column in ("mean", "ci_low", "ci_high"))
-    comparisons = paired_comparisons(complete_cells(frame), stl)
+    complete, models = complete_cells(frame), model_order(frame)
+    stats = cell_statistics(complete)
+    table, low, high = (_wide(stats, column, models) for column in ("mean", "ci_low", "ci_high"))
+    comparisons = paired_comparisons(complete, stl)
     videos, seeds = frame["video"].nunique(), frame["seed"].nunique()
     text = (f"# Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds\n\n"
             + markdown_table(table, stl, low, high, verdict_table(comparisons, table)))

@@ -1,6 +1,5 @@
 """pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict``."""
 
-import collections
 import hashlib
 import inspect
 import pickle
@@ -38,7 +37,7 @@ class _TensorsOnlyUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) in ALLOWED_GLOBALS:
-            return collections.OrderedDict if module == "collections" else super().find_class(module, name)
+            return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not a tensor or a plain container; refused")
 
 
