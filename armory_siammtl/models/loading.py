@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Optional
 
 from armory_siammtl.models.checkpoint import CheckpointError, load_state, read_checkpoint
-from armory_siammtl.models.manifest import manifest_beside, manifest_entry
+from armory_siammtl.models.manifest import MANIFEST, manifest_beside, manifest_entry
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN
 from armory_siammtl.models.variant import ModelVariant
 
@@ -18,7 +18,7 @@ def _expected_sha256(variant: ModelVariant, require_manifest: bool, check_model:
     entry = manifest_entry(variant.weights)
     if check_model:
         variant.check_matches(entry.get("kpt_weight"), entry.get("head"),
-                              f"{variant.weights.name} (per {variant.weights.parent / 'manifest.json'})")
+                              f"{variant.weights.name} (per {variant.weights.parent / MANIFEST})")
     if variant.sha256 and variant.sha256.lower() != str(entry["sha256"]).lower():
         raise CheckpointError(f"{variant.weights}: the sha256 asked for ({variant.sha256}) is not the manifest's "
                               f"({entry['sha256']})")
