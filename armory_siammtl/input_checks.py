@@ -52,3 +52,36 @@ def as_numpy_boxes(boxes, num_frames: int) -> np.ndarray:
     if arr.shape[0] != num_frames:
         raise ValueError(f"{arr.shape[0]} boxes for {num_frames} frames")
     return arr
+
+
+PIXEL_TOLERANCE = 1e-6  # float round-off allowed outside [0, 1]
+
+
+def check_pixels(x, what: str = "video") -> None:
+    """Floats in [0, 1] (numpy or torch, any shape); the error names the dtype or the range found, so a
+    uint8 or 0-255 video is refused instead of tracked into NaN boxes."""
+    values = x.detach() if torch.is_tensor(x) else np.asarray(x)
+    dtype = values.dtype
+    floating = values.is_floating_point() if torch.is_tensor(values) else np.issubdtype(dtype, np.floating)
+    if not floating:
+        raise ValueError(f"{what} must hold floats in [0, 1], got dtype {dtype}"
+                         + (" (divide 0-255 pixels by 255)" if "int" in str(dtype) else ""))
+    if values.size == 0 if isinstance(values, np.ndarray) else values.numel() == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    if low != low or high != high:  # NaN
+        raise ValueError(f"{what} holds NaN pixels")
+    if low < -PIXEL_TOLERANCE or high > 1 + PIXEL_TOLERANCE:
+        hint = " (0-255 values: divide by 255)" if high > 2 else ""
+        raise ValueError(f"{what} pixels must lie in [0, 1], found values from {low:g} to {high:g}{hint}")
+
+
+def check_boxes_per_video(boxes, num_videos: int, what: str = "y_init") -> np.ndarray:
+    """(N, 4) float boxes, one [x1, y1, x2, y2] per video; a (4,) box is taken for a single video."""
+    arr = np.asarray(boxes.detach().cpu() if torch.is_tensor(boxes) else boxes, dtype=np.float64)
+    if arr.shape == (4,) and num_videos == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape != (num_videos, 4):
+        raise ValueError(f"{what} must hold one [x1, y1, x2, y2] box per video, shape ({num_videos}, 4); "
+                         f"got shape {arr.shape}")
+    return arr

@@ -98,3 +98,59 @@ def test_empty_video_and_bad_parameters_are_refused(estimator, clip):
         AdversarialTexture(estimator, steps=5, checkpoints=[10])
     with pytest.raises(ValueError, match="gradient"):
         AdversarialTexture(estimator, gradient="adam")
+
+
+@pytest.mark.parametrize("make_x,message", [
+    (lambda x: (x * 255).astype(np.uint8), "dtype uint8 \\(divide 0-255 pixels by 255\\)"),
+    (lambda x: x * 255, "from 0.* to 2[0-9.]+ \\(0-255 values: divide by 255\\)"),
+    (lambda x: x + 0.01, "must lie in \\[0, 1\\], found values from 0.* to 1.0"),
+])
+def test_videos_outside_0_1_are_refused_everywhere(estimator, clip, make_x, message):
+    x, y, meta = clip
+    bad = make_x(x)
+    with pytest.raises(ValueError, match=message):
+        estimator.predict(bad, y_init=y[0]["boxes"][:1])
+    with pytest.raises(ValueError, match=message):
+        estimator.loss_gradient(bad, y)
+    with pytest.raises(ValueError, match=message):
+        AdversarialTexture(estimator, steps=1, verbose=False).generate(bad, y, y_patch_metadata=meta)
+
+
+def test_init_boxes_of_the_wrong_shape_are_named(estimator, clip):
+    x, y, _ = clip
+    with pytest.raises(ValueError, match=r"one \[x1, y1, x2, y2\] box per video, shape \(1, 4\); got shape \(1, 5\)"):
+        estimator.predict(x, y_init=np.ones((1, 5)))
+
+
+@pytest.mark.parametrize("corners,message", [
+    ([[60, 40], [120, 40], [180, 40], [58, 86]], "frame 0 .*collinear"),
+    ([[60, 40], [118, 86], [120, 44], [58, 86]], "frame 0 .*not form a convex quadrilateral"),
+    ([[60, 40], [60.5, 40], [60.5, 40.5], [60, 40.5]], "frame 0 .*0.25 square pixels"),
+])
+def test_degenerate_patches_are_refused_with_the_users_corners(estimator, clip, corners, message):
+    x, y, meta = clip
+    with pytest.raises(ValueError, match=message):
+        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+            x, y, y_patch_metadata=[dict(meta[0], gs_coords=np.array(corners))])
+
+
+def test_nan_masks_and_one_frame_videos_are_refused(estimator, clip):
+    x, y, meta = clip
+    with pytest.raises(ValueError, match="masks hold NaN"):
+        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+            x, y, y_patch_metadata=[dict(meta[0], masks=np.full((4, 96, 128), np.nan))])
+    with pytest.raises(ValueError, match="1 frame has nothing to attack"):
+        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+            x[:, :1], [{"boxes": y[0]["boxes"][:1]}], y_patch_metadata=[dict(meta[0], masks=meta[0]["masks"][:1])])
+
+
+def test_windows_without_the_patch_get_a_zero_gradient(estimator, clip):
+    """The patch is visible only in frame 3; a 2-frame window over frames 0-1 or 1-2 does not see it."""
+    x, y, meta = clip
+    masks = np.zeros_like(meta[0]["masks"])
+    masks[3] = meta[0]["masks"][3]
+    attack = AdversarialTexture(estimator, step_size=0.1, steps=4, frame_batch=2, gradient="sign", seed=1,
+                                verbose=False)
+    x_adv = attack.generate(x, y, y_patch_metadata=[dict(meta[0], masks=masks)])
+    assert np.array_equal(x_adv[:, :3], x[:, :3])  # no patch pixel visible there
+    assert x_adv.shape == x.shape and np.isfinite(attack.texture).all()

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from armory_siammtl.attacks.warp import place, warp_texture
 from armory_siammtl.data.patch import check_patch_metadata
+from armory_siammtl.input_checks import check_pixels
 from armory_siammtl.tracking.metrics import video_mean_iou
 from armory_siammtl.tracking.objective import box_l1
 
@@ -164,8 +165,10 @@ class AdversarialTexture(EvasionAttack):
             raise ValueError("y_patch_metadata is required: [{'gs_coords': ..., 'masks': ...}]")
         metadata = y_patch_metadata[0] if isinstance(y_patch_metadata, (list, tuple)) else y_patch_metadata
         coords, masks = check_patch_metadata(metadata, x.shape[1:])
-        if not np.isfinite(x).all():
-            raise ValueError("the video holds NaN or infinite pixels")
+        check_pixels(x)
+        if x.shape[1] < 2:
+            raise ValueError(f"a video of {x.shape[1]} frame has nothing to attack: frame 0 gives the template "
+                             "and the tracker's first box")
         device = self.estimator.device
         video = torch.as_tensor(x[0], dtype=torch.float32, device=device)
         if y is None:
@@ -202,7 +205,10 @@ class AdversarialTexture(EvasionAttack):
             adv = self.composite(video[start:stop], texture, prepared[start:stop])
             boxes = self._track(adv, target[start].detach().cpu().numpy())
             loss = box_l1(boxes, target[start:stop])
-            (grad,) = torch.autograd.grad(loss, texture)
+            # a window where the patch is off-frame or hidden does not depend on the texture: zero gradient
+            grad = torch.autograd.grad(loss, texture, allow_unused=True)[0] if loss.requires_grad else None
+            if grad is None:
+                grad = torch.zeros_like(texture)
             with torch.no_grad():
                 update = grad.sign() if self.gradient == "sign" else grad
                 texture = (texture + self.step_size * update).clamp(0.0, 1.0)

@@ -7,6 +7,7 @@ import torch
 from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 from art.estimators.pytorch import PyTorchEstimator
 
+from armory_siammtl.input_checks import check_boxes_per_video, check_pixels
 from armory_siammtl.models.siamrpn import SiamRPN
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.objective import box_l1
@@ -84,15 +85,12 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
             raise ValueError(f"expected videos of shape (N, T, H, W, 3), got {tuple(x.shape)}")
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"empty batch of videos: shape {tuple(x.shape)}")
+        check_pixels(x, "videos")
 
     def _init_boxes(self, y_init, num_videos: int) -> torch.Tensor:
         if y_init is None:
             raise ValueError("y_init (N, 4) is a required argument of predict")
-        boxes = torch.as_tensor(np.asarray(y_init.detach().cpu() if torch.is_tensor(y_init) else y_init),
-                                dtype=torch.float64).reshape(-1, 4)
-        if boxes.shape[0] != num_videos:
-            raise ValueError(f"y_init holds {boxes.shape[0]} boxes for {num_videos} videos")
-        return boxes
+        return torch.as_tensor(check_boxes_per_video(y_init, num_videos), dtype=torch.float64)
 
     def _track_one(self, video: torch.Tensor, box, progress: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
         """Preprocess one video (T, H, W, 3) and track it; keeps the graph when grad is enabled."""
