@@ -63,18 +63,52 @@ def _estimator(args):
     return build_estimator(_variant(args), TrackingConfig(instance_size=args.instance_size))
 
 
+def _out_dir(path) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _read_boxes(path, xywh: bool, frames: int) -> np.ndarray:
+    """Ground-truth boxes from a comma-separated file, one x1,y1,x2,y2 (or x,y,w,h) line per frame."""
+    try:
+        boxes = np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--boxes {path}: not a comma-separated file of numbers: {exc}") from exc
+    if boxes.shape[1] != 4:
+        raise ValueError(f"--boxes {path}: {boxes.shape[1]} numbers per line, expected 4 "
+                         f"({'x,y,w,h' if xywh else 'x1,y1,x2,y2'})")
+    if len(boxes) < frames:
+        raise ValueError(f"--boxes {path}: {len(boxes)} lines for {frames} frames; every frame needs a box")
+    if not np.isfinite(boxes).all():
+        raise ValueError(f"--boxes {path}: holds NaN or infinite values")
+    if xywh:
+        boxes[:, 2:] += boxes[:, :2]
+    return boxes[:frames]
+
+
 def cmd_track(args):
     from armory_siammtl.data.video import read_video, write_video
 
+    out = _out_dir(args.out)
     video = read_video(args.video, args.max_frames)
     estimator = _estimator(args)
     pred = estimator.predict(video[None], y_init=np.asarray([args.init]), verbose=True)[0]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     np.savetxt(out / "boxes.txt", pred["boxes"], fmt="%.2f", header="x1 y1 x2 y2")
     if args.video_out:
         write_video(out / "tracked.mp4", video, {(0, 255, 0): pred["boxes"]})
     print(f"tracked {len(video)} frames -> {out / 'boxes.txt'}")
+
+
+DEFAULT_CHECKPOINTS = (10, 20, 50)
+
+
+def _checkpoints(args) -> list:
+    """The step counts to record: those given (each at most --steps), else the defaults below --steps."""
+    given = args.checkpoints if args.checkpoints is not None else [c for c in DEFAULT_CHECKPOINTS if c < args.steps]
+    return sorted(set(given) | {args.steps})
 
 
 def cmd_attack(args):
@@ -85,21 +119,20 @@ def cmd_attack(args):
     from armory_siammtl.data.patch import digital_patch_metadata
     from armory_siammtl.data.video import read_video, write_video
 
+    if not args.boxes and not args.init:
+        raise ValueError("attack needs --boxes (the ground truth) or --init (the first box: the attack then "
+                         "targets the benign track)")
+    out = _out_dir(args.out)
     video = read_video(args.video, args.max_frames)
-    gt = np.loadtxt(args.boxes, delimiter=",", ndmin=2) if args.boxes else None
-    if gt is not None and args.boxes_xywh:
-        gt[:, 2:] += gt[:, :2]
+    gt = _read_boxes(args.boxes, args.boxes_xywh, len(video)) if args.boxes else None
     estimator = _estimator(args)
     if gt is None:
         gt = estimator.predict(video[None], y_init=np.asarray([args.init]))[0]["boxes"]
         print("no ground truth given: attacking the benign track")
-    gt = gt[: len(video)]
     target = AttackVideo(Path(args.video).stem, video, gt, digital_patch_metadata(video.shape[1:3], gt), None)
     run = run_attack(estimator, target, step_size=args.step_size, steps=args.steps,
-                     checkpoints=sorted(set(args.checkpoints or []) | {args.steps}), gradient=args.gradient,
+                     checkpoints=_checkpoints(args), gradient=args.gradient,
                      frame_batch=args.frame_batch, seed=args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out / "texture.png"), cv2.cvtColor((run.texture * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     write_video(out / "adversarial.mp4", run.adversarial, {(0, 255, 0): gt, (0, 0, 255): run.checkpoints[-1].boxes})
     report = {"benign_miou": run.benign_miou,
@@ -217,7 +250,8 @@ def build_parser():
     _model_args(p)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--step-size", type=float, default=0.1)
-    p.add_argument("--checkpoints", type=int, nargs="*", default=[10, 20, 50])
+    p.add_argument("--checkpoints", type=int, nargs="*", default=None,
+                   help="step counts to record besides --steps (default 10 20 50, those below --steps)")
     p.add_argument("--gradient", choices=["raw", "sign"], default="raw")
     p.add_argument("--frame-batch", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)

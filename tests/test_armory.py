@@ -182,3 +182,15 @@ def test_armory_run_on_otb_format_data_with_the_digital_patch(armory_home, tmp_p
     summary = summarize(output)
     assert summary["benign_miou"] > 30, summary
     assert summary["adversarial_miou"] < summary["benign_miou"], summary
+
+
+def test_setup_never_copies_outside_saved_model_dir(tmp_path):
+    from armory_siammtl.armory.setup import install_weights
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "manifest.json").write_text(json.dumps({"weights": [
+        {"file": "../../escape.pth", "sha256": "0" * 64, "kpt_weight": 0.0, "head": None}]}))
+    with pytest.raises(CheckpointError, match="must be a plain file name"):
+        install_weights(weights, tmp_path / "saved")
+    assert not (tmp_path.parent / "escape.pth").exists() and not (tmp_path / "saved").exists()

@@ -88,3 +88,22 @@ def test_deterministic_attacks_repeat_bit_for_bit(scene_dir, tmp_path):
         torch.use_deterministic_algorithms(False)
         torch.set_num_threads(threads)
     assert outputs[0] == outputs[1]
+
+
+def test_attack_inputs_are_checked_with_clear_messages(scene_dir, tmp_path, capsys):
+    base = ["attack", str(scene_dir), "--weights", str(STL), "--steps", "1", "--out", str(tmp_path / "o")]
+    five = tmp_path / "five.txt"
+    five.write_text("1,2,3,4,5\n" * 6)
+    short = tmp_path / "short.txt"
+    short.write_text("10,10,50,90\n" * 3)
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    for extra, message in [
+        ([], "needs --boxes (the ground truth) or --init"),
+        (["--boxes", str(five)], "5 numbers per line, expected 4"),
+        (["--boxes", str(short)], "3 lines for 6 frames"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--instance-size", "-1"], "instance_size must be a positive"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--out", str(taken)], "exists and is not a folder"),
+    ]:
+        assert main(base + extra) == 2, extra
+        assert message in capsys.readouterr().err, (extra, message)

@@ -173,3 +173,41 @@ def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted)
         assert torch.equal(loaded["state_dict"][key], value), key
     with pytest.raises(CheckpointError, match="holding more than tensors"):
         read_state_dict(evil)
+
+
+@pytest.mark.parametrize("entry,message", [
+    ({"file": "w.pth", "sha256": ""}, "sha256 '', not 64 hex digits"),
+    ({"file": "w.pth", "sha256": None}, "sha256 None, not 64 hex digits"),
+    ({"file": "w.pth"}, "sha256 None, not 64 hex digits"),
+    ({"file": "../../x.pth", "sha256": "0" * 64}, "must be a plain file name"),
+])
+def test_manifests_without_checksums_or_with_paths_are_refused(tmp_path, entry, message):
+    import json
+
+    from armory_siammtl.models import ModelVariant, load_model
+
+    save_checkpoint(SiamRPN(), tmp_path / "w.pth")
+    (tmp_path / "manifest.json").write_text(json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]}))
+    with pytest.raises(CheckpointError, match=message):
+        load_model(ModelVariant(weights=tmp_path / "w.pth"))
+
+
+def test_weights_with_nan_tensors_are_refused(tmp_path):
+    model = SiamRPN()
+    with torch.no_grad():
+        model.rpn_head.cls.head[-1].weight[0, 0] = float("nan")
+    save_checkpoint(model, tmp_path / "nan.pth")
+    with pytest.raises(CheckpointError, match="NaN or infinite values in \\['rpn_head.cls.head.3.weight'\\]"):
+        load_checkpoint(SiamRPN(), tmp_path / "nan.pth")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(penalty_k=float("nan")), "penalty_k must be a finite number"),
+    (dict(lr=float("inf")), "lr must be a finite number"),
+    (dict(instance_size=-1), "instance_size must be a positive whole number"),
+])
+def test_tracking_settings_are_finite(kwargs, message):
+    from armory_siammtl.tracking import TrackingConfig
+
+    with pytest.raises(ValueError, match=message):
+        TrackingConfig(**kwargs)

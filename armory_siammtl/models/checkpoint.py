@@ -107,6 +107,10 @@ def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes
         problems.append(f"shape mismatches {wrong_shape}")
     if problems:
         raise CheckpointError(f"weights file {path} does not fit the model: " + "; ".join(problems))
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"weights file {path} holds NaN or infinite values in {bad[:5]}"
+                              + (f" and {len(bad) - 5} more tensors" if len(bad) > 5 else ""))
     model.load_state_dict(state, strict=False)
     return model
 
