@@ -94,6 +94,14 @@ def test_malformed_scenarios_are_refused(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a readable JSON"):
         validate_scenario(bad)
+    for change, message in [({"step_size": -0.1}, "step_size must be positive, got -0.1"),
+                            ({"gradient": "bogus"}, "gradient must be 'raw' or 'sign', not 'bogus'"),
+                            ({"frame_batch": 1}, "frame_batch must be at least 2")]:
+        config = scenario_config(MODELS["mtl_l02"])
+        config["attack"]["kwargs"].update(change)
+        bad.write_text(json.dumps(config))
+        with pytest.raises(ValueError, match=f"attack kwargs: {message}"):
+            validate_scenario(bad)
 
 
 def _armory(home, *args, timeout=900):

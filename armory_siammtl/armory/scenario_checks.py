@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from armory_siammtl.armory.factories import scenario_model
+from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, texture_settings
 from armory_siammtl.armory.setup import REPO_WEIGHTS
 from armory_siammtl.models.manifest import MANIFEST, read_manifest
 
 
 FACTORY_MODULE = "armory_siammtl.armory.factories"
+TEXTURE_SETTINGS = tuple(inspect.signature(texture_settings).parameters)
 
 
 def _import(section: dict, what: str):
@@ -49,6 +51,12 @@ def validate_scenario(path, weights_dir=REPO_WEIGHTS, load: bool = False) -> dic
         unknown = sorted(set(config["attack"].get("kwargs", {})) - set(params))
         if unknown:
             raise ValueError(f"{path}: attack {attack_cls.__name__} takes no {unknown}")
+    if attack_cls is AdversarialTexture:
+        kwargs = config["attack"].get("kwargs", {})
+        try:
+            texture_settings(**{k: v for k, v in kwargs.items() if k in TEXTURE_SETTINGS})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: attack kwargs: {exc}") from exc
     model = config["model"]
     factory = _import(model, "model factory")
     if model["module"] == FACTORY_MODULE:

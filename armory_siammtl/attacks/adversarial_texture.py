@@ -32,6 +32,36 @@ class CheckpointResult:
     mean_iou: float  # against the ground truth, frame 0 excluded
 
 
+def texture_settings(step_size: float = 0.1, steps: Optional[int] = None, checkpoints: Optional[Sequence[int]] = None,
+                     gradient: str = "raw", frame_batch: Optional[int] = None, shading: Optional[str] = None,
+                     init: str = "mean", max_iter: Optional[int] = None) -> dict:
+    """The attack's settings checked, with ``steps`` and ``checkpoints`` resolved (``max_iter``, ARMORY's
+    name for ``steps``, drops larger checkpoints with a warning); used by the attack and by ``validate``."""
+    if max_iter is not None:
+        if steps is not None and steps != max_iter:
+            raise ValueError(f"steps={steps} and max_iter={max_iter} disagree; give one of them")
+        steps = max_iter
+        dropped = [c for c in (checkpoints or []) if c > steps]
+        if dropped:
+            logger.warning("AdversarialTexture: max_iter=%d drops checkpoints %s", steps, dropped)
+        checkpoints = [c for c in (checkpoints or []) if c <= steps] + [steps]
+    checkpoints = sorted({int(c) for c in (checkpoints or ([steps] if steps is not None else [10]))})
+    steps = int(steps) if steps is not None else checkpoints[-1]
+    if not float(step_size) > 0:
+        raise ValueError(f"step_size must be positive, got {step_size}")
+    if steps < 0 or any(c < 0 or c > steps for c in checkpoints):
+        raise ValueError(f"checkpoints {checkpoints} must lie in [0, steps={steps}]")
+    if gradient not in ("raw", "sign"):
+        raise ValueError(f"gradient must be 'raw' or 'sign', not {gradient!r}")
+    if shading not in (None, "green_screen"):
+        raise ValueError(f"shading must be None or 'green_screen', not {shading!r}")
+    if init not in ("mean", "random"):
+        raise ValueError(f"init must be 'mean' or 'random', not {init!r}")
+    if frame_batch is not None and frame_batch < 2:
+        raise ValueError(f"frame_batch must be at least 2 frames, got {frame_batch}")
+    return {"step_size": float(step_size), "steps": steps, "checkpoints": checkpoints}
+
+
 class AdversarialTexture(EvasionAttack):
     """The seed paper's texture attack; ``generate`` has ARMORY's signature.
 
@@ -68,43 +98,16 @@ class AdversarialTexture(EvasionAttack):
                  init: str = "mean", seed: int = 0, verbose: bool = True, max_iter: Optional[int] = None,
                  on_step: Optional[Callable[[int], None]] = None):
         super().__init__(estimator=estimator)
-        if max_iter is not None:
-            if steps is not None and steps != max_iter:
-                raise ValueError(f"steps={steps} and max_iter={max_iter} disagree; give one of them")
-            steps = max_iter
-            dropped = [c for c in (checkpoints or []) if c > steps]
-            if dropped:
-                logger.warning("AdversarialTexture: max_iter=%d drops checkpoints %s", steps, dropped)
-            checkpoints = [c for c in (checkpoints or []) if c <= steps] + [steps]
-        self.step_size = float(step_size)
-        self.checkpoints = sorted({int(c) for c in (checkpoints or ([steps] if steps is not None else [10]))})
-        self.steps = int(steps) if steps is not None else self.checkpoints[-1]
-        self.gradient = gradient
-        self.frame_batch = frame_batch
+        settings = texture_settings(step_size, steps, checkpoints, gradient, frame_batch, shading, init, max_iter)
+        self.step_size, self.steps, self.checkpoints = settings["step_size"], settings["steps"], settings["checkpoints"]
+        self.gradient, self.frame_batch, self.shading, self.init = gradient, frame_batch, shading, init
         self.clean_first_frame = clean_first_frame
-        self.shading = shading
         self.texture_size = tuple(texture_size) if texture_size is not None else None
-        self.init = init
         self.seed = int(seed)
         self.verbose = verbose
         self.on_step = on_step
         self.checkpoint_results: List[CheckpointResult] = []
         self.texture: Optional[np.ndarray] = None
-        self._check_params()
-
-    def _check_params(self) -> None:
-        if not self.step_size > 0:
-            raise ValueError(f"step_size must be positive, got {self.step_size}")
-        if self.steps < 0 or any(c < 0 or c > self.steps for c in self.checkpoints):
-            raise ValueError(f"checkpoints {self.checkpoints} must lie in [0, steps={self.steps}]")
-        if self.gradient not in ("raw", "sign"):
-            raise ValueError(f"gradient must be 'raw' or 'sign', not {self.gradient!r}")
-        if self.shading not in (None, "green_screen"):
-            raise ValueError(f"shading must be None or 'green_screen', not {self.shading!r}")
-        if self.init not in ("mean", "random"):
-            raise ValueError(f"init must be 'mean' or 'random', not {self.init!r}")
-        if self.frame_batch is not None and self.frame_batch < 2:
-            raise ValueError(f"frame_batch must be at least 2 frames, got {self.frame_batch}")
 
     # -- compositing -------------------------------------------------------------------------------
     def _prepare(self, video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw):
