@@ -208,3 +208,49 @@ def test_seeds_are_a_sweep_dimension_and_runtimes_are_recorded(tmp_path):
     names = sorted(p.name for p in emit_scenarios(sweep_config_from_dict(raw), tmp_path / "emitted"))
     assert names == ["sweep_stl_d0p2_s0.json", "sweep_stl_d0p2_s1.json"]
     assert json.loads((tmp_path / "emitted" / names[1]).read_text())["attack"]["kwargs"]["seed"] == 1
+
+
+def test_a_second_sweep_on_the_same_file_is_refused(full_run, tmp_path):
+    import fcntl
+    import shutil
+
+    from armory_siammtl.evaluation.sweep import exclusive
+
+    path = tmp_path / "results.csv"
+    shutil.copy(full_run, path)
+    with exclusive(path):  # a first sweep holds the file
+        with pytest.raises(ValueError, match="another sweep is writing"):
+            run_sweep(sweep_config_from_dict(RAW), path, progress=False)
+    assert path.read_text() == full_run.read_text()
+    with open(tmp_path / f".{path.name}.lock") as handle:  # released afterwards
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_damaged_rows_are_dropped_and_their_cells_run_again(full_run, tmp_path):
+    import shutil
+
+    path = tmp_path / "results.csv"
+    shutil.copy(full_run, path)
+    shutil.copy(full_run.with_name(full_run.name + ".settings.json"), tmp_path / (path.name + ".settings.json"))
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 2)[0] + ",,"  # empty mIoU in the first cell's step-1 row
+    path.write_text("\n".join(lines[:-1] + [lines[-1][:12]]) + "\n")  # and a truncated last row
+    results = ResultsFile(path)
+    assert results.damaged == 2 and len(results.done((1, 2))) == 4 - 2
+    rerun = []
+    run_sweep(sweep_config_from_dict(RAW), path, progress=False, on_cell=rerun.append)
+    assert len(rerun) == 2
+    assert sorted(path.read_text().splitlines()) == sorted(full_run.read_text().splitlines())
+
+
+def test_weights_changed_under_the_same_name_are_refused(full_run, tmp_path):
+    import shutil
+
+    weights = tmp_path / "siamrpn_alex_stl.pth"
+    shutil.copy(MODELS[0]["weights"], weights)
+    path = tmp_path / "results.csv"
+    raw = dict(RAW, models=[dict(MODELS[0], weights=str(weights))], step_sizes=[0.2], steps=[1])
+    run_sweep(sweep_config_from_dict(raw), path, progress=False)
+    shutil.copy(MODELS[1]["weights"], weights)  # other weights, same file name
+    with pytest.raises(ValueError, match=r"models \['STL'\] with other weights \(file or sha256\)"):
+        run_sweep(sweep_config_from_dict(raw), path, progress=False)

@@ -8,7 +8,10 @@ mIoU of the clean video (the same for every seed). Each row names the runtime it
 """
 
 import csv
+import fcntl
 import json
+import math
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -19,6 +22,7 @@ from armory_siammtl.attacks.runner import run_attack
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
 from armory_siammtl.estimators.build import build_estimator
 from armory_siammtl.evaluation.sweep_config import SweepConfig
+from armory_siammtl.models.checkpoint import sha256_of
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.runtime import runtime_facts, runtime_label
 from armory_siammtl.tracking.config import TrackingConfig
@@ -39,8 +43,8 @@ def attack_settings(config: SweepConfig) -> dict:
     return {"dataset": config.dataset, "steps": list(config.steps), "gradient": config.gradient,
             "frame_batch": config.frame_batch, "instance_size": config.instance_size, "seeds": list(config.seeds),
             "init": config.init,
-            "models": {m.name: {"weights": m.weights.name, "kpt_weight": m.kpt_weight, "head": m.head}
-                       for m in config.models},
+            "models": {m.name: {"weights": m.weights.name, "sha256": sha256_of(m.weights), "kpt_weight": m.kpt_weight,
+                                "head": m.head} for m in config.models},
             "runtime": [runtime_facts()]}
 
 
@@ -53,13 +57,18 @@ class ResultsFile:
         self.path = Path(path)
         self.settings_path = self.path.with_name(self.path.name + ".settings.json")
         self.rows: List[Dict[str, str]] = []
+        self.damaged = 0  # rows dropped on reading (truncated, or a field that does not parse)
         if self.path.exists():
             with self.path.open(newline="") as handle:
                 reader = csv.DictReader(handle)
                 if reader.fieldnames != COLUMNS:
                     raise ValueError(f"{self.path} is not a sweep results file: columns {reader.fieldnames}, "
                                      f"expected {COLUMNS}")
-                self.rows = list(reader)
+                for row in reader:
+                    if _intact(row):
+                        self.rows.append(row)
+                    else:
+                        self.damaged += 1
 
     def claim(self, settings: dict) -> None:
         """Record ``settings``, or check them against those already recorded."""
@@ -71,8 +80,8 @@ class ResultsFile:
                     changed = sorted(name for name, spec in settings["models"].items()
                                      if recorded["models"].get(name, spec) != spec)
                     if changed:
-                        raise ValueError(f"{self.path} holds results of models {changed} with other weights, "
-                                         f"lambda_K or head; choose another --results file")
+                        raise ValueError(f"{self.path} holds results of models {changed} with other weights "
+                                         f"(file or sha256), lambda_K or head; choose another --results file")
                 elif key not in MERGED and recorded.get(key) != settings[key]:
                     raise ValueError(f"{self.path} was written with {key}={recorded.get(key)!r}, this config "
                                      f"has {settings[key]!r}; choose another --results file")
@@ -82,19 +91,51 @@ class ResultsFile:
             settings["runtime"] = runs + [r for r in settings["runtime"] if r not in runs]
         write_text(self.settings_path, json.dumps(settings, indent=1) + "\n")
 
-    def done(self) -> set:
-        return {tuple(row[k] for k in CELL_KEY) for row in self.rows}
+    def done(self, steps=()) -> set:
+        """Cells holding a row for the benign run and for every one of ``steps``; others run again."""
+        found: Dict[tuple, set] = {}
+        for row in self.rows:
+            found.setdefault(tuple(row[k] for k in CELL_KEY), set()).add(int(row["steps"]))
+        return {cell for cell, have in found.items() if have >= {0, *steps}}
 
     def add(self, rows: List[dict]) -> None:
-        self.rows.extend({k: str(row[k]) for k in COLUMNS} for row in rows)
+        """Append one cell's rows, replacing any partial rows of that cell, and rewrite the file."""
+        new = [{k: str(row[k]) for k in COLUMNS} for row in rows]
+        cells = {tuple(row[k] for k in CELL_KEY) for row in new}
+        self.rows = [row for row in self.rows if tuple(row[k] for k in CELL_KEY) not in cells] + new
         write_csv(self.path, self.rows, COLUMNS)
+
+
+def _intact(row: dict) -> bool:
+    """A row with every field present, a whole step count and a finite mIoU."""
+    if any(row.get(k) in (None, "") and k not in ("head",) for k in COLUMNS) or None in row:
+        return False
+    try:
+        return int(row["steps"]) >= 0 and math.isfinite(float(row["miou"]))
+    except ValueError:
+        return False
+
+
+@contextmanager
+def exclusive(results_path):
+    """Hold ``.<results>.lock`` beside the results file for the sweep's whole run; a second sweep on the
+    same file is refused instead of overwriting the first one's rows."""
+    path = Path(results_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another sweep is writing {path}; wait for it or choose another --results file") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_estimator(variant: ModelVariant, instance_size: int = TrackingConfig.instance_size):
     """A PyTorchSiamRPN for one sweep model; the sha256 comes from the config or the manifest beside the
     weights, and the manifest's lambda_K/head must agree with the config's."""
-    if not variant.weights.is_file():
-        raise FileNotFoundError(f"model {variant.name!r}: no weights file at {variant.weights}")
     return build_estimator(variant, TrackingConfig(instance_size=instance_size))
 
 
@@ -111,9 +152,19 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
               on_cell: Optional[Callable[[tuple], None]] = None) -> ResultsFile:
     """Run every cell not yet in ``results_path``, video by video (one video in memory at a time);
     ``on_cell(key)`` is called after each cell is saved."""
+    missing = [m for m in config.models if not m.weights.is_file()]
+    if missing:
+        raise FileNotFoundError(f"model {missing[0].name!r}: no weights file at {missing[0].weights}")
+    with exclusive(results_path):
+        return _run_locked(config, results_path, progress, on_cell)
+
+
+def _run_locked(config: SweepConfig, results_path, progress, on_cell) -> ResultsFile:
     results = ResultsFile(results_path)
+    if results.damaged:
+        tqdm.write(f"{results.path}: {results.damaged} damaged rows dropped; their cells run again")
     results.claim(attack_settings(config))
-    done = results.done()
+    done = results.done(config.steps)
     video_ids, videos = attack_videos(config.dataset)
     if not video_ids:
         raise ValueError(f"dataset {config.dataset} holds no videos")
