@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
+from armory_siammtl.attacks.adversarial_texture import texture_settings
 from armory_siammtl.data.splits import HELD_OUT_SEED
 from armory_siammtl.models.variant import ModelVariant
 
@@ -104,19 +105,18 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     _require(step_sizes and all(d > 0 for d in step_sizes), f"step_sizes must be positive, got {step_sizes}")
     _require(len(set(step_sizes)) == len(step_sizes), f"step_sizes repeat a value: {step_sizes}")
     gradient = raw.get("gradient", "sign")
-    _require(gradient in ("raw", "sign"), f"gradient must be 'raw' or 'sign', got {gradient!r}")
     frame_batch = raw.get("frame_batch", 10)
-    _require(frame_batch is None or int(frame_batch) >= 2, f"frame_batch must be >= 2 or null, got {frame_batch}")
+    frame_batch = None if frame_batch is None else int(frame_batch)
+    init = raw.get("init", SweepConfig.init)
+    for step_size in step_sizes:  # the attack's own checks of its settings
+        texture_settings(step_size, steps[-1], steps, gradient, frame_batch, init=init)
     seeds = raw.get("seeds", list(SweepConfig.seeds))
     _require(isinstance(seeds, list) and seeds and all(isinstance(v, int) and v >= 0 for v in seeds)
              and len(set(seeds)) == len(seeds), f"seeds must be a list of distinct whole numbers >= 0, got {seeds}")
-    init = raw.get("init", SweepConfig.init)
-    _require(init in ("mean", "random"), f"init must be 'mean' or 'random', got {init!r}")
     _require(len(seeds) == 1 or frame_batch is not None or init == "random",
              "several seeds change nothing when the attack uses the whole video (frame_batch null) from a grey "
              "texture: set init: random (seeded perturbations of the start) or a frame_batch")
-    return SweepConfig(specs, _dataset(raw.get("dataset"), base), step_sizes, steps, gradient,
-                       None if frame_batch is None else int(frame_batch),
+    return SweepConfig(specs, _dataset(raw.get("dataset"), base), step_sizes, steps, gradient, frame_batch,
                        int(raw.get("instance_size", SweepConfig.instance_size)), tuple(seeds), init)
 
 
