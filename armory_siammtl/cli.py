@@ -1,13 +1,15 @@
-"""``armory-siammtl`` command line: track, attack, make-data, train, setup, validate, sweep, report."""
+"""``armory-siammtl`` command line: track, attack, make-data, train, describe-weights, keypoints, setup, validate,
+sweep, report."""
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from armory_siammtl.armory.setup import REPO_WEIGHTS
+from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.data.splits import EMBEDDED_SEED, HELD_OUT_SEED, TRAIN_SEED
 from armory_siammtl.evaluation.keypoints import PCK_ALPHA
 from armory_siammtl.models.variant import HEADS, ModelVariant
@@ -160,7 +162,8 @@ def cmd_train(args):
     cfg = TrainConfig(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
                       optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
                       batch_size=args.batch_size, seed=args.seed, instance_size=args.instance_size,
-                      val_videos=args.val_videos, val_pairs=args.val_pairs)
+                      val_videos=args.val_videos, val_pairs=args.val_pairs,
+                      command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]))
     tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, args.seed,
                              args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max)
     trainer = Trainer(cfg, *tracks)
@@ -168,6 +171,18 @@ def cmd_train(args):
         print(f"resuming after epoch {trainer.start_epoch}")
     best = trainer.fit()
     print("best epoch:", json.dumps(best))
+
+
+def cmd_describe_weights(args):
+    from armory_siammtl.models import load_model, save_checkpoint
+
+    out = Path(args.out)
+    if out.exists() and out.resolve() == Path(args.weights).resolve():
+        raise ValueError(f"--out {out} is the input file; write the described copy to a new file")
+    variant = ModelVariant(args.kpt_weight, args.head, args.pretrained_head, weights=args.weights, sha256=args.sha256)
+    model = load_model(variant)
+    digest = save_checkpoint(model, out, variant, TrackingConfig().as_dict(), args.training_command)
+    print(f"wrote {out} ({variant.describe()}), sha256 {digest}")
 
 
 def cmd_keypoints(args):
@@ -188,11 +203,14 @@ def cmd_setup(args):
 
 def cmd_validate(args):
     from armory_siammtl.armory.scenario_checks import validate_scenario
+    from armory_siammtl.armory.setup import installed_weights_dir
 
+    weights_dir = args.weights_dir or installed_weights_dir()
+    print(f"weights folder: {weights_dir}")
     failed = 0
     for path in args.scenarios:
         try:
-            validate_scenario(path, args.weights_dir, load=args.load)
+            validate_scenario(path, weights_dir, load=args.load)
             print(f"ok      {path}")
         except (ValueError, FileNotFoundError) as exc:
             failed += 1
@@ -302,6 +320,17 @@ def build_parser():
                    help="use at most this many sequences (each is held in memory as uint8 frames)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("describe-weights", help="copy a pysot checkpoint with the metadata this package verifies "
+                                                "(lambda_K, head, tensors' sha256), e.g. for an ARMORY submission")
+    p.add_argument("--weights", required=True, help="pysot-format checkpoint (.pth)")
+    p.add_argument("--kpt-weight", type=float, default=0.0, help="lambda_K it was trained with (0 for STL)")
+    p.add_argument("--head", choices=HEADS, default=None, help="its keypoint head (MTL models)")
+    p.add_argument("--pretrained-head", action="store_true", help="its keypoint head was pre-trained first")
+    p.add_argument("--sha256", default=None, help="expected sha256 of the input file")
+    p.add_argument("--training-command", default=None, help="how it was trained, recorded in the file")
+    p.add_argument("--out", required=True, help="the new, self-describing checkpoint")
+    p.set_defaults(func=cmd_describe_weights)
+
     p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head on procedural videos")
     _model_args(p, head_required=True)
     p.add_argument("--videos", type=int, default=4)
@@ -315,14 +344,15 @@ def build_parser():
 
     p = sub.add_parser("setup", help="prepare ARMORY (config, weights, embedded dataset) for --no-docker runs")
     p.add_argument("--home", default="~", help="the home folder whose .armory/ ARMORY reads (default ~)")
-    p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
+    p.add_argument("--weights-dir", default=str(SHIPPED_WEIGHTS))
     p.add_argument("--videos", type=int, default=3, help="embedded default: number of videos")
     p.add_argument("--frames", type=int, default=30, help="embedded default: frames per video")
     p.set_defaults(func=cmd_setup)
 
-    p = sub.add_parser("validate", help="check scenario JSONs (ARMORY schema, imports, weights manifest)")
+    p = sub.add_parser("validate", help="check scenario JSONs (ARMORY schema, imports, installed and verified weights)")
     p.add_argument("scenarios", nargs="+")
-    p.add_argument("--weights-dir", default=str(REPO_WEIGHTS))
+    p.add_argument("--weights-dir", default=None,
+                   help="the folder ARMORY loads weights from (default: saved_model_dir of ~/.armory/config.json)")
     p.add_argument("--load", action="store_true", help="also load each model and run predict + loss_gradient")
     p.set_defaults(func=cmd_validate)
 
@@ -345,11 +375,13 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         _apply_runtime(args)
         args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"armory-siammtl {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

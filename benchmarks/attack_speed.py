@@ -52,7 +52,7 @@ def timed(fn, repeats=2):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=6)
-    parser.add_argument("--weights", default="model_weights/siamrpn_alex_stl.pth")
+    parser.add_argument("--weights", default="armory_siammtl/model_weights/siamrpn_alex_stl.pth")
     args = parser.parse_args()
     scene = make_video(EMBEDDED_SEED, args.frames, 960, 1280)
     x = (scene.video / 255.0).astype(np.float32)[None]

@@ -1,6 +1,6 @@
 """Frames/s of benign tracking and of one forward+backward over a clip, 960x1280, on the CPU (or --device).
 
-    .venv/bin/python benchmarks/track_speed.py [--frames 10] [--weights model_weights/siamrpn_alex_stl.pth]
+    .venv/bin/python benchmarks/track_speed.py [--frames 10] [--weights armory_siammtl/model_weights/siamrpn_alex_stl.pth]
 """
 
 import argparse
@@ -17,7 +17,7 @@ from armory_siammtl.tracking import SiamRPNTracker
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=10)
-    parser.add_argument("--weights", default="model_weights/siamrpn_alex_stl.pth")
+    parser.add_argument("--weights", default="armory_siammtl/model_weights/siamrpn_alex_stl.pth")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     scene = make_video(EMBEDDED_SEED, args.frames, 960, 1280)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from armory_siammtl.armory.factories import get_art_model
 from armory_siammtl.armory.results import summarize
@@ -39,7 +40,7 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
 def weights_dir(tmp_path):
     """A manifest-listed MTL (lambda_K 0.2, shallow) weights file with an untrained, calibrated model."""
     path = tmp_path / weights_file("mtl_l02")
-    digest = save_checkpoint(calibrated_model(head="shallow"), path)
+    digest = save_checkpoint(calibrated_model(head="shallow"), path, MODELS["mtl_l02"])
     (tmp_path / "manifest.json").write_text(json.dumps({"weights": [
         {"file": path.name, "sha256": digest, "kpt_weight": 0.2, "head": "shallow", "size": path.stat().st_size}]}))
     return tmp_path
@@ -68,7 +69,7 @@ def test_factory_refuses_missing_unlisted_and_tampered_weights(weights_dir):
     kwargs = {"kpt_weight": 0.2, "head": "shallow"}
     with pytest.raises(CheckpointError, match="no weights_file"):
         get_art_model(kwargs, {}, None)
-    with pytest.raises(CheckpointError, match="not listed"):
+    with pytest.raises(CheckpointError, match="not found"):
         get_art_model(kwargs, {}, str(weights_dir / "other.pth"))
     path = weights_dir / weights_file("mtl_l02")
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
@@ -77,6 +78,50 @@ def test_factory_refuses_missing_unlisted_and_tampered_weights(weights_dir):
     path.unlink()
     with pytest.raises(CheckpointError, match="not found"):
         get_art_model(kwargs, {}, str(path))
+
+
+def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
+    """An evaluation round's saved_model_dir holds the weights file and nothing else."""
+    import shutil
+    import warnings
+
+    from armory_siammtl.models import UnverifiedWeightsWarning
+    from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
+
+    model = calibrated_model(head="shallow")
+    own = tmp_path / "my_mtl.pth"  # self-describing, listed nowhere
+    save_checkpoint(model, own, MODELS["mtl_l02"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(own)).model.kpt_head is not None
+    with pytest.raises(ValueError, match="lambda_K=0.4.*per its own metadata.*lambda_K=0.2"):
+        get_art_model({"kpt_weight": 0.4, "head": "shallow"}, {}, str(own))
+    with pytest.raises(ValueError, match="pre-trained head.*per its own metadata"):
+        get_art_model({"kpt_weight": 0.2, "head": "shallow", "pretrained_head": True}, {}, str(own))
+    with pytest.raises(CheckpointError, match="sha256"):
+        get_art_model({"kpt_weight": 0.2, "head": "shallow", "weights_sha256": "a" * 64}, {}, str(own))
+    with pytest.raises(ValueError, match="64 hex digits"):
+        get_art_model({"kpt_weight": 0.2, "head": "shallow", "weights_sha256": "abc"}, {}, str(own))
+    # a shipped file's name is checked against the package's own manifest, wherever the file lies
+    shipped = tmp_path / "round" / weights_file("stl")
+    shipped.parent.mkdir()
+    shutil.copy(SHIPPED_WEIGHTS / weights_file("stl"), shipped)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_art_model({"kpt_weight": 0.0}, {}, str(shipped))
+    with pytest.raises(ValueError, match="lambda_K=0.2.*per .*armory_siammtl/model_weights/manifest.json"):
+        get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(shipped))
+    shutil.copy(own, shipped)  # other weights under a shipped name
+    with pytest.raises(CheckpointError, match="sha256 .* expected"):
+        get_art_model({"kpt_weight": 0.0}, {}, str(shipped))
+    # a plain pysot checkpoint: loads as the scenario says, with a warning that nothing was verified
+    plain = tmp_path / "pysot_model.pth"
+    torch.save({"epoch": 20, "state_dict": model.state_dict()}, plain)
+    with pytest.warns(UnverifiedWeightsWarning, match="plain pysot checkpoint.*lambda_K=0.2, head='shallow'"):
+        assert get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(plain)).model.kpt_head is not None
+    with pytest.warns(UnverifiedWeightsWarning):
+        with pytest.raises(CheckpointError, match="unexpected keys"):
+            get_art_model({"kpt_weight": 0.0}, {}, str(plain))
 
 
 def test_malformed_scenarios_are_refused(tmp_path):
@@ -132,8 +177,8 @@ def _derived(home, name, edit, base="carla_mtl_l02.json"):
 
 @pytest.mark.slow
 def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
-    if not (REPO / "model_weights" / weights_file("mtl_l02")).is_file():
-        pytest.fail("model_weights/ lacks the project's MTL weights")
+    if not (REPO / "armory_siammtl" / "model_weights" / weights_file("mtl_l02")).is_file():
+        pytest.fail("armory_siammtl/model_weights/ lacks the project's MTL weights")
 
     def shorten(config):
         config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
@@ -190,6 +235,55 @@ def test_armory_run_on_otb_format_data_with_the_digital_patch(armory_home, tmp_p
     summary = summarize(output)
     assert summary["benign_miou"] > 30, summary
     assert summary["adversarial_miou"] < summary["benign_miou"], summary
+
+
+HIDE_INSTALL = """import sys
+# an evaluation round's container does not have this package installed: drop the editable install's finder
+sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+"""
+
+
+@pytest.mark.slow
+def test_a_submission_runs_as_an_armory_round_runs_it(armory_home, tmp_path):
+    """The package found only through the scenario's sysconfig.local_repo_path, the weights file alone in
+    saved_model_dir (self-describing, listed in no manifest, pinned by sha256 in the scenario)."""
+    import shutil
+
+    from armory_siammtl.models import sha256_of
+    from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
+
+    home = tmp_path / "round"
+    hide = tmp_path / "hide_install"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(HIDE_INSTALL)
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(hide), "PYTHONUNBUFFERED": "1"}
+    probe = subprocess.run([sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('armory_siammtl'))"],
+                           env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert probe.stdout.strip() == "None", f"the package is importable without local_repo_path: {probe.stdout}{probe.stderr}"
+    root = home / ".armory"
+    shutil.copytree(REPO / "armory_siammtl", root / "git" / "submission" / "armory_siammtl",
+                    ignore=shutil.ignore_patterns("*.pth", "__pycache__"))
+    saved = root / "saved_models"
+    saved.mkdir(parents=True)
+    shutil.copy(SHIPPED_WEIGHTS / weights_file("mtl_l02"), saved / "my_submission.pth")
+    config = {"dataset_dir": str(armory_home / ".armory" / "datasets"), "local_git_dir": str(root / "git"),
+              "saved_model_dir": str(saved), "output_dir": str(root / "outputs"), "tmp_dir": str(root / "tmp"),
+              "verify_ssl": True}
+    (root / "config.json").write_text(json.dumps(config))
+
+    def submission(scenario):
+        scenario["model"]["weights_file"] = "my_submission.pth"
+        scenario["model"]["model_kwargs"]["weights_sha256"] = sha256_of(saved / "my_submission.pth")
+        scenario["sysconfig"]["local_repo_path"] = "submission"
+        scenario["attack"]["kwargs"].update(max_iter=5, checkpoints=[5], frame_batch=None)
+
+    done = subprocess.run([str(ARMORY), "run", str(_derived(home, "submission.json", submission)), "--no-docker"],
+                          env=env, capture_output=True, text=True, timeout=900, cwd=home)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert [p.name for p in saved.glob("*.*")] == ["my_submission.pth"]  # nothing else needed (no manifest)
+    (output,) = sorted((root / "outputs").glob("*/CarlaVideoTracking_*.json"))
+    summary = summarize(output)
+    assert summary["benign_miou"] > 30 and summary["adversarial_miou"] <= summary["benign_miou"], summary
 
 
 def test_setup_never_copies_outside_saved_model_dir(tmp_path):

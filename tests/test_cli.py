@@ -10,7 +10,7 @@ from armory_siammtl.cli import main
 from helpers import BAG_VIDEO
 
 REPO = Path(__file__).resolve().parents[1]
-STL = REPO / "model_weights" / "siamrpn_alex_stl.pth"
+STL = REPO / "armory_siammtl" / "model_weights" / "siamrpn_alex_stl.pth"
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,46 @@ def test_attack_inputs_are_checked_with_clear_messages(scene_dir, tmp_path, caps
     ]:
         assert main(base + extra) == 2, extra
         assert message in capsys.readouterr().err, (extra, message)
+
+
+def test_training_sizes_of_zero_fail_before_any_work(tmp_path, capsys):
+    for flag in ("--epochs", "--batch-size", "--iters"):
+        assert main(["train", "--out", str(tmp_path / "run"), flag, "0"]) == 2
+        assert "must be a whole number >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "best.pth").exists()
+
+
+def test_describe_weights_makes_a_plain_pysot_file_self_describing(tmp_path, capsys):
+    import torch
+
+    from armory_siammtl.models import ModelVariant, UnverifiedWeightsWarning, load_model
+    from armory_siammtl.models.checkpoint import read_checkpoint
+
+    plain = tmp_path / "pysot.pth"
+    torch.save({"state_dict": read_checkpoint(STL)["state_dict"], "epoch": 19}, plain)
+    out = tmp_path / "described.pth"
+    with pytest.warns(UnverifiedWeightsWarning):  # the input itself is unverified
+        assert main(["describe-weights", "--weights", str(plain), "--training-command", "pysot train",
+                     "--out", str(out)]) == 0
+    assert "lambda_K=0.0, head=None" in capsys.readouterr().out
+    assert read_checkpoint(out)["siammtl"]["command"] == "pysot train"
+    load_model(ModelVariant(0.0, weights=out))  # verified by its metadata: no warning, no error
+    with pytest.raises(ValueError, match="per its own metadata"):
+        load_model(ModelVariant(0.2, "shallow", weights=out))
+    assert main(["describe-weights", "--weights", str(out), "--out", str(out)]) == 2
+
+
+def test_validate_names_weights_that_are_not_installed(tmp_path, capsys):
+    import shutil
+
+    saved = tmp_path / "saved_models"
+    saved.mkdir()
+    shutil.copy(STL, saved / STL.name)  # ARMORY's round: the weights file alone
+    scenarios = [str(REPO / "scenarios" / name) for name in ("carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l04.json")]
+    assert main(["validate", *scenarios, "--weights-dir", str(saved)]) == 2
+    out = capsys.readouterr().out
+    assert f"ok      {scenarios[0]}" in out
+    assert "siamrpn_alex_mtl_l02.pth are not installed in" in out and "run `armory-siammtl setup`" in out
+    assert ("siamrpn_alex_mtl_l04.pth are not installed in" in out
+            and "this project ships none for lambda_K=0.4, head='shallow'; train them with `armory-siammtl train "
+                "--out runs/siamrpn_alex_mtl_l04 --kpt-weight 0.4 --head shallow`" in out)

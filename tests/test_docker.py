@@ -13,7 +13,7 @@ def test_dockerfile_builds_on_armorys_image_and_installs_the_package():
     text = (REPO / "docker" / "Dockerfile").read_text()
     base = re.search(r"^FROM\s+(\S+)", text, re.M).group(1)
     assert base == IMAGE_MAP["pytorch"]  # the image ARMORY 0.19.2 uses for PyTorch scenarios
-    for needed in ("armory_siammtl", "scenarios", "model_weights", "setup.cfg"):
+    for needed in ("armory_siammtl", "scenarios", "setup.cfg"):
         assert re.search(rf"^COPY\s+{needed}\b", text, re.M), needed
         assert (REPO / needed).exists(), needed
     assert re.search(r"pip install[^\n]*--no-deps \.", text)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from armory_siammtl.models import NetworkConfig, SiamRPN, load_checkpoint, save_checkpoint, sha256_of
+from armory_siammtl.models import ModelVariant, NetworkConfig, SiamRPN, load_checkpoint, save_checkpoint, sha256_of
 from armory_siammtl.models.anchors import anchor_grid, base_anchors, score_size
 from armory_siammtl.models.checkpoint import CheckpointError, read_state_dict
 from armory_siammtl.models.keypoint_head import KeypointHead, keypoint_loss
@@ -63,7 +63,7 @@ def test_pysot_checkpoint_round_trips_every_tensor(tmp_path):
     for key, value in model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
     plain = tmp_path / "plain.pth"
-    digest = save_checkpoint(model, plain)
+    digest = save_checkpoint(model, plain, ModelVariant(0.2, "deep"))
     assert digest == sha256_of(plain)
     assert set(read_state_dict(plain)) == set(model.state_dict())
 
@@ -73,7 +73,7 @@ def test_bad_checkpoints_are_refused_with_clear_messages(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(model, tmp_path / "missing.pth")
     good = tmp_path / "good.pth"
-    save_checkpoint(model, good)
+    save_checkpoint(model, good, ModelVariant())
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(good.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="truncated"):
@@ -84,12 +84,12 @@ def test_bad_checkpoints_are_refused_with_clear_messages(tmp_path):
     with pytest.raises(CheckpointError, match="missing keys.*kpt_head.blocks.0.weight"):
         load_checkpoint(SiamRPN(NetworkConfig(head="shallow")), good)
     mtl = tmp_path / "mtl.pth"
-    save_checkpoint(SiamRPN(NetworkConfig(head="shallow")), mtl)
+    save_checkpoint(SiamRPN(NetworkConfig(head="shallow")), mtl, ModelVariant(0.2, "shallow"))
     with pytest.raises(CheckpointError, match="unexpected keys.*kpt_head"):
         load_checkpoint(SiamRPN(), mtl)
     load_checkpoint(SiamRPN(NetworkConfig(head="shallow")), good, allow_missing_prefixes=("kpt_head.",))
     wide = tmp_path / "wide.pth"
-    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide)
+    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide, ModelVariant())
     with pytest.raises(CheckpointError, match="shape mismatches"):
         load_checkpoint(SiamRPN(), wide)
 
@@ -100,16 +100,16 @@ def test_config_rejects_unknown_head():
 
 
 def test_checkpoints_record_their_network_and_load_model_checks_it(tmp_path):
-    from armory_siammtl.models import ModelVariant, load_model
+    from armory_siammtl.models import load_model
     from armory_siammtl.models.checkpoint import read_checkpoint
 
     path = tmp_path / "mtl.pth"
-    save_checkpoint(calibrated_model(head="shallow"), path)
+    save_checkpoint(calibrated_model(head="shallow"), path, ModelVariant(0.2, "shallow"))
     assert read_checkpoint(path)["network"]["head"] == "shallow"
     model = load_model(ModelVariant(0.2, "shallow", weights=path))
     assert model.kpt_head is not None and not model.training
     wide = tmp_path / "wide.pth"
-    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide)
+    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide, ModelVariant())
     with pytest.raises(CheckpointError, match="saved for another network: width_mult=0.5"):
         load_model(ModelVariant(weights=wide))
     with pytest.raises(CheckpointError, match="never runs random weights"):
@@ -126,15 +126,11 @@ def test_checkpoints_record_their_network_and_load_model_checks_it(tmp_path):
     (dict(kpt_weight=0.0, pretrained_head=True), "pretrained_head needs a keypoint head"),
 ])
 def test_model_variants_are_validated_in_one_place(kwargs, message):
-    from armory_siammtl.models import ModelVariant
-
     with pytest.raises(ValueError, match=message):
         ModelVariant(**kwargs)
 
 
 def test_training_variants_default_the_head():
-    from armory_siammtl.models import ModelVariant
-
     assert ModelVariant.for_training(0.2).head == "shallow"
     assert ModelVariant.for_training(0.0).head is None
     head_only = ModelVariant.for_training(0.0, head_only=True)
@@ -166,7 +162,7 @@ def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted)
     assert not _RunsCode.marker.exists(), "the payload ran"
     good = tmp_path / "good.pth"
     model = calibrated_model(head="shallow")
-    save_checkpoint(model, good, extra={"epoch": 3})
+    save_checkpoint(model, good, ModelVariant(0.2, "shallow"), extra={"epoch": 3})
     loaded = safe_torch_load(good, restricted=restricted)
     assert loaded["epoch"] == 3 and loaded["network"]["head"] == "shallow"
     for key, value in model.state_dict().items():
@@ -184,9 +180,9 @@ def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted)
 def test_manifests_without_checksums_or_with_paths_are_refused(tmp_path, entry, message):
     import json
 
-    from armory_siammtl.models import ModelVariant, load_model
+    from armory_siammtl.models import load_model
 
-    save_checkpoint(SiamRPN(), tmp_path / "w.pth")
+    save_checkpoint(SiamRPN(), tmp_path / "w.pth", ModelVariant())
     (tmp_path / "manifest.json").write_text(json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]}))
     with pytest.raises(CheckpointError, match=message):
         load_model(ModelVariant(weights=tmp_path / "w.pth"))
@@ -196,7 +192,7 @@ def test_weights_with_nan_tensors_are_refused(tmp_path):
     model = SiamRPN()
     with torch.no_grad():
         model.rpn_head.cls.head[-1].weight[0, 0] = float("nan")
-    save_checkpoint(model, tmp_path / "nan.pth")
+    save_checkpoint(model, tmp_path / "nan.pth", ModelVariant())
     with pytest.raises(CheckpointError, match="NaN or infinite values in \\['rpn_head.cls.head.3.weight'\\]"):
         load_checkpoint(SiamRPN(), tmp_path / "nan.pth")
 
@@ -211,3 +207,16 @@ def test_tracking_settings_are_finite(kwargs, message):
 
     with pytest.raises(ValueError, match=message):
         TrackingConfig(**kwargs)
+
+
+def test_weights_changed_after_saving_are_refused_by_their_own_metadata(tmp_path):
+    from armory_siammtl.models import load_model
+    from armory_siammtl.models.checkpoint import read_checkpoint
+
+    path = tmp_path / "w.pth"
+    save_checkpoint(SiamRPN(), path, ModelVariant())
+    payload = read_checkpoint(path)
+    payload["state_dict"]["rpn_head.cls.head.3.bias"] += 1.0  # re-saved by hand, metadata kept
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="its tensors hash to .* but its metadata records .* changed after"):
+        load_model(ModelVariant(weights=path))

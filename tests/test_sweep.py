@@ -13,7 +13,7 @@ from armory_siammtl.evaluation.sweep import ResultsFile, emit_scenarios, run_swe
 from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_config_from_dict
 from armory_siammtl.armory.scenario_checks import validate_scenario
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
+WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights"
 MODELS = [{"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},
           {"name": "MTL-0.2", "weights": str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "kpt_weight": 0.2,
            "head": "shallow"}]

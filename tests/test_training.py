@@ -9,7 +9,7 @@ from armory_siammtl.models.checkpoint import read_checkpoint, read_state_dict, s
 from armory_siammtl.training.trainer import TrainConfig, Trainer, training_batch
 
 SMALL = dict(instance_size=159, batch_size=4, val_pairs=4, val_videos=1)
-WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"
+WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights"
 
 
 def _tracks():
@@ -79,3 +79,72 @@ def test_project_mtl_head_localises_keypoints_and_stl_has_none():
     stl = load_model(ModelVariant(weights=WEIGHTS / "siamrpn_alex_stl.pth"))
     with pytest.raises(ValueError, match="no keypoint head"):
         keypoint_accuracy(stl, held_out)
+
+
+def test_an_epoch_killed_before_its_metrics_file_is_kept_whole(tmp_path, monkeypatch):
+    """last.pth is the epoch's one record (weights, optimizer, every epoch's metrics): a run killed after
+    writing it but before metrics.json loses nothing, and the best epoch is chosen over all epochs."""
+    import pytest
+
+    tracks = _tracks()
+    cfg = dict(out_dir=str(tmp_path), epochs=2, iters_per_epoch=2, **SMALL)
+    writes = []
+    original = Trainer._write_log
+
+    def killed_on_second_epoch(self):
+        writes.append(len(self.history))
+        if len(self.history) == 2:
+            raise KeyboardInterrupt("killed between last.pth and metrics.json")
+        original(self)
+
+    monkeypatch.setattr(Trainer, "_write_log", killed_on_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(TrainConfig(**cfg), tracks, tracks).fit()
+    monkeypatch.setattr(Trainer, "_write_log", original)
+    import json
+
+    assert len(json.loads((tmp_path / "metrics.json").read_text())["epochs"]) == 1  # the stale log
+    resumed = Trainer(TrainConfig(**cfg), tracks, tracks)
+    assert resumed.resume() and resumed.start_epoch == 2
+    logged = json.loads((tmp_path / "metrics.json").read_text())["epochs"]
+    assert [r["epoch"] for r in logged] == [0, 1]
+    assert resumed.fit() == max(logged, key=lambda r: r["val_miou"])
+
+
+def test_resuming_with_other_model_settings_is_refused(tmp_path):
+    import pytest
+
+    tracks = _tracks()
+    base = dict(out_dir=str(tmp_path), epochs=1, iters_per_epoch=1, **SMALL)
+    Trainer(TrainConfig(variant=ModelVariant(0.5, "shallow"), **base), tracks, tracks).fit()
+    for variant, message in [(ModelVariant(0.2, "shallow"), "kpt_weight=0.5; this run asks for kpt_weight=0.2"),
+                             (ModelVariant(0.5, "deep"), "head='shallow'; this run asks for head='deep'"),
+                             (ModelVariant(), "head='shallow', kpt_weight=0.5; this run asks for head=None")]:
+        with pytest.raises(ValueError, match=f"last.pth was trained with {message}.*choose another --out"):
+            Trainer(TrainConfig(variant=variant, **dict(base, epochs=2)), tracks, tracks).resume()
+    with pytest.raises(ValueError, match="seed=0; this run asks for seed=1"):
+        Trainer(TrainConfig(variant=ModelVariant(0.5, "shallow"), **dict(base, seed=1)), tracks, tracks).resume()
+
+
+def test_checkpoints_describe_themselves(tmp_path):
+    from armory_siammtl.models.metadata import METADATA_KEY, tensors_sha256
+
+    tracks = _tracks()
+    Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=1, iters_per_epoch=1,
+                        command="armory-siammtl train --kpt-weight 0.5", **SMALL), tracks, tracks).fit()
+    payload = read_checkpoint(tmp_path / "best.pth")
+    block = payload[METADATA_KEY]
+    assert (block["kpt_weight"], block["head"], block["pretrained_head"]) == (0.5, "shallow", False)
+    assert block["command"] == "armory-siammtl train --kpt-weight 0.5"
+    assert block["tracking"]["instance_size"] == 255
+    assert block["tensors_sha256"] == tensors_sha256(payload["state_dict"])
+
+
+def test_zero_or_negative_training_sizes_are_refused():
+    import pytest
+
+    for field in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos"):
+        with pytest.raises(ValueError, match=f"training {field} must be a whole number >= 1, got 0"):
+            TrainConfig(out_dir="unused", **{field: 0})
+    with pytest.raises(ValueError, match="lr must be a finite number > 0, got nan"):
+        TrainConfig(out_dir="unused", lr=float("nan"))

@@ -1,8 +1,10 @@
 """ARMORY model factory: ``get_art_model(model_kwargs, wrapper_kwargs, weights_path)``.
 
-The weights file must be listed, with its sha256, in the ``manifest.json`` beside it (``armory-siammtl
-setup`` puts both in ARMORY's ``saved_model_dir``); the scenario's lambda_K and head must match the entry.
-There is no fallback to random weights.
+In an evaluation round ARMORY puts only the scenario's ``weights_file`` in ``saved_model_dir``. The file is
+verified by ``models.load_model``: against ``model_kwargs.weights_sha256`` when the scenario pins one, the
+manifest that lists its name (beside it, else the package's), and its own metadata; the scenario's
+lambda_K, head and pre-trained head must be the ones recorded. A plain pysot checkpoint loads as the
+scenario says, with a warning. There is no fallback to random weights.
 """
 
 from armory_siammtl.estimators.build import build_estimator
@@ -11,14 +13,14 @@ from armory_siammtl.models.checkpoint import CheckpointError
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 
-MODEL_KEYS = ("kpt_weight", "head", "pretrained_head")  # the model variant's fields a scenario may set
+MODEL_KEYS = ("kpt_weight", "head", "pretrained_head", "weights_sha256")  # the model fields a scenario may set
 
 
 def scenario_model(model_kwargs: dict, weights_path=None):
     """(ModelVariant, TrackingConfig) of a scenario's ``model_kwargs``; unknown keys are refused.
 
-    ``model_kwargs``: ``kpt_weight`` (lambda_K), ``head`` (null, "shallow", "deep"), ``pretrained_head``, and
-    tracking overrides (``instance_size``, ``penalty_k``, ``window_influence``, ``lr``, ``context_amount``).
+    ``model_kwargs``: ``kpt_weight`` (lambda_K), ``head`` (null, "shallow", "deep"), ``pretrained_head``,
+    ``weights_sha256`` (the weights file's sha256, pinned), and tracking overrides (``instance_size``, ``penalty_k``, ``window_influence``, ``lr``, ``context_amount``).
     """
     model_kwargs = dict(model_kwargs or {})
     known = (*MODEL_KEYS, *TrackingConfig.keys())
@@ -26,7 +28,8 @@ def scenario_model(model_kwargs: dict, weights_path=None):
     if unknown:
         raise ValueError(f"unknown model_kwargs {unknown}; expected some of {sorted(known)}")
     variant = ModelVariant(kpt_weight=model_kwargs.get("kpt_weight", 0.0), head=model_kwargs.get("head"),
-                           pretrained_head=bool(model_kwargs.get("pretrained_head", False)), weights=weights_path)
+                           pretrained_head=bool(model_kwargs.get("pretrained_head", False)), weights=weights_path,
+                           sha256=model_kwargs.get("weights_sha256"))
     tracking = TrackingConfig(**{k: model_kwargs[k] for k in TrackingConfig.keys() if k in model_kwargs})
     return variant, tracking
 
@@ -36,4 +39,4 @@ def get_art_model(model_kwargs: dict, wrapper_kwargs: dict, weights_path=None) -
     variant, tracking = scenario_model(model_kwargs, weights_path)
     if weights_path is None:
         raise CheckpointError("the scenario names no weights_file; armory-siammtl never runs random weights")
-    return build_estimator(variant, tracking, require_manifest=True, **(wrapper_kwargs or {}))
+    return build_estimator(variant, tracking, **(wrapper_kwargs or {}))

@@ -2,10 +2,13 @@
 
 ARMORY 0.19.2's ``armory run --validate-config`` accepts only classifiers, detectors and speech models, so
 it rejects every object tracker (its own GOTURN baseline too). This runs the same kinds of checks for
-trackers: ARMORY's JSON schema, importable scenario/attack/model entries, our model_kwargs against the
-weights manifest, and, with ``load=True``, the model's predict and loss_gradient on a small video.
+trackers: ARMORY's JSON schema, importable scenario/attack/model entries, and, given ARMORY's
+``saved_model_dir``, that the scenario's weights are installed there (ARMORY itself would try S3 before any
+model code runs) and agree with the manifest that lists them; with ``load=True``, the model's predict and
+loss_gradient on a small video.
 """
 
+import dataclasses
 import importlib
 import inspect
 import json
@@ -15,8 +18,9 @@ import numpy as np
 
 from armory_siammtl.armory.factories import scenario_model
 from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, texture_settings
-from armory_siammtl.armory.setup import REPO_WEIGHTS
-from armory_siammtl.models.manifest import MANIFEST, read_manifest
+from armory_siammtl.models.loading import load_model
+from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
+from armory_siammtl.models.variant import ModelVariant
 
 
 FACTORY_MODULE = "armory_siammtl.armory.factories"
@@ -30,8 +34,33 @@ def _import(section: dict, what: str):
         raise ValueError(f"{what} {section.get('module')}.{section.get('name')} cannot be imported: {exc}") from exc
 
 
-def validate_scenario(path, weights_dir=REPO_WEIGHTS, load: bool = False) -> dict:
-    """Raise ValueError naming the first problem; return the config when it is sound."""
+def shipped_weights() -> dict:
+    """{file name: manifest entry} of the weights this package ships (and has)."""
+    return {name: entry for name, entry in read_manifest(SHIPPED_WEIGHTS / MANIFEST).items()
+            if (SHIPPED_WEIGHTS / name).is_file()}
+
+
+def missing_weights(variant: ModelVariant, weights_file: str, saved_model_dir) -> str:
+    """What to do about a scenario's weights file that is not in ``saved_model_dir``."""
+    target = Path(saved_model_dir) / weights_file
+    if weights_file in shipped_weights():
+        return f"weights {weights_file} are not installed in {saved_model_dir}; run `armory-siammtl setup`"
+    head = f" --head {variant.head}" if variant.head else ""
+    if variant.pretrained_head:
+        head += " --pretrained-head --init-weights HEAD.pth (HEAD.pth from a --head-only run first)"
+    return (f"weights {weights_file} are not installed in {saved_model_dir} and this project ships none for "
+            f"{variant.describe()}; train them with `armory-siammtl train --out runs/{Path(weights_file).stem} "
+            f"--kpt-weight {variant.kpt_weight}{head}` and copy its best.pth to {target} (without them ARMORY "
+            "tries to download the file from S3)")
+
+
+def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
+    """Raise ValueError naming the first problem; return the config when it is sound.
+
+    :param saved_model_dir: ARMORY's weights folder; when given, the scenario's ``weights_file`` must be
+        there (and agree with a manifest listing it); None checks the scenario file alone.
+    :param load: also build the model and run predict and loss_gradient on a small video.
+    """
     from armory.utils.configuration import validate_config
     from jsonschema import ValidationError
 
@@ -65,17 +94,19 @@ def validate_scenario(path, weights_dir=REPO_WEIGHTS, load: bool = False) -> dic
             variant, _ = scenario_model(kwargs)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
-        entry = read_manifest(Path(weights_dir) / MANIFEST).get(model["weights_file"])
-        if entry is not None:
-            try:
-                variant.check_matches(entry.get("kpt_weight"), entry.get("head"),
-                                      f"{model['weights_file']} (per {Path(weights_dir) / MANIFEST})")
-            except ValueError as exc:
-                raise ValueError(f"{path}: model_kwargs {kwargs} disagree with the manifest: {exc}") from exc
+        if saved_model_dir is None:
+            if load:
+                raise ValueError(f"{path}: loading the model needs ARMORY's saved_model_dir")
+            return config
+        weights = Path(saved_model_dir) / model["weights_file"]
+        if not weights.is_file():
+            raise ValueError(f"{path}: {missing_weights(variant, model['weights_file'], saved_model_dir)}")
+        try:  # the factory's own checks: pinned sha256, the manifest listing the file, the file's metadata
+            load_model(dataclasses.replace(variant, weights=weights))
+        except ValueError as exc:
+            raise ValueError(f"{path}: model_kwargs {kwargs} and weights {weights}: {exc}") from exc
         if load:
-            if entry is None:
-                raise ValueError(f"{path}: {model['weights_file']} is not in {Path(weights_dir) / MANIFEST}")
-            estimator = factory(kwargs, model["wrapper_kwargs"], Path(weights_dir) / model["weights_file"])
+            estimator = factory(kwargs, model["wrapper_kwargs"], weights)
             rng = np.random.default_rng(0)
             x = rng.uniform(0, 1, (1, 3, 128, 160, 3)).astype(np.float32)
             y = [{"boxes": np.array([[50, 40, 90, 110]] * 3, np.float32)}]

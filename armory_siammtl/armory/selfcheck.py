@@ -3,7 +3,7 @@
 The Docker image runs it at build time; CI runs it in the main and in the image-equivalent environment
 and compares the two on the same input (``--save`` there, ``--compare`` here):
 
-    python -m armory_siammtl.armory.selfcheck [--weights-dir model_weights] [--save F.npz | --compare F.npz]
+    python -m armory_siammtl.armory.selfcheck [--weights-dir armory_siammtl/model_weights] [--save F.npz | --compare F.npz]
 """
 
 import argparse
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from armory_siammtl.armory.setup import REPO_WEIGHTS
+from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.estimators.build import build_estimator
 from armory_siammtl.models.variant import ModelVariant
@@ -28,7 +28,7 @@ def clip(frames: int = 6, height: int = 120, width: int = 160):
     return (scene.video / 255.0).astype(np.float32)[None], [{"boxes": scene.boxes.astype(np.float32)}]
 
 
-def run(x, y, weights_dir=REPO_WEIGHTS) -> dict:
+def run(x, y, weights_dir=SHIPPED_WEIGHTS) -> dict:
     """Boxes, scores and the loss gradient of the shipped STL model; raises if anything is off."""
     estimator = build_estimator(ModelVariant(weights=Path(weights_dir) / "siamrpn_alex_stl.pth"), device_type="cpu")
     pred = estimator.predict(x, y_init=y[0]["boxes"][:1])[0]
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--save", help="also write the input and outputs to this .npz")
     group.add_argument("--compare", help="run on the input stored in this .npz and compare with its outputs")
-    parser.add_argument("--weights-dir", default=str(REPO_WEIGHTS), help="folder of siamrpn_alex_stl.pth")
+    parser.add_argument("--weights-dir", default=str(SHIPPED_WEIGHTS), help="folder of siamrpn_alex_stl.pth")
     args = parser.parse_args(argv)
     if args.compare:
         stored = dict(np.load(args.compare))

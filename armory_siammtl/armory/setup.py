@@ -1,6 +1,6 @@
 """``armory-siammtl setup``: ARMORY's config, the project's weights and the CARLA dataset, offline.
 
-Writes ``~/.armory/config.json`` (unless one exists), copies ``model_weights/*.pth`` and their manifest
+Writes ``~/.armory/config.json`` (unless one exists), copies the package's ``model_weights/*.pth`` and their manifest
 into ARMORY's ``saved_model_dir`` after checking each sha256, and, when ``carla_video_tracking_dev`` 2.0.0
 is not already in ``dataset_dir``, builds the embedded default from the procedural scene.
 """
@@ -11,9 +11,8 @@ from pathlib import Path
 
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.models.checkpoint import CheckpointError, sha256_of
-from armory_siammtl.models.manifest import MANIFEST, read_manifest
+from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
 
-REPO_WEIGHTS = Path(__file__).resolve().parents[2] / "model_weights"
 ARMORY_KEYS = ("dataset_dir", "local_git_dir", "saved_model_dir", "output_dir", "tmp_dir")
 
 
@@ -29,6 +28,18 @@ def armory_config(home: Path) -> dict:
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(json.dumps(config, indent=4, sort_keys=True) + "\n")
     return config
+
+
+def installed_weights_dir(home="~") -> Path:
+    """ARMORY's ``saved_model_dir`` per ``home/.armory/config.json``; ValueError when ARMORY is not set up."""
+    config_path = Path(home).expanduser() / ".armory" / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"no ARMORY config at {config_path}: run `armory-siammtl setup`, or name the weights "
+                         "folder with --weights-dir")
+    try:
+        return Path(json.loads(config_path.read_text())["saved_model_dir"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"ARMORY config {config_path} has no readable saved_model_dir: {exc}") from exc
 
 
 def install_weights(weights_dir: Path, saved_model_dir: Path) -> list:
@@ -61,7 +72,7 @@ def ensure_dataset(dataset_dir: Path, videos: int, frames: int) -> str:
     return f"built the embedded procedural {TFDS_NAME} ({videos} videos x {frames} frames) in {target}"
 
 
-def run_setup(home="~", weights_dir=REPO_WEIGHTS, videos: int = 3, frames: int = 30, log=print) -> None:
+def run_setup(home="~", weights_dir=SHIPPED_WEIGHTS, videos: int = 3, frames: int = 30, log=print) -> None:
     """ARMORY config in ``home``, verified weights in its ``saved_model_dir``, the dataset in its ``dataset_dir``."""
     home = Path(home).expanduser()
     config = armory_config(home)

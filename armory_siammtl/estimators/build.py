@@ -9,14 +9,13 @@ from armory_siammtl.tracking.config import TrackingConfig
 
 
 def build_estimator(variant: ModelVariant, tracking: Optional[TrackingConfig] = None, device_type: str = "gpu",
-                    require_manifest: bool = False, **estimator_kwargs) -> PyTorchSiamRPN:
-    """``PyTorchSiamRPN`` around ``load_model(variant)``.
+                    **estimator_kwargs) -> PyTorchSiamRPN:
+    """``PyTorchSiamRPN`` around ``load_model(variant)`` (which verifies the weights).
 
     :param variant: the model and its weights file.
     :param tracking: the tracker's hyper-parameters (default ``TrackingConfig()``).
     :param device_type: "gpu" (when CUDA is available) or "cpu".
-    :param require_manifest: refuse weights that no manifest lists (ARMORY's factory does).
     :param estimator_kwargs: further ``PyTorchSiamRPN`` arguments (ARMORY's ``wrapper_kwargs``).
     """
-    model = load_model(variant, require_manifest=require_manifest)
+    model = load_model(variant)
     return PyTorchSiamRPN(model, tracking, device_type=device_type, **estimator_kwargs)

@@ -3,8 +3,8 @@
 Example (YAML)::
 
     models:
-      - {name: STL, weights: model_weights/siamrpn_alex_stl.pth, kpt_weight: 0.0}
-      - {name: MTL-0.2, weights: model_weights/siamrpn_alex_mtl_l02.pth, kpt_weight: 0.2, head: shallow}
+      - {name: STL, weights: armory_siammtl/model_weights/siamrpn_alex_stl.pth, kpt_weight: 0.0}
+      - {name: MTL-0.2, weights: armory_siammtl/model_weights/siamrpn_alex_mtl_l02.pth, kpt_weight: 0.2, head: shallow}
     dataset: {kind: procedural, videos: 3, frames: 30, height: 480, width: 640, seed: 900000}
     step_sizes: [0.1, 0.2]
     steps: [10, 20, 50, 100]

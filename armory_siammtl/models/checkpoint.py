@@ -10,10 +10,9 @@ from typing import Optional
 import torch
 
 from armory_siammtl.atomic import atomic_path
-
-
-class CheckpointError(ValueError):
-    """A weights file that is missing, unreadable, tampered with or does not fit the model."""
+from armory_siammtl.models.errors import CheckpointError
+from armory_siammtl.models.metadata import METADATA_KEY, describe
+from armory_siammtl.models.variant import ModelVariant
 
 
 def sha256_of(path) -> str:
@@ -121,11 +120,18 @@ def load_checkpoint(model: torch.nn.Module, path, expected_sha256: Optional[str]
     return load_state(model, read_state_dict(path, expected_sha256), path, allow_missing_prefixes)
 
 
-def save_checkpoint(model_or_state, path, extra: Optional[dict] = None) -> str:
-    """Write a pysot-style checkpoint atomically (``{"state_dict": ..., "network": ..., **extra}``, the
-    network configuration when ``model_or_state`` is a model that has one); return its sha256."""
+def save_checkpoint(model_or_state, path, variant: ModelVariant, tracking: Optional[dict] = None,
+                    command: Optional[str] = None, extra: Optional[dict] = None) -> str:
+    """Write a self-describing pysot-style checkpoint atomically and return its sha256.
+
+    The file holds ``state_dict``, ``network`` (when ``model_or_state`` is a model that has a config), the
+    metadata block of ``variant`` (``metadata.describe``: lambda_K, head, pre-trained head, ``tracking``,
+    the training ``command``, the tensors' sha256) and ``extra``; all plain values, so it loads with
+    ``weights_only=True``.
+    """
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    payload = {"state_dict": {k: v.detach().cpu() for k, v in state.items()}}
+    state = {k: v.detach().cpu() for k, v in state.items()}
+    payload = {"state_dict": state, METADATA_KEY: describe(variant, state, tracking, command)}
     config = getattr(model_or_state, "config", None)
     if hasattr(config, "as_dict"):
         payload["network"] = config.as_dict()

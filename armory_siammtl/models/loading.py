@@ -1,40 +1,59 @@
-"""The one way the package builds a SiamRPN and loads its weights: ``load_model(variant)``."""
+"""The one way the package builds a SiamRPN and loads its weights: ``load_model(variant)``.
+
+What a weights file is checked against, in this order (every check that applies is made):
+1. the sha256 the caller pins (``variant.sha256``; a scenario's ``model_kwargs.weights_sha256``);
+2. the manifest that lists the file's name (beside the file, else the package's own): its sha256, and its
+   lambda_K and head against the variant;
+3. the file's own metadata (``metadata.verify``): its tensors' sha256, and its lambda_K, head and
+   pre-trained head against the variant.
+A plain pysot checkpoint that none of these cover loads as the variant asks, with an
+``UnverifiedWeightsWarning``.
+"""
 
 from pathlib import Path
 from typing import Optional
 
 from armory_siammtl.models.checkpoint import CheckpointError, load_state, read_checkpoint
-from armory_siammtl.models.manifest import MANIFEST, manifest_beside, manifest_entry
+from armory_siammtl.models.manifest import listing
+from armory_siammtl.models.metadata import verify
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN
 from armory_siammtl.models.variant import ModelVariant
 
 
-def _expected_sha256(variant: ModelVariant, require_manifest: bool, check_model: bool) -> Optional[str]:
-    """The sha256 the weights must have: the variant's own, else the manifest's (whose lambda_K and head
-    must agree with the variant when ``check_model``). ``require_manifest`` refuses weights that no
-    manifest lists."""
-    if not require_manifest and (variant.sha256 or manifest_beside(variant.weights) is None):
+def _expected_sha256(variant: ModelVariant, check_model: bool) -> Optional[str]:
+    """The file's sha256 as pinned and/or listed (they must agree); lambda_K/head checked against a listing."""
+    found = listing(variant.weights)
+    if found is None:
         return variant.sha256
-    entry = manifest_entry(variant.weights)
+    entry, manifest = found
     if check_model:
-        variant.check_matches(entry.get("kpt_weight"), entry.get("head"),
-                              f"{variant.weights.name} (per {variant.weights.parent / MANIFEST})")
+        variant.check_matches(entry.get("kpt_weight"), entry.get("head"), f"{variant.weights.name} (per {manifest})")
     if variant.sha256 and variant.sha256.lower() != str(entry["sha256"]).lower():
-        raise CheckpointError(f"{variant.weights}: the sha256 asked for ({variant.sha256}) is not the manifest's "
+        raise CheckpointError(f"{variant.weights}: the pinned sha256 {variant.sha256} is not the one {manifest} lists "
                               f"({entry['sha256']})")
     return variant.sha256 or entry["sha256"]
 
 
-def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, require_manifest: bool = False,
-               allow_missing_head: bool = False, into: Optional[SiamRPN] = None) -> SiamRPN:
-    """A SiamRPN for ``variant`` with its weights loaded, in eval mode; never random weights.
+def _check_network(payload: dict, network: NetworkConfig, weights: Path, ignored=()) -> None:
+    recorded = payload.get("network")
+    if not isinstance(recorded, dict):
+        return
+    wanted = network.as_dict()
+    differing = sorted(k for k in wanted if k in recorded and k not in ignored and recorded[k] != wanted[k])
+    if differing:
+        raise CheckpointError(f"weights file {weights} was saved for another network: "
+                              + ", ".join(f"{k}={recorded[k]!r} (asked for {wanted[k]!r})" for k in differing))
 
-    :param variant: the model; its ``weights`` file is required.
+
+def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, allow_missing_head: bool = False,
+               into: Optional[SiamRPN] = None) -> SiamRPN:
+    """A SiamRPN for ``variant`` with its weights loaded and verified (see the module), in eval mode;
+    never random weights.
+
+    :param variant: the model; its ``weights`` file is required, its ``sha256`` optional.
     :param network: the architecture; default ``NetworkConfig(head=variant.head)``.
-    :param require_manifest: refuse weights that are not listed, with their sha256, in the manifest beside
-        them (ARMORY's factory); otherwise the manifest is used when there is one and no sha256 is given.
     :param allow_missing_head: a checkpoint without keypoint head may start an MTL model (training): the
-        head and lambda_K the file records are not compared, and a missing head keeps its initial weights.
+        lambda_K and head the file records are not compared, and a missing head keeps its initial weights.
     :param into: load into this model (its architecture is ``network``) instead of a new one.
     """
     if variant.weights is None:
@@ -43,15 +62,10 @@ def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, r
     if network.head != variant.head:
         raise ValueError(f"network head {network.head!r} differs from the model's head {variant.head!r}")
     weights = Path(variant.weights)
-    payload = read_checkpoint(weights, _expected_sha256(variant, require_manifest, not allow_missing_head))
-    recorded = payload.get("network")
-    if isinstance(recorded, dict):
-        wanted = network.as_dict()
-        ignored = {"head"} if allow_missing_head else set()
-        differing = sorted(k for k in wanted if k in recorded and k not in ignored and recorded[k] != wanted[k])
-        if differing:
-            raise CheckpointError(f"weights file {weights} was saved for another network: "
-                                  + ", ".join(f"{k}={recorded[k]!r} (asked for {wanted[k]!r})" for k in differing))
+    expected = _expected_sha256(variant, not allow_missing_head)
+    payload = read_checkpoint(weights, expected)
+    verify(payload, variant, weights, check_model=not allow_missing_head, verified_elsewhere=expected is not None)
+    _check_network(payload, network, weights, ignored={"head"} if allow_missing_head else ())
     model = into if into is not None else SiamRPN(network)
     load_state(model, payload["state_dict"], weights, ("kpt_head.",) if allow_missing_head else ())
     return model.eval()

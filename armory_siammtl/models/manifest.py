@@ -1,12 +1,18 @@
-"""``manifest.json``: the list of weights files a folder holds, each with its sha256, lambda_K and head."""
+"""``manifest.json``: the list of weights files a folder holds, each with its sha256, lambda_K and head.
+
+The project's own list ships inside the package (``SHIPPED_WEIGHTS``), so weights named as a shipped file
+are checked against it even where ARMORY copied the weights file alone into ``saved_model_dir``.
+"""
 
 import json
 from pathlib import Path
 from typing import Optional
 
-from armory_siammtl.models.checkpoint import CheckpointError
+from armory_siammtl.models.errors import CheckpointError
+from armory_siammtl.models.variant import is_sha256
 
 MANIFEST = "manifest.json"
+SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"  # inside the installed package
 
 
 def read_manifest(path) -> dict:
@@ -30,21 +36,18 @@ def check_entry(name, entry: dict, path) -> None:
     if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
         raise CheckpointError(f"weights manifest {path}: file {name!r} must be a plain file name in its folder")
     digest = entry.get("sha256")
-    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+    if not is_sha256(digest):
         raise CheckpointError(f"weights manifest {path}: entry {name!r} has sha256 {digest!r}, not 64 hex digits; "
                               "every listed weights file needs its checksum")
 
 
-def manifest_entry(weights_path) -> dict:
-    """The entry of ``weights_path`` in the manifest beside it; CheckpointError if absent or unlisted."""
-    weights_path = Path(weights_path)
-    entries = read_manifest(weights_path.parent / MANIFEST)
-    if weights_path.name not in entries:
-        raise CheckpointError(f"{weights_path.name} is not listed in {weights_path.parent / MANIFEST}; "
-                              f"listed: {sorted(entries)}")
-    return entries[weights_path.name]
-
-
-def manifest_beside(weights_path) -> Optional[Path]:
-    path = Path(weights_path).parent / MANIFEST
-    return path if path.is_file() else None
+def listing(weights_path, shipped=SHIPPED_WEIGHTS) -> Optional[tuple]:
+    """(entry, manifest path) of the first manifest that lists ``weights_path``'s file name: the one beside
+    it, else the package's own; None when neither does."""
+    for folder in (Path(weights_path).parent, Path(shipped)):
+        path = folder / MANIFEST
+        if path.is_file():
+            entry = read_manifest(path).get(Path(weights_path).name)
+            if entry is not None:
+                return entry, path
+    return None

@@ -11,6 +11,10 @@ HEADS = tuple(HEAD_CHANNELS)  # "shallow", "deep"
 KPT_WEIGHT_TOLERANCE = 1e-9  # lambda_K values closer than this are the same model
 
 
+def is_sha256(text) -> bool:
+    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 @dataclass(frozen=True)
 class ModelVariant:
     """STL (``kpt_weight`` 0, no head) or MTL (``kpt_weight`` > 0 with a ``head``) SiamRPN.
@@ -20,7 +24,8 @@ class ModelVariant:
     :param head: None, "shallow" or "deep".
     :param pretrained_head: the keypoint head was pre-trained (backbone and RPN frozen) before MTL training.
     :param weights: the checkpoint file.
-    :param sha256: its expected sha256; None takes it from the manifest beside the file, when there is one.
+    :param sha256: its expected sha256 (64 hex digits), pinned; None relies on a manifest listing the file
+        and the file's own metadata (see ``models.loading``).
     :param name: a display name; defaults to the weights file's stem.
     """
 
@@ -47,6 +52,8 @@ class ModelVariant:
             object.__setattr__(self, "kpt_weight", kpt_weight)
         if self.pretrained_head and self.head is None:
             raise ValueError("pretrained_head needs a keypoint head")
+        if self.sha256 is not None and not is_sha256(self.sha256):
+            raise ValueError(f"a pinned weights sha256 must be 64 hex digits, got {self.sha256!r}")
         if self.weights is not None:
             object.__setattr__(self, "weights", Path(self.weights))
         if self.name is None and self.weights is not None:
@@ -64,13 +71,15 @@ class ModelVariant:
         return cls(kpt_weight, head, pretrained_head)
 
     def describe(self) -> str:
-        return f"lambda_K={self.kpt_weight}, head={self.head!r}"
+        return f"lambda_K={self.kpt_weight}, head={self.head!r}" + (", pre-trained head" if self.pretrained_head else "")
 
-    def check_matches(self, kpt_weight, head, source: str) -> None:
-        """Raise ValueError when ``source`` (a manifest entry, a checkpoint) records another model."""
+    def check_matches(self, kpt_weight, head, source: str, pretrained_head: Optional[bool] = None) -> None:
+        """Raise ValueError when ``source`` (a manifest entry, a checkpoint) records another model
+        (``pretrained_head`` is compared when the source records it)."""
         same_weight = (self.kpt_weight is None
                        or abs(float(kpt_weight if kpt_weight is not None else -1) - self.kpt_weight)
                        <= KPT_WEIGHT_TOLERANCE)
-        if not same_weight or head != self.head:
-            raise ValueError(f"the model asked for has {self.describe()}, but {source} was trained with "
-                             f"lambda_K={kpt_weight}, head={head!r}")
+        same_start = pretrained_head is None or self.kpt_weight is None or pretrained_head == self.pretrained_head
+        if not same_weight or head != self.head or not same_start:
+            recorded = f"lambda_K={kpt_weight}, head={head!r}" + (", pre-trained head" if pretrained_head else "")
+            raise ValueError(f"the model asked for has {self.describe()}, but {source} was trained with {recorded}")

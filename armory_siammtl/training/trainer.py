@@ -1,6 +1,7 @@
 """STL / MTL fine-tuning and keypoint-head pre-training, resumable, with best-on-validation selection."""
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -44,19 +45,27 @@ class TrainConfig:
     seed: int = 0
     instance_size: int = 255
     augment: Augment = field(default_factory=Augment)
+    command: Optional[str] = None  # the command line that started the run, recorded in its checkpoints
 
     def __post_init__(self):
+        for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"training {name} must be a whole number >= 1, got {value!r}")
         if self.head_only:
             self.variant = ModelVariant.for_training(self.variant.kpt_weight, self.variant.head, head_only=True)
         if self.lr is None:
             self.lr = 1e-3 if self.head_only else 8e-4
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"training lr must be a finite number > 0, got {self.lr!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
         if self.variant.pretrained_head and not self.init_weights:
             raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
 
     def record(self) -> dict:
-        """What a checkpoint records of this run (plain values, readable with ``weights_only=True``)."""
+        """What a checkpoint records of this run (plain values, readable with ``weights_only=True``); a run
+        resumes only with the same record."""
         return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
                 "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
                 "instance_size": self.instance_size, "seed": self.seed}
@@ -104,20 +113,31 @@ class Trainer:
         self.start_epoch = 0
 
     # -- persistence -------------------------------------------------------------------------------
-    def _save_last(self, epoch):
-        save_checkpoint(self.model, self.out / "last.pth",
-                        extra={"optimizer": self.optimizer.state_dict(), "epoch": epoch, "training": self.cfg.record()})
+    def _save(self, name: str, extra: dict) -> str:
+        return save_checkpoint(self.model, self.out / name, self.cfg.variant, TrackingConfig().as_dict(),
+                               self.cfg.command, extra={"training": self.cfg.record(), **extra})
 
     def resume(self) -> bool:
-        """Continue from ``last.pth`` and ``metrics.json`` when both exist."""
-        last, log = self.out / "last.pth", self.out / "metrics.json"
-        if not (last.is_file() and log.is_file()):
+        """Continue from ``last.pth``, the one atomic record of a finished epoch (weights, optimizer and the
+        epochs' metrics); ``metrics.json``/``.csv`` are rewritten from it. A run recorded with other
+        settings (lambda_K, head, pre-trained or head-only, instance size, seed) is refused."""
+        last = self.out / "last.pth"
+        if not last.is_file():
             return False
         payload = read_checkpoint(last)
+        recorded, wanted = payload.get("training", {}), self.cfg.record()
+        differing = sorted(k for k in wanted if recorded.get(k) != wanted[k])
+        if differing:
+            raise ValueError(f"{last} was trained with " + ", ".join(f"{k}={recorded.get(k)!r}" for k in differing)
+                             + "; this run asks for " + ", ".join(f"{k}={wanted[k]!r}" for k in differing)
+                             + f": choose another --out than {self.out}")
+        if not isinstance(payload.get("history"), list):
+            raise ValueError(f"{last} holds no epoch history (written by an older version); choose another --out")
         self.model.load_state_dict(payload["state_dict"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.start_epoch = int(payload["epoch"]) + 1
-        self.history = json.loads(log.read_text())["epochs"][: self.start_epoch]
+        self.history = payload["history"]
+        self._write_log()
         return True
 
     def _write_log(self):
@@ -171,6 +191,9 @@ class Trainer:
             for _ in bar:
                 batch = training_batch(self.train_tracks, rng, cfg, self.anchors, generator)
                 losses = self.step_losses(batch)
+                if not torch.isfinite(losses["total"]):
+                    raise FloatingPointError(f"training loss is {float(losses['total'])} in epoch {epoch + 1} "
+                                             f"({ {k: float(v) for k, v in losses.items()} }); nothing saved for it")
                 self.optimizer.zero_grad()
                 losses["total"].backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)  # pysot's GRAD_CLIP
@@ -183,10 +206,10 @@ class Trainer:
             best = max((r["val_miou"] for r in self.history), default=-1.0)
             self.history.append(row)
             if row["val_miou"] > best:
-                digest = save_checkpoint(self.model, self.out / "best.pth",
-                                         extra={"epoch": epoch, "training": cfg.record()})
-                (self.out / "best.pth.sha256").write_text(f"{digest}  best.pth\n")
-            self._save_last(epoch)
+                digest = self._save("best.pth", {"epoch": epoch})
+                write_text(self.out / "best.pth.sha256", f"{digest}  best.pth\n")
+            # last.pth is the epoch's record: written once, atomically, with the whole history
+            self._save("last.pth", {"optimizer": self.optimizer.state_dict(), "epoch": epoch, "history": self.history})
             self._write_log()
             tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         return max(self.history, key=lambda r: r["val_miou"])
