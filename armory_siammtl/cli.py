@@ -239,7 +239,7 @@ def _report(results, out, dataset=None):
 
     written = write_report(results, out, dataset)
     print(written["markdown"])
-    print(f"wrote {written['table_md']}, {written['robustness']}, {written['per_video']}")
+    print(f"wrote {written['report_md']} (table, figures and videos on one page)")
 
 
 def cmd_report(args):

@@ -24,5 +24,7 @@ else
 fi
 .venv-image/bin/python -m pip install -q --no-deps tidecv==1.0.1
 .venv-image/bin/python -m pip install -q --no-deps -e .
+# ARMORY's video exporter runs `ffmpeg` by name: link the imageio-ffmpeg wheel's static binary into the venv
+ln -sf "$(.venv-image/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" .venv-image/bin/ffmpeg
 echo "installed the image-equivalent environment into $(pwd)/.venv-image ($(.venv-image/bin/python -c \
   'import sys, torch, art, numpy; print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, ART {art.__version__}, numpy {numpy.__version__}")'))"

@@ -157,14 +157,25 @@ def _armory(home, *args, timeout=900):
 
 @pytest.fixture(scope="module")
 def armory_home(tmp_path_factory):
-    """An ARMORY home set up by `armory-siammtl setup` with the project's weights and a 1-video embedded set."""
+    """An ARMORY home set up by `armory-siammtl setup` with the project's weights and a 2-video embedded set."""
     home = tmp_path_factory.mktemp("armory_home")
     env = {**os.environ, "HOME": str(home)}
-    done = subprocess.run([str(SETUP), "setup", "--videos", "1", "--frames", "10"], env=env,
+    done = subprocess.run([str(SETUP), "setup", "--videos", "2", "--frames", "8"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "embedded procedural carla_video_tracking_dev" in done.stdout
     return home
+
+
+def decoded_frames(path) -> int:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
 
 
 def _derived(home, name, edit, base="carla_mtl_l02.json"):
@@ -190,6 +201,16 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
     summary = summarize(outputs[0])
     assert summary["benign_miou"] > 30, summary
     assert summary["adversarial_miou"] < summary["benign_miou"], summary
+    # ARMORY's own exporter (export_batches), through the ffmpeg the install provides
+    samples = outputs[0].parent / "saved_samples"
+    videos = sorted(p.relative_to(samples).as_posix() for p in samples.rglob("*.mp4"))
+    for batch in (0, 1):
+        for kind in ("x", "x_adv"):
+            stem = f"batch_{batch}_ex_0_scenario.{kind}"
+            for name in (f"{stem}/video_{stem}.mp4", f"{stem}/video_{stem}_with_boxes.mp4"):
+                assert name in videos, (name, videos)
+                assert decoded_frames(samples / name) == 8, name
+    assert len(summary["videos"]) == 8
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from armory_siammtl.attacks import AdversarialTexture
+from armory_siammtl.attacks import AdversarialTexture, apply_texture
 from armory_siammtl.attacks.warp import homography, place
 from helpers import SmoothTracker, moving_block_clip
 
@@ -42,6 +42,8 @@ def test_only_visible_patch_pixels_change(estimator, clip):
         assert not (changed[t] & (meta[0]["masks"][t] == 0)).any(), "the person stays on top"
         assert changed[t][inside & (meta[0]["masks"][t] == 1)].mean() > 0.9
     assert attack.texture.min() >= 0 and attack.texture.max() <= 1
+    # a saved texture redraws the attacked video exactly (the report's pictures rely on it)
+    np.testing.assert_array_equal(apply_texture(x[0], attack.texture, meta[0], None), x_adv[0])
 
 
 def test_checkpoints_equal_separate_runs(estimator, clip):

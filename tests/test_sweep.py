@@ -71,8 +71,31 @@ def test_report_has_the_papers_shape(full_run, tmp_path):
         rows[(rows["model"] == "STL") & (rows["step_size"] == "0.2") & (rows["steps"] == 2)]["miou"].mean())
     lines = written["table_md"].read_text().splitlines()
     assert sum(line.startswith("| ") for line in lines) == 1 + 5
-    for name in ("robustness", "per_video"):
-        assert written[name].stat().st_size > 10_000
+    for name in ("robustness", "per_video", "frame", "iou_per_frame", "textures"):
+        assert written[name].stat().st_size > 10_000, name
+    page = written["report_md"].read_text()
+    for link in ("robustness.png", "per_video.png", "frame.png", "iou_per_frame.png", "textures.png",
+                 "showcase_STL.mp4", "showcase_MTL_0_2.mp4"):
+        assert f"({link})" in page and (tmp_path / link).is_file(), link
+    assert "| MTL-0.2 |" in page  # the paired comparisons
+    from test_armory import decoded_frames
+
+    assert [decoded_frames(v) for v in written["videos"]] == [RAW["dataset"]["frames"]] * 2
+
+
+def test_cell_records_hold_what_the_rows_say(full_run):
+    from armory_siammtl.evaluation.cell_records import cell_path, load_cell
+    from armory_siammtl.tracking.metrics import video_mean_iou
+
+    rows = read_results(full_run)
+    for row in rows[rows["steps"] > 0].itertuples():
+        record = load_cell(cell_path(full_run, row.model, row.step_size, row.video, row.seed))
+        k = list(record["steps"]).index(row.steps)
+        assert 100 * video_mean_iou(record["gt_boxes"], record["adversarial_boxes"][k]) == pytest.approx(row.miou, abs=1e-3)
+        assert record["textures"].shape[0] == len(RAW["steps"]) and 0 <= record["textures"].min() <= record["textures"].max() <= 1
+    benign = rows[rows["steps"] == 0].iloc[0]
+    record = load_cell(cell_path(full_run, benign.model, benign.step_size, benign.video, benign.seed))
+    assert 100 * video_mean_iou(record["gt_boxes"], record["benign_boxes"]) == pytest.approx(benign.miou, abs=1e-3)
 
 
 def _synthetic_results(mtl_shift: float, videos: int = 8, seeds: int = 2) -> pd.DataFrame:

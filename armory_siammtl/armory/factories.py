@@ -7,6 +7,9 @@ lambda_K, head and pre-trained head must be the ones recorded. A plain pysot che
 scenario says, with a warning. There is no fallback to random weights.
 """
 
+import warnings
+
+from armory_siammtl.armory.ffmpeg import ensure_ffmpeg
 from armory_siammtl.estimators.build import build_estimator
 from armory_siammtl.estimators.pytorch_siamrpn import PyTorchSiamRPN
 from armory_siammtl.models.checkpoint import CheckpointError
@@ -37,6 +40,9 @@ def scenario_model(model_kwargs: dict, weights_path=None):
 def get_art_model(model_kwargs: dict, wrapper_kwargs: dict, weights_path=None) -> PyTorchSiamRPN:
     """ARMORY entry point for STL (kpt_weight 0, head null) and MTL SiamRPN models."""
     variant, tracking = scenario_model(model_kwargs, weights_path)
+    if ensure_ffmpeg() is None:
+        warnings.warn("no ffmpeg executable: ARMORY cannot export the scenario's videos (export_batches); "
+                      "install imageio-ffmpeg or ffmpeg")
     if weights_path is None:
         raise CheckpointError("the scenario names no weights_file; armory-siammtl never runs random weights")
     return build_estimator(variant, tracking, **(wrapper_kwargs or {}))

@@ -62,7 +62,8 @@ def scenario_config(variant: ModelVariant, step_size: float = 0.1, max_iter: int
         "model": {"fit": False, "fit_kwargs": {}, "model_kwargs": model_kwargs,
                   "module": "armory_siammtl.armory.factories", "name": "get_art_model",
                   "weights_file": Path(variant.weights).name, "wrapper_kwargs": {}},
-        "scenario": {"kwargs": {}, "module": "armory.scenarios.carla_video_tracking", "name": "CarlaVideoTracking"},
+        "scenario": {"export_batches": True, "kwargs": {}, "module": "armory_siammtl.armory.video_export",
+                     "name": "CarlaVideoTracking"},
         "sysconfig": {"docker_image": "armory-siammtl:0.1.0", "external_github_repo": None, "gpus": "all",
                       "output_dir": None, "output_filename": None, "use_gpu": False},
     }

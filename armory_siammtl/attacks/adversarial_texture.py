@@ -62,6 +62,55 @@ def texture_settings(step_size: float = 0.1, steps: Optional[int] = None, checkp
     return {"step_size": float(step_size), "steps": steps, "checkpoints": checkpoints}
 
 
+def prepare_frames(video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw, shading: Optional[str],
+                   clean_first_frame: bool) -> list:
+    """Per frame: placement of the texture and the alpha (coverage x visibility) of each pixel, and the
+    scene's shading (None for a frame without the patch)."""
+    frames = []
+    for t in range(video.shape[0]):
+        if t == 0 and clean_first_frame:
+            frames.append(None)
+            continue
+        placement = place(coords[t], texture_hw, video.shape[1:3], video.device)
+        if placement is None:
+            frames.append(None)
+            continue
+        window = (slice(placement.y0, placement.y1), slice(placement.x0, placement.x1))
+        alpha = placement.coverage * torch.as_tensor(masks[t][window], device=video.device)
+        shade = torch.ones((), device=video.device)
+        if shading == "green_screen":
+            shade = (video[t][window].max(dim=-1).values / GREEN_SCREEN_VALUE)[..., None]
+        frames.append((placement, window, alpha[..., None], shade))
+    return frames
+
+
+def composite(video: torch.Tensor, texture: torch.Tensor, prepared) -> torch.Tensor:
+    """Video (T, H, W, 3) with the texture pasted where ``prepared`` says; clipped to [0, 1]."""
+    out = []
+    for frame, prep in zip(video, prepared):
+        if prep is None:
+            out.append(frame)
+            continue
+        placement, window, alpha, shade = prep
+        frame = frame.clone()
+        region = frame[window]
+        frame[window] = region * (1 - alpha) + warp_texture(texture, placement) * shade * alpha
+        out.append(frame.clamp(0.0, 1.0))
+    return torch.stack(out)
+
+
+def apply_texture(frames: np.ndarray, texture: np.ndarray, patch_metadata: dict, shading: Optional[str],
+                  clean_first_frame: bool = True) -> np.ndarray:
+    """The video (T, H, W, 3) in [0, 1] with ``texture`` (th, tw, 3) on its patch, exactly as the attack
+    composites it (to redraw an attacked video from a saved texture)."""
+    coords, masks = check_patch_metadata(patch_metadata, frames.shape)
+    video = torch.as_tensor(frames, dtype=torch.float32)
+    texture = torch.as_tensor(texture, dtype=torch.float32)
+    with torch.no_grad():
+        prepared = prepare_frames(video, coords, masks, tuple(texture.shape[:2]), shading, clean_first_frame)
+        return composite(video, texture, prepared).numpy()
+
+
 class AdversarialTexture(EvasionAttack):
     """The seed paper's texture attack; ``generate`` has ARMORY's signature.
 
@@ -108,41 +157,6 @@ class AdversarialTexture(EvasionAttack):
         self.on_step = on_step
         self.checkpoint_results: List[CheckpointResult] = []
         self.texture: Optional[np.ndarray] = None
-
-    # -- compositing -------------------------------------------------------------------------------
-    def _prepare(self, video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw):
-        """Per frame: placement of the texture and the alpha (coverage x visibility) of each pixel."""
-        frames = []
-        for t in range(video.shape[0]):
-            if t == 0 and self.clean_first_frame:
-                frames.append(None)
-                continue
-            placement = place(coords[t], texture_hw, video.shape[1:3], video.device)
-            if placement is None:
-                frames.append(None)
-                continue
-            window = (slice(placement.y0, placement.y1), slice(placement.x0, placement.x1))
-            alpha = placement.coverage * torch.as_tensor(masks[t][window], device=video.device)
-            shade = torch.ones((), device=video.device)
-            if self.shading == "green_screen":
-                shade = (video[t][window].max(dim=-1).values / GREEN_SCREEN_VALUE)[..., None]
-            frames.append((placement, window, alpha[..., None], shade))
-        return frames
-
-    @staticmethod
-    def composite(video: torch.Tensor, texture: torch.Tensor, prepared) -> torch.Tensor:
-        """Video (T, H, W, 3) with the texture pasted where ``prepared`` says; clipped to [0, 1]."""
-        out = []
-        for frame, prep in zip(video, prepared):
-            if prep is None:
-                out.append(frame)
-                continue
-            placement, window, alpha, shade = prep
-            frame = frame.clone()
-            region = frame[window]
-            frame[window] = region * (1 - alpha) + warp_texture(texture, placement) * shade * alpha
-            out.append(frame.clamp(0.0, 1.0))
-        return torch.stack(out)
 
     # -- attack ------------------------------------------------------------------------------------
     def _track(self, video: torch.Tensor, box) -> torch.Tensor:
@@ -191,7 +205,7 @@ class AdversarialTexture(EvasionAttack):
         init = (rng.uniform(0, 1, (*texture_hw, 3)) if self.init == "random"
                 else np.full((*texture_hw, 3), 0.5))
         texture = torch.tensor(init, dtype=torch.float32, device=device)
-        prepared = self._prepare(video, coords, masks, texture_hw)
+        prepared = prepare_frames(video, coords, masks, texture_hw, self.shading, self.clean_first_frame)
         num_frames = x.shape[1]
 
         self.checkpoint_results = []
@@ -205,7 +219,7 @@ class AdversarialTexture(EvasionAttack):
                 start = int(rng.integers(0, num_frames - self.frame_batch + 1))
                 stop = start + self.frame_batch
             texture.requires_grad_(True)
-            adv = self.composite(video[start:stop], texture, prepared[start:stop])
+            adv = composite(video[start:stop], texture, prepared[start:stop])
             boxes = self._track(adv, target[start].detach().cpu().numpy())
             loss = box_l1(boxes, target[start:stop])
             # a window where the patch is off-frame or hidden does not depend on the texture: zero gradient
@@ -219,12 +233,12 @@ class AdversarialTexture(EvasionAttack):
                 self.on_step(step + 1)
         self.texture = texture.detach().cpu().numpy()
         with torch.no_grad():
-            adv = self.composite(video, texture.detach(), prepared)
+            adv = composite(video, texture.detach(), prepared)
         return adv.cpu().numpy()[None].astype(x.dtype, copy=False)
 
     def _record(self, step, video, texture, prepared, target):
         with torch.no_grad():
-            adv = self.composite(video, texture.detach(), prepared)
+            adv = composite(video, texture.detach(), prepared)
             boxes = self._track(adv, target[0].cpu().numpy()).detach().cpu().numpy()
         gt = target.cpu().numpy()
         self.checkpoint_results.append(CheckpointResult(step, texture.detach().cpu().numpy().copy(), boxes,

@@ -1,11 +1,13 @@
 """Tables and plots of a sweep's results CSV, shaped like the paper's Table 1 and Figure 6."""
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
 import pandas as pd
 
+from armory_siammtl.atomic import write_text
 from armory_siammtl.evaluation.statistics import ALPHA, ROW, cell_statistics, paired_comparisons
 from armory_siammtl.evaluation.sweep import COLUMNS
 
@@ -185,8 +187,10 @@ def plot_per_video(frame: pd.DataFrame, path) -> Path:
 
 
 def write_report(results_path, out_dir, dataset: Optional[str] = None) -> dict:
-    """table.md (means, intervals, verdict marks), comparisons.md (paired STL-vs-MTL tests),
-    robustness.png and per_video.png under ``out_dir``; returns their paths and the tables."""
+    """Everything of a sweep under ``out_dir``: table.md (means, intervals, verdict marks), comparisons.md
+    (paired STL-vs-MTL tests), robustness.png and per_video.png, and, when the sweep kept cell records,
+    the paper's pictures (``figures``) and showcase videos; ``report.md`` gathers them on one page.
+    Returns the paths and the tables."""
     frame = read_results(results_path, dataset)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -196,12 +200,67 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None) -> dict:
     table, low, high = (_wide(stats, column, models) for column in ("mean", "ci_low", "ci_high"))
     comparisons = paired_comparisons(complete, stl)
     videos, seeds = frame["video"].nunique(), frame["seed"].nunique()
-    text = (f"# Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds\n\n"
-            + markdown_table(table, stl, low, high, verdict_table(comparisons, table)))
+    title = f"Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds"
+    text = f"# {title}\n\n" + markdown_table(table, stl, low, high, verdict_table(comparisons, table))
     (out_dir / "table.md").write_text(text)
     (out_dir / "comparisons.md").write_text("# STL vs MTL, paired by video and seed\n\n"
                                             + comparisons_markdown(comparisons))
-    return {"table": table, "comparisons": comparisons, "markdown": text, "table_md": out_dir / "table.md",
-            "comparisons_md": out_dir / "comparisons.md",
-            "robustness": plot_robustness(table, stl, out_dir / "robustness.png", low, high),
-            "per_video": plot_per_video(frame, out_dir / "per_video.png")}
+    written = {"table": table, "comparisons": comparisons, "markdown": text, "table_md": out_dir / "table.md",
+               "comparisons_md": out_dir / "comparisons.md",
+               "robustness": plot_robustness(table, stl, out_dir / "robustness.png", low, high),
+               "per_video": plot_per_video(frame, out_dir / "per_video.png")}
+    written.update(_pictures(results_path, frame, models, stl, out_dir))
+    written["report_md"] = write_page(out_dir / "report.md", title, written, comparisons)
+    return written
+
+
+def _pictures(results_path, frame: pd.DataFrame, models: List[str], stl: Optional[str], out_dir: Path) -> dict:
+    """Figures (a), (b), (d) and the showcase videos, when the sweep kept records of the chosen cell."""
+    from armory_siammtl.evaluation import figures
+
+    settings_path = Path(results_path).with_name(Path(results_path).name + ".settings.json")
+    if stl is None or not settings_path.is_file():
+        return {}
+    dataset = json.loads(settings_path.read_text())["dataset"]
+    show = figures.load_showcase(results_path, frame, dataset, [stl] + [m for m in models if m != stl], stl)
+    if show is None:
+        return {}
+    return {"rule": show.rule, "frame": figures.plot_frame(show, out_dir / "frame.png"),
+            "iou_per_frame": figures.plot_iou_per_frame(show, out_dir / "iou_per_frame.png"),
+            "textures": figures.plot_textures(show, out_dir / "textures.png"),
+            "videos": figures.write_videos(show, out_dir)}
+
+
+def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Path:
+    """``report.md``: the table, the figures with captions saying what each shows, links to the videos,
+    and the paired comparisons; relative links, so the page renders on a code host."""
+    table = written["markdown"].split("\n", 2)[2]
+    parts = [f"# {title}\n", "## mIoU under attack\n", table,
+             "## (c) mIoU vs attack steps\n",
+             "![mIoU vs steps](robustness.png)\n",
+             "Mean mIoU over videos × attack seeds at each checkpoint of the attack, one panel per step size "
+             "δ; the band is the 95 % bootstrap interval over (video, seed) pairs (the paper's Figure 6 with "
+             "its spread).\n",
+             "![per video](per_video.png)\n",
+             "Every (video, seed) attack run on its own: colour names the video, line style the seed.\n"]
+    if "frame" in written:
+        parts += ["## (a) One frame, benign and attacked\n", "![frame](frame.png)\n",
+                  "Left: the clean frame, right: the same frame with each model's own final texture on the "
+                  "patch; ground truth dashed green, the tracker's box solid (blue benign, red attacked). The "
+                  "frame is the one where the first model's attacked IoU is lowest. Cell: "
+                  f"{written['rule']}.\n",
+                  "## (b) IoU per frame under attack\n", "![IoU per frame](iou_per_frame.png)\n",
+                  "IoU with the ground truth at every frame after the first, benign (dashed) and after the "
+                  "attack's last checkpoint (solid), for each model on the same video and seed as (a).\n",
+                  "## (d) The texture at each checkpoint\n", "![textures](textures.png)\n",
+                  "The adversarial texture of each model (rows) after each checkpoint's number of steps "
+                  "(columns), started from 0.5 grey, stored rounded to 8 bits.\n",
+                  "## Videos\n",
+                  "The cell of (a) as video, benign left and attacked right, boxes as in (a): "
+                  + ", ".join(f"[{Path(v).name}]({Path(v).name})" for v in written["videos"]) + ".\n"]
+    else:
+        parts += ["(No cell records beside the results: figures (a), (b), (d) and the videos need a sweep "
+                  "run with this version.)\n"]
+    parts += ["## STL vs MTL, paired by video and seed\n", comparisons_markdown(comparisons)]
+    write_text(path, "\n".join(parts))
+    return Path(path)

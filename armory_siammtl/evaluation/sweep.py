@@ -2,7 +2,7 @@
 step count.
 
 Smaller step counts come from the attack's checkpoints. Each finished cell is appended to a tidy CSV
-(written atomically), so a killed sweep resumes where it stopped; rows with ``steps == 0`` are the benign
+(written atomically), after its boxes and textures (``cell_records``), so a killed sweep resumes where it stopped; rows with ``steps == 0`` are the benign
 mIoU of the clean video (the same for every seed). Each row names the runtime it was computed on
 (torch, CPU kernels, threads, device), since round-off there changes single attack runs.
 """
@@ -18,9 +18,10 @@ from typing import Callable, Dict, List, Optional
 from tqdm.auto import tqdm
 
 from armory_siammtl.atomic import write_csv, write_text
-from armory_siammtl.attacks.runner import run_attack
+from armory_siammtl.attacks.runner import AttackRun, run_attack
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
 from armory_siammtl.estimators.build import build_estimator
+from armory_siammtl.evaluation.cell_records import cell_path, save_cell
 from armory_siammtl.evaluation.sweep_config import SweepConfig
 from armory_siammtl.models.checkpoint import sha256_of
 from armory_siammtl.models.variant import ModelVariant
@@ -140,12 +141,12 @@ def load_estimator(variant: ModelVariant, instance_size: int = TrackingConfig.in
 
 
 def attack_cell(estimator, video: AttackVideo, step_size: float, seed: int, config: SweepConfig,
-                on_step: Optional[Callable[[int], None]] = None) -> Dict[int, float]:
-    """{steps: mIoU x 100} of one (model, step size, video, seed) cell, benign as steps 0."""
-    run = run_attack(estimator, video, on_step=on_step, step_size=step_size, steps=config.max_steps,
-                     checkpoints=config.steps, gradient=config.gradient, frame_batch=config.frame_batch,
-                     seed=seed, init=config.init, verbose=False)
-    return run.mious()
+                on_step: Optional[Callable[[int], None]] = None) -> AttackRun:
+    """The attack run of one (model, step size, video, seed) cell (``.mious()``: {steps: mIoU x 100},
+    benign as steps 0)."""
+    return run_attack(estimator, video, on_step=on_step, step_size=step_size, steps=config.max_steps,
+                      checkpoints=config.steps, gradient=config.gradient, frame_batch=config.frame_batch,
+                      seed=seed, init=config.init, verbose=False)
 
 
 def run_sweep(config: SweepConfig, results_path, progress: bool = True,
@@ -185,12 +186,12 @@ def _run_locked(config: SweepConfig, results_path, progress, on_cell) -> Results
             if model.name not in estimators:
                 estimators[model.name] = load_estimator(model, config.instance_size)
             bar.set_description(f"sweep {model.name} d={step_size:g} seed {seed} {video.video_id}")
-            mious = attack_cell(estimators[model.name], video, step_size, seed, config,
-                                on_step=lambda _: bar.update(1))
+            run = attack_cell(estimators[model.name], video, step_size, seed, config, on_step=lambda _: bar.update(1))
+            save_cell(cell_path(results.path, model.name, step_size, video.video_id, seed), video.boxes, run)
             results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
                           "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
                           "video": video.video_id, "step_size": f"{step_size:g}", "seed": seed, "steps": steps,
-                          "miou": f"{miou:.4f}", "runtime": runtime} for steps, miou in sorted(mious.items())])
+                          "miou": f"{miou:.4f}", "runtime": runtime} for steps, miou in sorted(run.mious().items())])
             left -= 1
             bar.set_postfix({"cells left": left})
             if on_cell is not None:
