@@ -156,3 +156,74 @@ def test_windows_without_the_patch_get_a_zero_gradient(estimator, clip):
     x_adv = attack.generate(x, y, y_patch_metadata=[dict(meta[0], masks=masks)])
     assert np.array_equal(x_adv[:, :3], x[:, :3])  # no patch pixel visible there
     assert x_adv.shape == x.shape and np.isfinite(attack.texture).all()
+
+
+def test_sign_accumulated_steps_by_the_sign_of_the_running_gradient_sum(clip):
+    """ART 1.9.1 (the paper's reference) never reset the texture's gradient: each step moved by the sign of
+    the sum of every gradient so far. Replayed here step by step on a tracker whose loss is linear in the
+    pixels, with the gradient of each recorded texture recomputed through the attack's own functions."""
+    import torch
+
+    from armory_siammtl.attacks.adversarial_texture import composite, prepare_frames
+    from armory_siammtl.tracking.objective import box_l1
+
+    x, y, meta = clip
+    tracker = SmoothTracker(y[0]["boxes"])
+    # a target 3 px beside the grey texture's boxes: the first step overshoots it by hundreds of px, so the
+    # gradient's sign flips and the two rules part
+    grey = apply_texture(x[0], np.full((50, 62, 3), 0.5, np.float32), meta[0], None)
+    start = tracker.predict(grey[None], y_init=y[0]["boxes"][:1])[0]["boxes"].numpy()
+    y = [{"boxes": start + np.array([3, -3, 3, -3], np.float32)}]
+    steps, delta = 6, 0.02
+    runs = {}
+    for gradient in ("sign-accumulated", "sign"):
+        runs[gradient] = AdversarialTexture(tracker, step_size=delta, steps=steps, checkpoints=range(steps + 1),
+                                            gradient=gradient, verbose=False)
+        runs[gradient].generate(x, y, y_patch_metadata=meta)
+    textures = [r.texture for r in runs["sign-accumulated"].checkpoint_results]
+    from armory_siammtl.data.patch import check_patch_metadata
+
+    video = torch.as_tensor(x[0])
+    coords, masks = check_patch_metadata(meta[0], x.shape[1:])
+    prepared = prepare_frames(video, coords, masks, textures[0].shape[:2], None, True)
+    target = torch.as_tensor(y[0]["boxes"], dtype=torch.float32)
+    total = np.zeros_like(textures[0])
+    for k in range(steps):
+        texture = torch.tensor(textures[k], requires_grad=True)
+        boxes = tracker.predict(composite(video, texture, prepared)[None], y_init=y[0]["boxes"][:1])[0]["boxes"]
+        total += torch.autograd.grad(box_l1(boxes, target), texture)[0].numpy()
+        np.testing.assert_array_equal(textures[k + 1], np.clip(textures[k] + np.float32(delta) * np.sign(total), 0, 1))
+    assert not np.array_equal(runs["sign"].texture, textures[-1]), "the toy problem does not tell the two apart"
+
+
+def test_rectangle_region_pastes_texels_upright_in_the_bounding_rectangle(clip):
+    x, _, meta = clip
+    texture = np.random.default_rng(0).uniform(0, 1, (51, 63, 3)).astype(np.float32)
+    pasted = apply_texture(x[0], texture, meta[0], None, clean_first_frame=False, region="rectangle")
+    masks = meta[0]["masks"]
+    left, top = CORNERS.min(axis=0)  # 58, 40
+    right, bottom = CORNERS.max(axis=0)  # 120, 90
+    for t in range(len(pasted)):
+        inside = np.zeros(masks[t].shape, bool)
+        inside[top:bottom, left:right] = True
+        shown = inside & (masks[t] == 1)
+        ys, xs = np.nonzero(shown)
+        np.testing.assert_array_equal(pasted[t][ys, xs], texture[ys - top, xs - left])  # texel for pixel, unshaded
+        np.testing.assert_array_equal(pasted[t][~shown], x[0, t][~shown])  # outside or occluded: untouched
+    perspective = apply_texture(x[0], texture, meta[0], None, clean_first_frame=False)
+    assert not np.array_equal(perspective, pasted)
+
+
+@pytest.mark.parametrize("frame_batch,expected", [(None, [4] * 3), (3, [3] * 3)])
+def test_whole_video_or_windows_per_step(clip, frame_batch, expected):
+    x, y, meta = clip
+
+    class Counting(SmoothTracker):
+        def predict(self, x, y_init=None, **kwargs):
+            lengths.append(np.shape(x)[1])
+            return super().predict(x, y_init, **kwargs)
+
+    lengths = []
+    AdversarialTexture(Counting(y[0]["boxes"]), step_size=0.01, steps=3, checkpoints=[3], frame_batch=frame_batch,
+                       verbose=False).generate(x, y, y_patch_metadata=meta)
+    assert lengths[:-1] == expected and lengths[-1] == 4  # the steps, then the checkpoint's whole-video track

@@ -14,13 +14,15 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 from tqdm.auto import tqdm
 
-from armory_siammtl.attacks.warp import place, warp_texture
+from armory_siammtl.attacks.warp import place, place_rectangle, warp_texture
 from armory_siammtl.data.patch import check_patch_metadata
 from armory_siammtl.input_checks import check_pixels
 from armory_siammtl.tracking.metrics import video_mean_iou
 from armory_siammtl.tracking.objective import box_l1
 
 logger = logging.getLogger(__name__)
+GRADIENTS = ("raw", "sign", "sign-accumulated")
+REGIONS = {"perspective": place, "rectangle": place_rectangle}
 GREEN_SCREEN_VALUE = 0.5647  # HSV value of CARLA's #00903a green screen, as ARMORY's texture attack uses
 
 
@@ -34,7 +36,7 @@ class CheckpointResult:
 
 def texture_settings(step_size: float = 0.1, steps: Optional[int] = None, checkpoints: Optional[Sequence[int]] = None,
                      gradient: str = "raw", frame_batch: Optional[int] = None, shading: Optional[str] = None,
-                     init: str = "mean", max_iter: Optional[int] = None) -> dict:
+                     init: str = "mean", max_iter: Optional[int] = None, region: str = "perspective") -> dict:
     """The attack's settings checked, with ``steps`` and ``checkpoints`` resolved (``max_iter``, ARMORY's
     name for ``steps``, drops larger checkpoints with a warning); used by the attack and by ``validate``."""
     if max_iter is not None:
@@ -51,8 +53,10 @@ def texture_settings(step_size: float = 0.1, steps: Optional[int] = None, checkp
         raise ValueError(f"step_size must be positive, got {step_size}")
     if steps < 0 or any(c < 0 or c > steps for c in checkpoints):
         raise ValueError(f"checkpoints {checkpoints} must lie in [0, steps={steps}]")
-    if gradient not in ("raw", "sign"):
-        raise ValueError(f"gradient must be 'raw' or 'sign', not {gradient!r}")
+    if gradient not in GRADIENTS:
+        raise ValueError(f"gradient must be one of {GRADIENTS}, not {gradient!r}")
+    if region not in REGIONS:
+        raise ValueError(f"region must be one of {tuple(REGIONS)}, not {region!r}")
     if shading not in (None, "green_screen"):
         raise ValueError(f"shading must be None or 'green_screen', not {shading!r}")
     if init not in ("mean", "random"):
@@ -63,7 +67,7 @@ def texture_settings(step_size: float = 0.1, steps: Optional[int] = None, checkp
 
 
 def prepare_frames(video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw, shading: Optional[str],
-                   clean_first_frame: bool) -> list:
+                   clean_first_frame: bool, region: str = "perspective") -> list:
     """Per frame: placement of the texture and the alpha (coverage x visibility) of each pixel, and the
     scene's shading (None for a frame without the patch)."""
     frames = []
@@ -71,7 +75,7 @@ def prepare_frames(video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, t
         if t == 0 and clean_first_frame:
             frames.append(None)
             continue
-        placement = place(coords[t], texture_hw, video.shape[1:3], video.device)
+        placement = REGIONS[region](coords[t], texture_hw, video.shape[1:3], video.device)
         if placement is None:
             frames.append(None)
             continue
@@ -100,14 +104,14 @@ def composite(video: torch.Tensor, texture: torch.Tensor, prepared) -> torch.Ten
 
 
 def apply_texture(frames: np.ndarray, texture: np.ndarray, patch_metadata: dict, shading: Optional[str],
-                  clean_first_frame: bool = True) -> np.ndarray:
+                  clean_first_frame: bool = True, region: str = "perspective") -> np.ndarray:
     """The video (T, H, W, 3) in [0, 1] with ``texture`` (th, tw, 3) on its patch, exactly as the attack
     composites it (to redraw an attacked video from a saved texture)."""
     coords, masks = check_patch_metadata(patch_metadata, frames.shape)
     video = torch.as_tensor(frames, dtype=torch.float32)
     texture = torch.as_tensor(texture, dtype=torch.float32)
     with torch.no_grad():
-        prepared = prepare_frames(video, coords, masks, tuple(texture.shape[:2]), shading, clean_first_frame)
+        prepared = prepare_frames(video, coords, masks, tuple(texture.shape[:2]), shading, clean_first_frame, region)
         return composite(video, texture, prepared).numpy()
 
 
@@ -127,7 +131,12 @@ class AdversarialTexture(EvasionAttack):
     :param shading: "green_screen" scales the texture by the scene's brightness on the green screen
         (CARLA, as ARMORY does); None pastes it as is (digital patch, OTB).
     :param texture_size: (height, width) of the texture; default the patch's extent in the frame.
-    :param gradient: "raw" (the paper's Eq. 4) or "sign" (what ARMORY's texture attack does).
+    :param gradient: "raw" (the paper's Eq. 4), "sign" (what ARMORY's texture attack does with ART >= 1.10.3)
+        or "sign-accumulated" (the sign of the sum of all gradients so far: ART 1.9.1, under the paper's
+        reference run, never reset the texture's gradient between steps).
+    :param region: "perspective" (the texture warped onto the patch's corners, ARMORY >= 0.15) or
+        "rectangle" (pasted upright, texel for pixel, in the corners' bounding rectangle, as the paper's
+        reference ran it); the masks decide which pixels show it in both.
     :param init: "mean" (0.5 grey) or "random" (seeded uniform).
     :param seed: seeds the frame windows and the random init.
     :param verbose: show a progress bar over the steps.
@@ -137,7 +146,7 @@ class AdversarialTexture(EvasionAttack):
 
     attack_params = EvasionAttack.attack_params + [
         "step_size", "steps", "checkpoints", "gradient", "frame_batch", "clean_first_frame", "shading",
-        "texture_size", "init", "seed", "verbose"]
+        "texture_size", "init", "seed", "verbose", "region"]
     _estimator_requirements = (ObjectTrackerMixin,)
 
     def __init__(self, estimator: ObjectTrackerMixin, step_size: float = 0.1, steps: Optional[int] = None,
@@ -145,12 +154,13 @@ class AdversarialTexture(EvasionAttack):
                  frame_batch: Optional[int] = None, clean_first_frame: bool = True,
                  shading: Optional[str] = None, texture_size: Optional[Sequence[int]] = None,
                  init: str = "mean", seed: int = 0, verbose: bool = True, max_iter: Optional[int] = None,
-                 on_step: Optional[Callable[[int], None]] = None):
+                 on_step: Optional[Callable[[int], None]] = None, region: str = "perspective"):
         super().__init__(estimator=estimator)
-        settings = texture_settings(step_size, steps, checkpoints, gradient, frame_batch, shading, init, max_iter)
+        settings = texture_settings(step_size, steps, checkpoints, gradient, frame_batch, shading, init, max_iter,
+                                    region)
         self.step_size, self.steps, self.checkpoints = settings["step_size"], settings["steps"], settings["checkpoints"]
         self.gradient, self.frame_batch, self.shading, self.init = gradient, frame_batch, shading, init
-        self.clean_first_frame = clean_first_frame
+        self.clean_first_frame, self.region = clean_first_frame, region
         self.texture_size = tuple(texture_size) if texture_size is not None else None
         self.seed = int(seed)
         self.verbose = verbose
@@ -205,7 +215,8 @@ class AdversarialTexture(EvasionAttack):
         init = (rng.uniform(0, 1, (*texture_hw, 3)) if self.init == "random"
                 else np.full((*texture_hw, 3), 0.5))
         texture = torch.tensor(init, dtype=torch.float32, device=device)
-        prepared = prepare_frames(video, coords, masks, texture_hw, self.shading, self.clean_first_frame)
+        prepared = prepare_frames(video, coords, masks, texture_hw, self.shading, self.clean_first_frame, self.region)
+        accumulated = torch.zeros_like(texture)
         num_frames = x.shape[1]
 
         self.checkpoint_results = []
@@ -227,7 +238,8 @@ class AdversarialTexture(EvasionAttack):
             if grad is None:
                 grad = torch.zeros_like(texture)
             with torch.no_grad():
-                update = grad.sign() if self.gradient == "sign" else grad
+                accumulated += grad
+                update = {"raw": grad, "sign": grad.sign(), "sign-accumulated": accumulated.sign()}[self.gradient]
                 texture = (texture + self.step_size * update).clamp(0.0, 1.0)
             if self.on_step is not None:
                 self.on_step(step + 1)

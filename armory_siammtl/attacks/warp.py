@@ -1,6 +1,9 @@
-"""Perspective placement of a texture into video frames, differentiable in the texture."""
+"""Placement of a texture into video frames, differentiable in the texture: by perspective onto the
+patch's corners (``place``), or upright, texel for pixel, in the corners' bounding rectangle
+(``place_rectangle``, how the paper's reference attack placed it)."""
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -28,8 +31,9 @@ class Placement:
     y1: int
     x0: int
     x1: int
-    grid: torch.Tensor  # (1, h, w, 2) normalised texture coordinates for grid_sample
+    grid: Optional[torch.Tensor]  # (1, h, w, 2) normalised texture coordinates for grid_sample
     coverage: torch.Tensor  # (h, w) in [0, 1]: how much of each pixel the texture covers
+    texels: Optional[tuple] = None  # (rows, cols) slices of the texture pasted as is, instead of a grid
 
 
 def place(corners, texture_hw, frame_hw, device=None, dtype=torch.float32):
@@ -55,8 +59,28 @@ def place(corners, texture_hw, frame_hw, device=None, dtype=torch.float32):
     return Placement(int(y0), int(y1), int(x0), int(x1), grid_t, coverage)
 
 
+def place_rectangle(corners, texture_hw, frame_hw, device=None, dtype=torch.float32):
+    """Placement of a (th, tw) texture pasted upright, one texel per pixel, from the top-left of the
+    axis-aligned rectangle around ``corners`` (floor of their minimum), cut to that rectangle and the
+    frame; None if off-frame."""
+    corners = np.asarray(corners, dtype=np.float64)
+    th, tw = texture_hw
+    height, width = frame_hw
+    left, top = np.floor(corners.min(axis=0)).astype(int)
+    right, bottom = np.ceil(corners.max(axis=0)).astype(int)
+    x0, y0 = max(left, 0), max(top, 0)
+    x1, y1 = min(right, left + tw, width), min(bottom, top + th, height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    coverage = torch.ones((y1 - y0, x1 - x0), dtype=dtype, device=device)
+    texels = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
+    return Placement(int(y0), int(y1), int(x0), int(x1), None, coverage, texels)
+
+
 def warp_texture(texture: torch.Tensor, placement: Placement) -> torch.Tensor:
     """Sample a (th, tw, 3) texture on ``placement``'s window -> (h, w, 3)."""
+    if placement.texels is not None:
+        return texture[placement.texels]
     image = texture.permute(2, 0, 1).unsqueeze(0)
     out = F.grid_sample(image, placement.grid.to(texture.dtype), mode="bilinear", padding_mode="border",
                         align_corners=False)

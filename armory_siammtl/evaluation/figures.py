@@ -74,6 +74,15 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return Path(path)
+
+
 def _wrapped(text: str, width: int = 70) -> str:
     import textwrap
 
@@ -117,10 +126,7 @@ def plot_frame(show: Showcase, path, t: Optional[int] = None) -> Path:
             ax.axis("off")
     axes[0][0].legend(loc="lower left", fontsize=8)
     fig.suptitle(_wrapped(f"frame {t}; {show.rule}", 110), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path, 90)
 
 
 def plot_iou_per_frame(show: Showcase, path) -> Path:
@@ -141,10 +147,7 @@ def plot_iou_per_frame(show: Showcase, path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(_wrapped(show.rule, 100), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path, 100)
 
 
 def plot_textures(show: Showcase, path) -> Path:
@@ -162,10 +165,7 @@ def plot_textures(show: Showcase, path) -> Path:
             ax.set_title(f"{model}, {step} steps", fontsize=9)
             ax.axis("off")
     fig.suptitle(_wrapped(show.rule, 30 * max(len(steps), 2)), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path, 100)
 
 
 def _boxed(image: np.ndarray, boxes: List[tuple]) -> np.ndarray:
