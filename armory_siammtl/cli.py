@@ -12,6 +12,7 @@ import numpy as np
 from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.data.splits import EMBEDDED_SEED, HELD_OUT_SEED, TRAIN_SEED
 from armory_siammtl.evaluation.keypoints import PCK_ALPHA
+from armory_siammtl.models.keypoint_head import HEAD_STYLES, KEYPOINT_LOSSES
 from armory_siammtl.models.variant import HEADS, ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 
@@ -163,7 +164,8 @@ def cmd_train(args):
                       optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
                       batch_size=args.batch_size, seed=args.seed, instance_size=args.instance_size,
                       val_videos=args.val_videos, val_pairs=args.val_pairs,
-                      command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]))
+                      command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]),
+                      keypoint_loss=args.keypoint_loss, head_style=args.head_style)
     tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, args.seed,
                              args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max)
     trainer = Trainer(cfg, *tracks)
@@ -297,6 +299,10 @@ def build_parser():
     p.add_argument("--pretrained-head", action="store_true",
                    help="record that --init-weights carry a pre-trained keypoint head")
     p.add_argument("--init-weights", default=None)
+    p.add_argument("--keypoint-loss", choices=KEYPOINT_LOSSES, default="heatmap_bce",
+                   help="heatmap_bce (Gaussian heatmaps) or softmax_ce (the paper's reference code)")
+    p.add_argument("--head-style", choices=HEAD_STYLES, default="batchnorm",
+                   help="batchnorm, or skelevision: the reference code's head (no batch norm, 16x16 deconv)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--epochs", type=int, default=10)

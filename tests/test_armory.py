@@ -140,7 +140,8 @@ def test_malformed_scenarios_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not a readable JSON"):
         validate_scenario(bad)
     for change, message in [({"step_size": -0.1}, "step_size must be positive, got -0.1"),
-                            ({"gradient": "bogus"}, "gradient must be 'raw' or 'sign', not 'bogus'"),
+                            ({"gradient": "bogus"}, "gradient must be one of \\('raw', 'sign', 'sign-accumulated'\\), not 'bogus'"),
+                            ({"region": "circle"}, "region must be one of \\('perspective', 'rectangle'\\), not 'circle'"),
                             ({"frame_batch": 1}, "frame_batch must be at least 2")]:
         config = scenario_config(MODELS["mtl_l02"])
         config["attack"]["kwargs"].update(change)

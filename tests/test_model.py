@@ -220,3 +220,42 @@ def test_weights_changed_after_saving_are_refused_by_their_own_metadata(tmp_path
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="its tensors hash to .* but its metadata records .* changed after"):
         load_model(ModelVariant(weights=path))
+
+
+def test_softmax_keypoint_loss_is_a_spatial_cross_entropy_over_visible_keypoints():
+    logits = torch.tensor([[[[0.0, 1.0], [2.0, 3.0]], [[1.0, 1.0], [1.0, 5.0]]]])  # (1, 2 keypoints, 2, 2)
+    keypoints = torch.tensor([[[1.7, 0.2], [0.4, 1.9]]])  # pixels (x 1, y 0) and (x 0, y 1)
+    first = -(1.0 - torch.logsumexp(torch.tensor([0.0, 1.0, 2.0, 3.0]), 0))
+    second = -(1.0 - torch.logsumexp(torch.tensor([1.0, 1.0, 1.0, 5.0]), 0))
+    both = keypoint_loss(logits, keypoints, torch.tensor([[2, 1]]), kind="softmax_ce")
+    assert float(both) == pytest.approx(float(first + second) / 2, abs=1e-6)
+    only_first = keypoint_loss(logits, keypoints, torch.tensor([[2, 0]]), kind="softmax_ce")
+    moved = keypoint_loss(logits, torch.tensor([[[1.7, 0.2], [9.0, -3.0]]]), torch.tensor([[2, 0]]), kind="softmax_ce")
+    assert float(only_first) == float(moved) == pytest.approx(float(first), abs=1e-6)  # invisible: no effect
+    outside = keypoint_loss(logits, torch.tensor([[[1.7, 0.2], [0.4, 2.5]]]), torch.tensor([[2, 2]]), kind="softmax_ce")
+    assert float(outside) == pytest.approx(float(first), abs=1e-6)  # outside the crop: dropped
+    assert float(keypoint_loss(logits, keypoints, torch.tensor([[0, 0]]), kind="softmax_ce")) == 0.0
+    with pytest.raises(ValueError, match="keypoint loss must be one of"):
+        keypoint_loss(logits, keypoints, torch.tensor([[1, 1]]), kind="mse")
+
+
+@pytest.mark.parametrize("style,raw_side,has_batchnorm", [("batchnorm", 12, True), ("skelevision", 16, False)])
+def test_keypoint_head_styles(style, raw_side, has_batchnorm):
+    head = KeypointHead.named("shallow", style=style).eval()
+    z_f = torch.rand(2, 256, 6, 6)
+    assert head.raw_logits(z_f).shape == (2, 17, raw_side, raw_side)
+    assert head(z_f).shape == (2, 17, 127, 127)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in head.modules()) == has_batchnorm
+    if style == "skelevision":
+        assert all(float(m.bias.abs().max()) == 0 for m in head.modules() if isinstance(m, torch.nn.Conv2d))
+
+
+def test_a_reference_style_head_loads_as_saved(tmp_path):
+    from armory_siammtl.models import load_model
+
+    model = SiamRPN(NetworkConfig(head="shallow", head_style="skelevision"))
+    save_checkpoint(model, tmp_path / "ref.pth", ModelVariant(0.2, "shallow"))
+    loaded = load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "ref.pth"))
+    assert loaded.config.head_style == "skelevision"
+    with pytest.raises(CheckpointError, match="head_style='skelevision' \\(asked for 'batchnorm'\\)"):
+        load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "ref.pth"), network=NetworkConfig(head="shallow"))

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from armory_siammtl.data.synthetic import synthetic_tracks
@@ -16,10 +17,14 @@ def _tracks():
     return synthetic_tracks([1, 2], num_frames=4, height=160, width=200)
 
 
-def test_short_training_lowers_both_losses(tmp_path):
+@pytest.mark.parametrize("reference", [False, True], ids=["heatmap_bce+batchnorm", "softmax_ce+skelevision"])
+def test_short_training_lowers_both_losses(tmp_path, reference):
     tracks = _tracks()
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=3, iters_per_epoch=6, **SMALL),
-                      tracks, tracks)
+    style = dict(keypoint_loss="softmax_ce", head_style="skelevision") if reference else {}
+    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=3, iters_per_epoch=6,
+                                  **style, **SMALL), tracks, tracks)
+    if reference:  # the reference head: 16x16 logits before the resize to 127
+        assert trainer.model.kpt_head.raw_logits(torch.zeros(1, 256, 6, 6)).shape[-1] == 16
     batch = training_batch(tracks, np.random.default_rng(123), trainer.cfg, trainer.anchors, torch.Generator().manual_seed(1))
 
     def losses():
@@ -38,6 +43,9 @@ def test_short_training_lowers_both_losses(tmp_path):
     record = read_checkpoint(tmp_path / "best.pth")
     assert record["training"]["instance_size"] == 159 and record["training"]["kpt_weight"] == 0.5
     assert record["network"]["head"] == "shallow"
+    assert record["training"]["keypoint_loss"] == ("softmax_ce" if reference else "heatmap_bce")
+    assert load_model(ModelVariant(0.5, "shallow", weights=tmp_path / "best.pth")).config.head_style == (
+        "skelevision" if reference else "batchnorm")
 
 
 def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):

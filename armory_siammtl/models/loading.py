@@ -51,20 +51,24 @@ def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, a
     never random weights.
 
     :param variant: the model; its ``weights`` file is required, its ``sha256`` optional.
-    :param network: the architecture; default ``NetworkConfig(head=variant.head)``.
+    :param network: the architecture; default ``NetworkConfig(head=variant.head)`` with the keypoint head's
+        style the file records.
     :param allow_missing_head: a checkpoint without keypoint head may start an MTL model (training): the
         lambda_K and head the file records are not compared, and a missing head keeps its initial weights.
     :param into: load into this model (its architecture is ``network``) instead of a new one.
     """
     if variant.weights is None:
         raise CheckpointError("no weights file given; armory-siammtl never runs random weights")
-    network = network or (into.config if into is not None else NetworkConfig(head=variant.head))
-    if network.head != variant.head:
-        raise ValueError(f"network head {network.head!r} differs from the model's head {variant.head!r}")
     weights = Path(variant.weights)
     expected = _expected_sha256(variant, not allow_missing_head)
     payload = read_checkpoint(weights, expected)
     verify(payload, variant, weights, check_model=not allow_missing_head, verified_elsewhere=expected is not None)
+    if network is None and into is None:  # the head's style is the one the file was saved with
+        recorded = payload.get("network") if isinstance(payload.get("network"), dict) else {}
+        network = NetworkConfig(head=variant.head, head_style=recorded.get("head_style", "batchnorm"))
+    network = network or into.config
+    if network.head != variant.head:
+        raise ValueError(f"network head {network.head!r} differs from the model's head {variant.head!r}")
     _check_network(payload, network, weights, ignored={"head"} if allow_missing_head else ())
     model = into if into is not None else SiamRPN(network)
     load_state(model, payload["state_dict"], weights, ("kpt_head.",) if allow_missing_head else ())

@@ -8,7 +8,7 @@ from torch import nn
 
 from armory_siammtl.models.anchors import DEFAULT_RATIOS
 from armory_siammtl.models.backbone import AlexNetLegacy
-from armory_siammtl.models.keypoint_head import HEAD_CHANNELS, KeypointHead
+from armory_siammtl.models.keypoint_head import HEAD_CHANNELS, HEAD_STYLES, KeypointHead
 from armory_siammtl.models.rpn import DepthwiseRPN
 
 
@@ -26,10 +26,13 @@ class NetworkConfig:
     scales: Tuple[int, ...] = (8,)
     head: Optional[str] = None  # None (STL), "shallow" or "deep"
     exemplar_size: int = 127
+    head_style: str = "batchnorm"  # or "skelevision", the reference code's head (models.keypoint_head)
 
     def __post_init__(self):
         if self.head is not None and self.head not in HEAD_CHANNELS:
             raise ValueError(f"head must be None, 'shallow' or 'deep', not {self.head!r}")
+        if self.head_style not in HEAD_STYLES:
+            raise ValueError(f"head_style must be one of {HEAD_STYLES}, not {self.head_style!r}")
         self.ratios = tuple(float(r) for r in self.ratios)
         self.scales = tuple(int(s) for s in self.scales)
 
@@ -60,7 +63,7 @@ class SiamRPN(nn.Module):
         channels = self.backbone.feature_size
         self.rpn_head = DepthwiseRPN(self.config.anchor_num, channels, channels)
         self.kpt_head = (KeypointHead.named(self.config.head, in_channels=channels,
-                                            out_size=self.config.exemplar_size)
+                                            out_size=self.config.exemplar_size, style=self.config.head_style)
                          if self.config.head else None)
 
     def template_features(self, z: torch.Tensor) -> torch.Tensor:

@@ -82,15 +82,17 @@ class LossWeights:
     kpt: float = 0.0
 
 
-def mtl_loss(outputs: dict, labels, deltas, weights: LossWeights, keypoints=None, visibility=None) -> dict:
-    """Weighted sum of the task losses; returns each term and ``total``."""
+def mtl_loss(outputs: dict, labels, deltas, weights: LossWeights, keypoints=None, visibility=None,
+             kpt_loss: str = "heatmap_bce") -> dict:
+    """Weighted sum of the task losses (``kpt_loss``: the keypoint loss's kind, ``keypoint_head.keypoint_loss``);
+    returns each term and ``total``."""
     terms = {"cls": classification_loss(outputs["cls"], labels),
              "reg": regression_loss(outputs["loc"], deltas, labels)}
     total = weights.cls * terms["cls"] + weights.reg * terms["reg"]
     if weights.kpt > 0:
         if "kpt" not in outputs or keypoints is None:
             raise ValueError("lambda_K > 0 needs a model with a keypoint head and keypoint targets")
-        terms["kpt"] = keypoint_loss(outputs["kpt"], keypoints, visibility)
+        terms["kpt"] = keypoint_loss(outputs["kpt"], keypoints, visibility, kind=kpt_loss)
         total = total + weights.kpt * terms["kpt"]
     terms["total"] = total
     return terms

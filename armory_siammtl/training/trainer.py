@@ -14,6 +14,7 @@ from armory_siammtl.atomic import write_csv, write_text
 from armory_siammtl.data.track import Track
 from armory_siammtl.models.anchors import anchor_grid, score_size
 from armory_siammtl.models.checkpoint import read_checkpoint, save_checkpoint
+from armory_siammtl.models.keypoint_head import KEYPOINT_LOSSES
 from armory_siammtl.models.loading import load_model
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN, to_model_input
 from armory_siammtl.models.variant import ModelVariant
@@ -46,6 +47,8 @@ class TrainConfig:
     instance_size: int = 255
     augment: Augment = field(default_factory=Augment)
     command: Optional[str] = None  # the command line that started the run, recorded in its checkpoints
+    keypoint_loss: str = "heatmap_bce"  # or "softmax_ce", the reference code's (models.keypoint_head)
+    head_style: str = "batchnorm"  # or "skelevision", the reference code's keypoint head
 
     def __post_init__(self):
         for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size"):
@@ -58,6 +61,8 @@ class TrainConfig:
             self.lr = 1e-3 if self.head_only else 8e-4
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"training lr must be a finite number > 0, got {self.lr!r}")
+        if self.keypoint_loss not in KEYPOINT_LOSSES:
+            raise ValueError(f"keypoint_loss must be one of {KEYPOINT_LOSSES}, not {self.keypoint_loss!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
         if self.variant.pretrained_head and not self.init_weights:
@@ -68,7 +73,8 @@ class TrainConfig:
         resumes only with the same record."""
         return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
                 "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
-                "instance_size": self.instance_size, "seed": self.seed}
+                "instance_size": self.instance_size, "seed": self.seed, "keypoint_loss": self.keypoint_loss,
+                "head_style": self.head_style}
 
 
 def training_batch(tracks, rng, cfg: TrainConfig, anchors, generator) -> dict:
@@ -94,7 +100,7 @@ class Trainer:
         self.out = Path(cfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)  # the initial weights, so that a run is reproducible
-        self.model = SiamRPN(NetworkConfig(head=cfg.variant.head))
+        self.model = SiamRPN(NetworkConfig(head=cfg.variant.head, head_style=cfg.head_style))
         if cfg.init_weights:
             start = ModelVariant(None, cfg.variant.head, weights=cfg.init_weights)
             load_model(start, allow_missing_head=True, into=self.model)
@@ -156,7 +162,8 @@ class Trainer:
         """The loss terms (cls, reg, kpt, total) of one batch in the current mode."""
         outputs = self.model(batch["template"], batch["search"])
         return mtl_loss(outputs, batch["labels"], batch["deltas"], LossWeights(
-            self.weights.cls, self.weights.reg, self.weights.kpt), batch["keypoints"], batch["visibility"])
+            self.weights.cls, self.weights.reg, self.weights.kpt), batch["keypoints"], batch["visibility"],
+            self.cfg.keypoint_loss)
 
     def validate(self) -> dict:
         self._set_mode(False)
