@@ -115,3 +115,41 @@ def test_bad_input_is_refused(video, box, message):
     tracker = SiamRPNTracker(calibrated_model())
     with pytest.raises(ValueError, match=message):
         tracker.track(torch.from_numpy(video), box)
+
+
+@pytest.mark.parametrize("center,size,window", [((50.3, 20.0), 10.6, (44, 14, 11)),  # floor(50.3 - 6 + 0.5) = 44
+                                                ((7.5, 90.49), 16.0, (-1, 82, 16)),  # floor(7.5 - 8.5 + 0.5) = -1
+                                                ((60.0, 45.5), 21.4, (49, 35, 21))])
+def test_integer_crops_follow_pysots_window_arithmetic(center, size, window):
+    from armory_siammtl.tracking.crop import crop_square, integer_window
+
+    assert integer_window(center, size) == window
+    image = np.random.default_rng(2).uniform(0, 1, (96, 128, 3)).astype(np.float32)
+    fill = image.mean(axis=(0, 1))
+    x0, y0, side = window
+    frame = torch.from_numpy(image).permute(2, 0, 1).requires_grad_(True)  # gradient flows to the pixels
+    centre = torch.tensor(center, dtype=torch.float32, requires_grad=True)
+    out = crop_square(frame, centre, size, side, torch.from_numpy(fill), "integer")[0].permute(1, 2, 0)
+    ref = reference_crop(image, x0, y0, side, side, fill)  # slice of the fill-padded frame, no resize
+    assert np.abs(out.detach().numpy() - ref).max() < 1e-5
+    assert torch.autograd.grad(out.sum(), centre, allow_unused=True)[0] is None  # position: no gradient
+    sub = crop_square(frame, centre, size, side, torch.from_numpy(fill), "subpixel")
+    assert torch.autograd.grad(sub.sum(), centre)[0].abs().sum() > 0
+
+
+def test_reference_tracking_setting_tracks_frame_zero_on_287_crops():
+    video, boxes = moving_block_clip(num_frames=5)
+    model = calibrated_model()
+    reference = TrackingConfig.skelevision()
+    assert (reference.instance_size, reference.crop, reference.track_first_frame) == (287, "integer", True)
+    tracker = SiamRPNTracker(model, reference)
+    assert tracker.score_size == 21
+    with torch.no_grad():
+        tracked = tracker.track(torch.from_numpy(video), boxes[0]).boxes.numpy()
+        given = SiamRPNTracker(model, TrackingConfig(instance_size=287, crop="integer")).track(
+            torch.from_numpy(video), boxes[0]).boxes.numpy()
+    assert tracked.shape == given.shape == (5, 4)
+    np.testing.assert_array_equal(given[0], boxes[0])
+    assert not np.array_equal(tracked[0], boxes[0])  # frame 0 went through the network too
+    with pytest.raises(ValueError, match="tracking crop must be one of"):
+        TrackingConfig(crop="nearest")

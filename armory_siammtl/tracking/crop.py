@@ -1,7 +1,36 @@
-"""Square crops by bilinear resampling, differentiable in the pixels and in the crop's centre and size."""
+"""Square crops by bilinear resampling, differentiable in the pixels (and, for sub-pixel crops, in the
+crop's centre and size).
+
+Two crop geometries (``TrackingConfig.crop``): "subpixel" centres a ``size``-pixel square exactly on the
+box centre; "integer" is pysot's ``get_subwindow`` arithmetic, which the paper's reference ran: the size
+rounded to whole pixels, the window's first pixel ``floor(centre - (size + 1) / 2 + 0.5)``, and no gradient
+through the window's position.
+"""
+
+import math
 
 import torch
 import torch.nn.functional as F
+
+CROPS = ("subpixel", "integer")
+
+
+def integer_window(center, size) -> tuple:
+    """pysot's crop window: (first column, first row, side) in whole pixels for a crop of ``size`` around
+    ``center`` (x, y)."""
+    side = int(round(float(size)))
+    first = [math.floor(float(c) - (side + 1) / 2 + 0.5) for c in center]
+    return first[0], first[1], side
+
+
+def crop_square(frame: torch.Tensor, center: torch.Tensor, size, out_size: int, fill: torch.Tensor,
+                geometry: str = "subpixel") -> torch.Tensor:
+    """``crop_subwindow`` on the window that ``geometry`` (one of CROPS) gives for ``center`` and ``size``."""
+    if geometry == "subpixel":
+        return crop_subwindow(frame, center, size, out_size, fill)
+    x0, y0, side = integer_window(center.detach(), torch.as_tensor(size).detach())
+    snapped = torch.tensor([x0 + side / 2, y0 + side / 2], dtype=frame.dtype, device=frame.device)
+    return crop_subwindow(frame, snapped, side, out_size, fill)
 
 
 def crop_subwindow(frame: torch.Tensor, center: torch.Tensor, size, out_size: int,

@@ -10,15 +10,15 @@ from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
 from armory_siammtl.models.siamrpn import SiamRPN, to_model_input
 from armory_siammtl.tracking.config import TrackingConfig
-from armory_siammtl.tracking.crop import crop_subwindow
+from armory_siammtl.tracking.crop import crop_square
 
 MIN_SIZE = 10.0  # pysot's smallest box side after clipping
 
 
 @dataclass
 class TrackResult:
-    boxes: torch.Tensor  # (T, 4) x1 y1 x2 y2 pixels; frame 0 is the initial box
-    scores: torch.Tensor  # (T,) foreground score of the chosen anchor; 1 for frame 0
+    boxes: torch.Tensor  # (T, 4) x1 y1 x2 y2 pixels; frame 0 is the initial box unless tracked
+    scores: torch.Tensor  # (T,) foreground score of the chosen anchor; 1 for an untracked frame 0
 
 
 def _change(r):
@@ -76,14 +76,16 @@ class SiamRPNTracker:
         size = torch.stack([box[2] - box[0], box[3] - box[1]])
         fill = frames[0].mean(dim=(1, 2))
         s_z, _ = self._search_scale(size)
-        z_crop = crop_subwindow(frames[0], center, torch.round(s_z.detach()), exemplar_size, fill)
+        z_crop = crop_square(frames[0], center, torch.round(s_z.detach()), exemplar_size, fill, cfg.crop)
         z_f = self.model.template_features(to_model_input(z_crop))
 
-        boxes, scores = [box], [torch.ones((), dtype=dtype, device=device)]
-        for t in tqdm(range(1, num_frames), desc="tracking", unit="frame", disable=not progress):
+        boxes, scores = [], []
+        if not cfg.track_first_frame:  # frame 0 returns the given box
+            boxes, scores = [box], [torch.ones((), dtype=dtype, device=device)]
+        for t in tqdm(range(len(boxes), num_frames), desc="tracking", unit="frame", disable=not progress):
             s_z, scale_z = self._search_scale(size)
             s_x = s_z * (cfg.instance_size / exemplar_size)
-            x_crop = crop_subwindow(frames[t], center, s_x, cfg.instance_size, fill)
+            x_crop = crop_square(frames[t], center, s_x, cfg.instance_size, fill, cfg.crop)
             cls, loc = self.model.track_outputs(z_f, to_model_input(x_crop))
             score = foreground_scores(cls)
             pred = decode_deltas(loc, anchors)
