@@ -160,12 +160,14 @@ def cmd_train(args):
     from armory_siammtl.training.trainer import TrainConfig, Trainer
 
     variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
-    cfg = TrainConfig(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
-                      optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
-                      batch_size=args.batch_size, seed=args.seed, instance_size=args.instance_size,
-                      val_videos=args.val_videos, val_pairs=args.val_pairs,
-                      command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]),
-                      keypoint_loss=args.keypoint_loss, head_style=args.head_style)
+    chosen = {k: v for k, v in dict(optimizer=args.optimizer, lr=args.lr, seed=args.seed, keypoint_loss=args.keypoint_loss,
+                                    head_style=args.head_style).items() if v is not None}  # else the recipe's
+    make = TrainConfig.skelevision if args.recipe == "skelevision" else TrainConfig
+    cfg = make(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
+               epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
+               instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
+               command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
+    args.seed = cfg.seed  # the procedural training videos follow the run's seed
     tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, args.seed,
                              args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max)
     trainer = Trainer(cfg, *tracks)
@@ -299,11 +301,13 @@ def build_parser():
     p.add_argument("--pretrained-head", action="store_true",
                    help="record that --init-weights carry a pre-trained keypoint head")
     p.add_argument("--init-weights", default=None)
-    p.add_argument("--keypoint-loss", choices=KEYPOINT_LOSSES, default="heatmap_bce",
-                   help="heatmap_bce (Gaussian heatmaps) or softmax_ce (the paper's reference code)")
-    p.add_argument("--head-style", choices=HEAD_STYLES, default="batchnorm",
-                   help="batchnorm, or skelevision: the reference code's head (no batch norm, 16x16 deconv)")
-    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    p.add_argument("--recipe", choices=["package", "skelevision"], default="package",
+                   help="skelevision: the paper's reference recipe (TrainConfig.skelevision); flags given override it")
+    p.add_argument("--keypoint-loss", choices=KEYPOINT_LOSSES, default=None,
+                   help="heatmap_bce (Gaussian heatmaps; package default) or softmax_ce (the reference code's)")
+    p.add_argument("--head-style", choices=HEAD_STYLES, default=None,
+                   help="batchnorm (package default) or skelevision: the reference code's head")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default=None, help="adam (package default) or sgd")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--iters", type=int, default=100)
@@ -316,7 +320,7 @@ def build_parser():
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--width", type=int, default=640)
-    p.add_argument("--seed", type=int, default=TRAIN_SEED)
+    p.add_argument("--seed", type=int, default=None, help=f"run and data seed (default {TRAIN_SEED}; 42 with --recipe skelevision)")
     _runtime_args(p)
     p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
     p.add_argument("--coco-images", default=None, help="the COCO image folder of those annotations")

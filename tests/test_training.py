@@ -156,3 +156,39 @@ def test_zero_or_negative_training_sizes_are_refused():
             TrainConfig(out_dir="unused", **{field: 0})
     with pytest.raises(ValueError, match="lr must be a finite number > 0, got nan"):
         TrainConfig(out_dir="unused", lr=float("nan"))
+
+
+def test_pysot_weighted_l1_box_loss_by_hand():
+    from armory_siammtl.training.losses import regression_loss
+
+    # 2 pairs, 1 anchor position x 3 anchors: loc (B, 4K, 1, 1) with K = 3
+    loc = torch.zeros(2, 12, 1, 1)
+    deltas = torch.tensor([[[1.0, 0, 0, 0], [0, 2.0, 0, 0], [5.0, 5, 5, 5]],
+                           [[0, 0, 0, 3.0], [9.0, 9, 9, 9], [9.0, 9, 9, 9]]])
+    labels = torch.tensor([[1, 1, 0], [1, -1, 0]])
+    # pair 1: mean over its 2 positives of the summed |error| = (1 + 2) / 2; pair 2: 3 / 1; batch mean
+    assert float(regression_loss(loc, deltas, labels, "l1")) == pytest.approx(((1 + 2) / 2 + 3) / 2)
+
+
+def test_blur_keeps_flat_images_and_smooths_noise():
+    from armory_siammtl.training.pairs import _blur
+
+    flat = torch.full((3, 20, 20), 0.3)
+    assert torch.allclose(_blur(flat, 1.0), flat, atol=1e-6)
+    noise = torch.rand(3, 40, 40, generator=torch.Generator().manual_seed(0))
+    assert float(_blur(noise, 1.0).std()) < 0.6 * float(noise.std())
+
+
+def test_the_reference_recipe(tmp_path):
+    tracks = _tracks()
+    cfg = TrainConfig.skelevision(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=2,
+                                  iters_per_epoch=2, **SMALL)
+    assert (cfg.optimizer, cfg.box_loss, cfg.grad_clip, cfg.keypoint_loss, cfg.head_style, cfg.select_by, cfg.seed) == \
+        ("sgd", "l1", None, "softmax_ce", "skelevision", "val_total", 42)
+    assert (cfg.augment.negative, cfg.augment.blur, cfg.augment.frame_range) == (0.0, 0.2, 10)
+    trainer = Trainer(cfg, tracks, tracks)
+    best = trainer.fit()
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(8e-4 * 0.95 ** 2)
+    assert best == min(trainer.history, key=lambda r: r["val_total"])  # selected by the lowest validation loss
+    assert read_checkpoint(tmp_path / "best.pth")["epoch"] == best["epoch"]
+    assert read_checkpoint(tmp_path / "last.pth")["training"]["box_loss"] == "l1"

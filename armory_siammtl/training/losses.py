@@ -63,14 +63,25 @@ def classification_loss(cls: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     return loss
 
 
-def regression_loss(loc: torch.Tensor, deltas: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Smooth-L1 on the box deltas of positive anchors; ``loc`` (B, 4K, S, S), ``deltas`` (B, N, 4)."""
+BOX_LOSSES = ("smooth_l1", "l1")
+
+
+def regression_loss(loc: torch.Tensor, deltas: torch.Tensor, labels: torch.Tensor, kind: str = "smooth_l1") -> torch.Tensor:
+    """The box-delta loss of positive anchors; ``loc`` (B, 4K, S, S), ``deltas`` (B, N, 4).
+
+    "smooth_l1": smooth-L1 averaged over positive anchors and coordinates. "l1": pysot's weighted L1 (the
+    reference recipe): per pair, |error| summed over the 4 coordinates and averaged over its positive
+    anchors; averaged over the batch.
+    """
     batch = loc.shape[0]
     pred = loc.view(batch, 4, -1).permute(0, 2, 1)
     positive = labels == 1
     if not positive.any():
         return loc.sum() * 0.0
-    return F.smooth_l1_loss(pred[positive], deltas[positive].to(pred.dtype))
+    if kind == "smooth_l1":
+        return F.smooth_l1_loss(pred[positive], deltas[positive].to(pred.dtype))
+    weight = positive.to(pred.dtype) / positive.sum(dim=1, keepdim=True).clamp(min=1).to(pred.dtype)
+    return ((pred - deltas.to(pred.dtype)).abs().sum(dim=2) * weight).sum() / batch
 
 
 @dataclass
@@ -83,11 +94,11 @@ class LossWeights:
 
 
 def mtl_loss(outputs: dict, labels, deltas, weights: LossWeights, keypoints=None, visibility=None,
-             kpt_loss: str = "heatmap_bce") -> dict:
-    """Weighted sum of the task losses (``kpt_loss``: the keypoint loss's kind, ``keypoint_head.keypoint_loss``);
-    returns each term and ``total``."""
+             kpt_loss: str = "heatmap_bce", box_loss: str = "smooth_l1") -> dict:
+    """Weighted sum of the task losses (``kpt_loss``: the keypoint loss's kind, ``keypoint_head.keypoint_loss``;
+    ``box_loss``: ``regression_loss``'s); returns each term and ``total``."""
     terms = {"cls": classification_loss(outputs["cls"], labels),
-             "reg": regression_loss(outputs["loc"], deltas, labels)}
+             "reg": regression_loss(outputs["loc"], deltas, labels, box_loss)}
     total = weights.cls * terms["cls"] + weights.reg * terms["reg"]
     if weights.kpt > 0:
         if "kpt" not in outputs or keypoints is None:

@@ -5,6 +5,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from armory_siammtl.data.track import Track
 from armory_siammtl.tracking.crop import crop_subwindow
@@ -12,7 +13,8 @@ from armory_siammtl.tracking.crop import crop_subwindow
 
 @dataclass
 class Augment:
-    """pysot's defaults: template shift 4 / scale 0.05, search shift 64 / scale 0.18; 20% negative pairs."""
+    """pysot's defaults: template shift 4 / scale 0.05, search shift 64 / scale 0.18; 20% negative pairs;
+    ``blur``: the probability of a Gaussian blur of the search crop (the reference recipe's 0.2)."""
 
     template_shift: float = 4
     template_scale: float = 0.05
@@ -21,6 +23,7 @@ class Augment:
     colour: float = 0.1
     negative: float = 0.2
     frame_range: int = 20
+    blur: float = 0.0
 
 
 def context_size(box, context_amount=0.5):
@@ -34,6 +37,17 @@ def _crop(frame_u8, center, size, out_size):
     fill = frame.mean(dim=(1, 2))
     crop = crop_subwindow(frame, torch.tensor(center, dtype=torch.float32), float(size), out_size, fill)
     return crop[0]
+
+
+def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(3, H, W) image blurred by a separable Gaussian of ``sigma`` pixels (edges replicated)."""
+    radius = max(1, int(round(2 * sigma)))
+    offsets = torch.arange(-radius, radius + 1, dtype=image.dtype)
+    kernel = torch.exp(-offsets ** 2 / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    padded = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
+    rows = F.conv2d(padded, kernel.view(1, 1, 1, -1).repeat(3, 1, 1, 1), groups=3)
+    return F.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(3, 1, 1, 1), groups=3)[0]
 
 
 def sample_pair(tracks: Sequence[Track], rng: np.random.Generator, aug: Augment = Augment(),
@@ -74,6 +88,8 @@ def sample_pair(tracks: Sequence[Track], rng: np.random.Generator, aug: Augment 
         inside = ((keypoints >= 0) & (keypoints < exemplar)).all(axis=1)
         visibility = np.where(inside, kp[:, 2], 0).astype(np.float32)
 
+    if aug.blur and rng.uniform() < aug.blur:
+        search_crop = _blur(search_crop, float(rng.uniform(0.5, 1.5)))
     gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
     template = (template * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
     search_crop = (search_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)

@@ -21,7 +21,7 @@ from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.metrics import miou_percent, video_mean_iou
 from armory_siammtl.tracking.tracker import SiamRPNTracker
-from armory_siammtl.training.losses import LossWeights, anchor_targets, mtl_loss
+from armory_siammtl.training.losses import BOX_LOSSES, LossWeights, anchor_targets, mtl_loss
 from armory_siammtl.training.pairs import Augment, sample_pair
 
 
@@ -49,6 +49,22 @@ class TrainConfig:
     command: Optional[str] = None  # the command line that started the run, recorded in its checkpoints
     keypoint_loss: str = "heatmap_bce"  # or "softmax_ce", the reference code's (models.keypoint_head)
     head_style: str = "batchnorm"  # or "skelevision", the reference code's keypoint head
+    box_loss: str = "smooth_l1"  # or "l1", pysot's weighted L1 (losses.regression_loss)
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (ExponentialLR)
+    grad_clip: Optional[float] = 10.0  # pysot's GRAD_CLIP; None: no clipping
+    select_by: str = "val_miou"  # best.pth: highest validation mIoU, or "val_total": lowest validation loss
+
+    @classmethod
+    def skelevision(cls, **overrides) -> "TrainConfig":
+        """The paper's reference recipe: SGD (momentum 0.9, weight decay 1e-4) at 8e-4 decayed by 0.95 per
+        epoch, pysot's weighted L1 box loss, no gradient clipping, no negative pairs, blur 0.2, frame range
+        10, the reference keypoint head and loss, best epoch by lowest validation loss, seed 42.
+        (Its fp16 and 4-GPU batches of 256 are hardware, not recipe; its 50 epochs are ``epochs``.)"""
+        settings = dict(optimizer="sgd", lr=8e-4, lr_decay=0.95, box_loss="l1", grad_clip=None,
+                        keypoint_loss="softmax_ce", head_style="skelevision", select_by="val_total", seed=42,
+                        augment=Augment(negative=0.0, blur=0.2, frame_range=10))
+        settings.update(overrides)
+        return cls(**settings)
 
     def __post_init__(self):
         for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size"):
@@ -63,6 +79,12 @@ class TrainConfig:
             raise ValueError(f"training lr must be a finite number > 0, got {self.lr!r}")
         if self.keypoint_loss not in KEYPOINT_LOSSES:
             raise ValueError(f"keypoint_loss must be one of {KEYPOINT_LOSSES}, not {self.keypoint_loss!r}")
+        if self.box_loss not in BOX_LOSSES:
+            raise ValueError(f"box_loss must be one of {BOX_LOSSES}, not {self.box_loss!r}")
+        if self.select_by not in ("val_miou", "val_total"):
+            raise ValueError(f"select_by must be 'val_miou' or 'val_total', not {self.select_by!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
         if self.variant.pretrained_head and not self.init_weights:
@@ -74,7 +96,7 @@ class TrainConfig:
         return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
                 "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
                 "instance_size": self.instance_size, "seed": self.seed, "keypoint_loss": self.keypoint_loss,
-                "head_style": self.head_style}
+                "head_style": self.head_style, "box_loss": self.box_loss}
 
 
 def training_batch(tracks, rng, cfg: TrainConfig, anchors, generator) -> dict:
@@ -112,6 +134,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = (torch.optim.Adam(params, lr=cfg.lr) if cfg.optimizer == "adam" else
                           torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=1e-4))
+        self.scheduler = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma=cfg.lr_decay)
         net = self.model.config
         self.anchors = anchor_grid(score_size(cfg.instance_size, net.exemplar_size, net.stride), net.stride,
                                    net.ratios, net.scales, center=cfg.instance_size // 2)
@@ -137,10 +160,12 @@ class Trainer:
             raise ValueError(f"{last} was trained with " + ", ".join(f"{k}={recorded.get(k)!r}" for k in differing)
                              + "; this run asks for " + ", ".join(f"{k}={wanted[k]!r}" for k in differing)
                              + f": choose another --out than {self.out}")
-        if not isinstance(payload.get("history"), list):
-            raise ValueError(f"{last} holds no epoch history (written by an older version); choose another --out")
+        if not isinstance(payload.get("history"), list) or "scheduler" not in payload:
+            raise ValueError(f"{last} holds no epoch history or scheduler (written by an older version); choose "
+                             "another --out")
         self.model.load_state_dict(payload["state_dict"])
         self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
         self.start_epoch = int(payload["epoch"]) + 1
         self.history = payload["history"]
         self._write_log()
@@ -163,7 +188,7 @@ class Trainer:
         outputs = self.model(batch["template"], batch["search"])
         return mtl_loss(outputs, batch["labels"], batch["deltas"], LossWeights(
             self.weights.cls, self.weights.reg, self.weights.kpt), batch["keypoints"], batch["visibility"],
-            self.cfg.keypoint_loss)
+            self.cfg.keypoint_loss, self.cfg.box_loss)
 
     def validate(self) -> dict:
         self._set_mode(False)
@@ -203,20 +228,30 @@ class Trainer:
                                              f"({ {k: float(v) for k, v in losses.items()} }); nothing saved for it")
                 self.optimizer.zero_grad()
                 losses["total"].backward()
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)  # pysot's GRAD_CLIP
+                if cfg.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
                 self.optimizer.step()
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
                 bar.set_postfix(loss=f"{float(losses['total'].detach()):.3f}")
             row = {"epoch": epoch, **{f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()},
                    **self.validate()}
-            best = max((r["val_miou"] for r in self.history), default=-1.0)
+            self.scheduler.step()
+            improved = self._is_best(row)
             self.history.append(row)
-            if row["val_miou"] > best:
+            if improved:
                 digest = self._save("best.pth", {"epoch": epoch})
                 write_text(self.out / "best.pth.sha256", f"{digest}  best.pth\n")
             # last.pth is the epoch's record: written once, atomically, with the whole history
-            self._save("last.pth", {"optimizer": self.optimizer.state_dict(), "epoch": epoch, "history": self.history})
+            self._save("last.pth", {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                                    "epoch": epoch, "history": self.history})
             self._write_log()
             tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        return max(self.history, key=lambda r: r["val_miou"])
+        return min(self.history, key=self._badness)
+
+    def _badness(self, row: dict) -> float:
+        """What ``select_by`` minimises: minus the validation mIoU, or the validation total loss."""
+        return -row["val_miou"] if self.cfg.select_by == "val_miou" else row["val_total"]
+
+    def _is_best(self, row: dict) -> bool:
+        return all(self._badness(row) < self._badness(r) for r in self.history)
