@@ -19,7 +19,7 @@ from armory_siammtl.models.checkpoint import CheckpointError
 from helpers import calibrated_model
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((REPO / "scenarios").glob("*.json"))
+SCENARIOS = sorted((REPO / "scenarios").rglob("*.json"))
 ARMORY = Path(sys.executable).parent / "armory"
 SETUP = Path(sys.executable).parent / "armory-siammtl"
 
@@ -32,8 +32,19 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
     for path in SCENARIOS:
         validate_scenario(path)
     regenerated = write_scenarios(tmp_path)
+    assert sorted(p.relative_to(tmp_path) for p in regenerated) == sorted(p.relative_to(REPO / "scenarios") for p in SCENARIOS)
     for path in regenerated:
-        assert json.loads(path.read_text()) == json.loads((REPO / "scenarios" / path.name).read_text()), path.name
+        shipped = REPO / "scenarios" / path.relative_to(tmp_path)
+        assert json.loads(path.read_text()) == json.loads(shipped.read_text()), shipped
+    reference = json.loads((REPO / "scenarios" / "skelevision" / "carla_mtl_l02.json").read_text())
+    assert {k: reference["attack"]["kwargs"][k] for k in ("gradient", "frame_batch", "region", "shading",
+                                                          "clean_first_frame", "max_iter")} == {
+        "gradient": "sign-accumulated", "frame_batch": None, "region": "rectangle", "shading": None,
+        "clean_first_frame": False, "max_iter": 1000}
+    assert reference["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow", "instance_size": 287,
+                                                  "crop": "integer", "track_first_frame": True}
+    otb = json.loads((REPO / "scenarios" / "skelevision" / "otb_stl.json").read_text())
+    assert otb["attack"]["kwargs"]["clean_first_frame"] is True
 
 
 @pytest.fixture()
@@ -233,7 +244,9 @@ def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
 
 
 @pytest.mark.slow
-def test_armory_run_on_otb_format_data_with_the_digital_patch(armory_home, tmp_path):
+def test_armory_run_on_otb_format_data_with_the_reference_attack(armory_home, tmp_path):
+    """The paper reference setting (scenarios/skelevision/) end to end: whole-video sign-accumulated attack on
+    the digital patch's bounding rectangle, 287 integer crops, frame 0 tracked."""
     import cv2
 
     from armory_siammtl.data.synthetic import make_video
@@ -251,7 +264,7 @@ def test_armory_run_on_otb_format_data_with_the_digital_patch(armory_home, tmp_p
         config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
 
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
-    done = _armory(armory_home, str(_derived(armory_home, "otb.json", shorten, base="otb_stl.json")))
+    done = _armory(armory_home, str(_derived(armory_home, "otb.json", shorten, base="skelevision/otb_stl.json")))
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     (output,) = set((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json")) - before
     summary = summarize(output)

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.tracking.config import TrackingConfig
 
 
 def weights_file(stem: str) -> str:
@@ -33,24 +34,53 @@ DATASETS = {
 }
 
 
+REFERENCE_CHECKPOINTS = (10, 20, 50, 100, 200, 500, 1000)
+
+
+def attack_setting(setting: str, dataset: str) -> dict:
+    """The attack's kwargs and the tracker's ``model_kwargs`` of a named setting: "armory" (the shipped
+    scenarios: ARMORY-0.19-style perspective texture with green-screen shading, signed gradients on seeded
+    10-frame windows, clean frame 0) or "skelevision" (as the paper's reference code ran: the sign of the
+    accumulated gradient over the whole video, the texture upright in the patch's bounding rectangle, no
+    shading, frame 0 patched on CARLA and clean on OTB; search size 287, pysot's integer crops, frame 0
+    tracked; up to 1000 steps)."""
+    dataset_entry, shading = DATASETS[dataset]
+    if setting == "armory":
+        return {"attack": dict(gradient="sign", frame_batch=10, region="perspective", shading=shading,
+                               clean_first_frame=True), "tracking": {}}
+    if setting == "skelevision":
+        tracking = TrackingConfig.skelevision()
+        return {"attack": dict(gradient="sign-accumulated", frame_batch=None, region="rectangle", shading=None,
+                               clean_first_frame=dataset == "otb2015_person"),
+                "tracking": {k: getattr(tracking, k) for k in ("instance_size", "crop", "track_first_frame")}}
+    raise ValueError(f"attack setting must be 'armory' or 'skelevision', not {setting!r}")
+
+
 def scenario_config(variant: ModelVariant, step_size: float = 0.1, max_iter: int = 50, checkpoints=(10, 20, 50),
                     frame_batch: Optional[int] = 10, dataset: str = "carla_video_tracking_dev", seed: int = 0,
-                    gradient: str = "sign") -> dict:
+                    gradient: str = "sign", setting: Optional[str] = None) -> dict:
     """One CarlaVideoTracking scenario: ``variant`` (its weights file's name is the scenario's
-    ``weights_file``) attacked by our AdversarialTexture, on ``dataset`` (a key of DATASETS)."""
+    ``weights_file``) attacked by our AdversarialTexture, on ``dataset`` (a key of DATASETS). ``setting``
+    ("armory" or "skelevision", see ``attack_setting``) replaces ``frame_batch`` and ``gradient``."""
     dataset_entry, shading = DATASETS[dataset]
+    attack = dict(gradient=gradient, frame_batch=frame_batch, region="perspective", shading=shading,
+                  clean_first_frame=True)
     model_kwargs = {"kpt_weight": variant.kpt_weight, "head": variant.head}
+    if setting is not None:
+        chosen = attack_setting(setting, dataset)
+        attack = chosen["attack"]
+        model_kwargs.update(chosen["tracking"])
     if variant.pretrained_head:
         model_kwargs["pretrained_head"] = True
+    where = f"{', as the paper reference code ran it' if setting == 'skelevision' else ''}"
     return {
         "_description": f"SiamRPN-AlexNet {variant.name} ({variant.describe()}) under the SkeleVision "
-                        f"adversarial texture, delta={step_size}, {max_iter} steps",
+                        f"adversarial texture{where}, delta={step_size}, {max_iter} steps",
         "adhoc": None,
         "attack": {
             "knowledge": "white",
             "kwargs": {"step_size": step_size, "max_iter": max_iter, "checkpoints": list(checkpoints),
-                       "gradient": gradient, "frame_batch": frame_batch, "shading": shading,
-                       "clean_first_frame": True, "seed": seed, "verbose": True},
+                       **attack, "seed": seed, "verbose": True},
             "module": "armory_siammtl.attacks",
             "name": "AdversarialTexture",
             "use_label": True,
@@ -71,17 +101,19 @@ def scenario_config(variant: ModelVariant, step_size: float = 0.1, max_iter: int
 
 def write_scenarios(out_dir) -> list:
     """The shipped set: every model at delta 0.1 (``carla_<stem>.json``) and 0.2 (``..._d02.json``) on
-    CARLA, and STL and MTL (lambda_K 0.2) on OTB2015-Person (``otb_<stem>.json``)."""
+    CARLA, and STL and MTL (lambda_K 0.2) on OTB2015-Person (``otb_<stem>.json``), with the "armory"
+    attack setting; the same set with the "skelevision" setting (1000 steps, checkpoints on the way) in
+    ``skelevision/``."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, variant in MODELS.items():
-        for step_size, suffix in ((0.1, ""), (0.2, "_d02")):
-            path = out_dir / f"carla_{stem}{suffix}.json"
-            path.write_text(json.dumps(scenario_config(variant, step_size), indent=4) + "\n")
-            written.append(path)
-    for stem in ("stl", "mtl_l02"):
-        path = out_dir / f"otb_{stem}.json"
-        path.write_text(json.dumps(scenario_config(MODELS[stem], 0.1, dataset="otb2015_person"), indent=4) + "\n")
-        written.append(path)
+    for folder, setting, steps, checkpoints in ((out_dir, "armory", 50, (10, 20, 50)),
+                                                (out_dir / "skelevision", "skelevision", 1000, REFERENCE_CHECKPOINTS)):
+        folder.mkdir(parents=True, exist_ok=True)
+        runs = [(f"carla_{stem}{suffix}.json", variant, step_size, "carla_video_tracking_dev")
+                for stem, variant in MODELS.items() for step_size, suffix in ((0.1, ""), (0.2, "_d02"))]
+        runs += [(f"otb_{stem}.json", MODELS[stem], 0.1, "otb2015_person") for stem in ("stl", "mtl_l02")]
+        for name, variant, step_size, dataset in runs:
+            config = scenario_config(variant, step_size, steps, checkpoints, dataset=dataset, setting=setting)
+            (folder / name).write_text(json.dumps(config, indent=4) + "\n")
+            written.append(folder / name)
     return written

@@ -254,7 +254,8 @@ def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Pa
                   "attack's last checkpoint (solid), for each model on the same video and seed as (a).\n",
                   "## (d) The texture at each checkpoint\n", "![textures](textures.png)\n",
                   "The adversarial texture of each model (rows) after each checkpoint's number of steps "
-                  "(columns), started from 0.5 grey, stored rounded to 8 bits.\n",
+                  "(columns), started from 0.5 grey, stored rounded to 8 bits; texels that stay grey were never visible "
+                  "(behind an occluder in every frame).\n",
                   "## Videos\n",
                   "The cell of (a) as video, benign left and attacked right, boxes as in (a): "
                   + ", ".join(f"[{Path(v).name}]({Path(v).name})" for v in written["videos"]) + ".\n"]
