@@ -184,8 +184,7 @@ def cmd_describe_weights(args):
     if out.exists() and out.resolve() == Path(args.weights).resolve():
         raise ValueError(f"--out {out} is the input file; write the described copy to a new file")
     variant = ModelVariant(args.kpt_weight, args.head, args.pretrained_head, weights=args.weights, sha256=args.sha256)
-    model = load_model(variant)
-    digest = save_checkpoint(model, out, variant, TrackingConfig().as_dict(), args.training_command)
+    digest = save_checkpoint(load_model(variant), out, variant, TrackingConfig().as_dict(), args.training_command)
     print(f"wrote {out} ({variant.describe()}), sha256 {digest}")
 
 
