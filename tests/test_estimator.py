@@ -33,6 +33,8 @@ def test_loss_gradient_is_the_gradient_of_compute_loss(estimator, clip):
     assert loss == pytest.approx(np.abs(preds[0]["boxes"] - y[0]["boxes"]).sum(), rel=1e-4)
     direction = np.sign(grads) * 1e-3
     assert estimator.compute_loss(np.clip(x + direction, 0, 1), y) >= loss - 1e-3
+    # attacks need the pixels' gradient only: no parameter gradient is computed or kept
+    assert not any(p.requires_grad or p.grad is not None for p in estimator.model.parameters())
 
 
 def test_bad_batches_are_refused(estimator, clip):

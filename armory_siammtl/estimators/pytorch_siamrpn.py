@@ -59,6 +59,8 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         if postprocessing_defences is not None:
             raise ValueError("PyTorchSiamRPN does not support postprocessing_defences")
         model.to(self._device).eval()
+        for parameter in model.parameters():  # attacks need pixel gradients only; `fit` is not supported
+            parameter.requires_grad_(False)
         super().__init__(model=model, clip_values=clip_values, channels_first=channels_first,
                          preprocessing_defences=preprocessing_defences,
                          postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,

@@ -18,7 +18,7 @@ def heatmap_peaks(logits: torch.Tensor) -> np.ndarray:
     """(B, 17, H, W) heatmap logits -> (B, 17, 2) x, y of each channel's maximum."""
     batch, channels, _, width = logits.shape
     index = logits.flatten(2).argmax(dim=2)
-    return torch.stack([index % width, index // width], dim=-1).float().cpu().numpy()
+    return torch.stack([index % width, torch.div(index, width, rounding_mode="floor")], dim=-1).float().cpu().numpy()
 
 
 def _scores(pred, keypoints, visibility, boxes, alpha) -> dict:

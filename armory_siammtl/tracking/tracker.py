@@ -74,9 +74,12 @@ class SiamRPNTracker:
 
         center = torch.stack([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
         size = torch.stack([box[2] - box[0], box[3] - box[1]])
-        fill = frames[0].mean(dim=(1, 2))
+        # unbind, not frames[t]: the backward of indexing allocates a whole-video zero tensor per frame (cost
+        # quadratic in the video's length); unbind's backward stacks the frames' gradients once
+        per_frame = frames.unbind(0)
+        fill = per_frame[0].mean(dim=(1, 2))
         s_z, _ = self._search_scale(size)
-        z_crop = crop_square(frames[0], center, torch.round(s_z.detach()), exemplar_size, fill, cfg.crop)
+        z_crop = crop_square(per_frame[0], center, torch.round(s_z.detach()), exemplar_size, fill, cfg.crop)
         z_f = self.model.template_features(to_model_input(z_crop))
 
         boxes, scores = [], []
@@ -85,7 +88,7 @@ class SiamRPNTracker:
         for t in tqdm(range(len(boxes), num_frames), desc="tracking", unit="frame", disable=not progress):
             s_z, scale_z = self._search_scale(size)
             s_x = s_z * (cfg.instance_size / exemplar_size)
-            x_crop = crop_square(frames[t], center, s_x, cfg.instance_size, fill, cfg.crop)
+            x_crop = crop_square(per_frame[t], center, s_x, cfg.instance_size, fill, cfg.crop)
             cls, loc = self.model.track_outputs(z_f, to_model_input(x_crop))
             score = foreground_scores(cls)
             pred = decode_deltas(loc, anchors)
