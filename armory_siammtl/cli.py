@@ -12,6 +12,7 @@ import numpy as np
 from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.data.splits import EMBEDDED_SEED, HELD_OUT_SEED, TRAIN_SEED
 from armory_siammtl.evaluation.keypoints import PCK_ALPHA
+from armory_siammtl.input_checks import read_box_file
 from armory_siammtl.models.keypoint_head import HEAD_STYLES, KEYPOINT_LOSSES
 from armory_siammtl.models.variant import HEADS, ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
@@ -36,6 +37,12 @@ def _model_args(parser, head_required: bool = False):
     parser.add_argument("--sha256", default=None, help="expected sha256 of the weights file")
     parser.add_argument("--instance-size", type=int, default=TrackingConfig.instance_size,
                         help="search crop size in pixels (the paper's 255; pysot's config uses 287)")
+
+
+def _scene_args(parser, videos: int, frames: int, height: int, width: int):
+    """The procedural scene's size: number of videos, frames per video, frame height and width."""
+    for flag, default in (("--videos", videos), ("--frames", frames), ("--height", height), ("--width", width)):
+        parser.add_argument(flag, type=int, default=default)
 
 
 def _runtime_args(parser):
@@ -74,24 +81,6 @@ def _out_dir(path) -> Path:
     return out
 
 
-def _read_boxes(path, xywh: bool, frames: int) -> np.ndarray:
-    """Ground-truth boxes from a comma-separated file, one x1,y1,x2,y2 (or x,y,w,h) line per frame."""
-    try:
-        boxes = np.loadtxt(path, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--boxes {path}: not a comma-separated file of numbers: {exc}") from exc
-    if boxes.shape[1] != 4:
-        raise ValueError(f"--boxes {path}: {boxes.shape[1]} numbers per line, expected 4 "
-                         f"({'x,y,w,h' if xywh else 'x1,y1,x2,y2'})")
-    if len(boxes) < frames:
-        raise ValueError(f"--boxes {path}: {len(boxes)} lines for {frames} frames; every frame needs a box")
-    if not np.isfinite(boxes).all():
-        raise ValueError(f"--boxes {path}: holds NaN or infinite values")
-    if xywh:
-        boxes[:, 2:] += boxes[:, :2]
-    return boxes[:frames]
-
-
 def cmd_track(args):
     from armory_siammtl.data.video import read_video, write_video
 
@@ -127,7 +116,7 @@ def cmd_attack(args):
                          "targets the benign track)")
     out = _out_dir(args.out)
     video = read_video(args.video, args.max_frames)
-    gt = _read_boxes(args.boxes, args.boxes_xywh, len(video)) if args.boxes else None
+    gt = read_box_file(args.boxes, args.boxes_xywh, len(video)) if args.boxes else None
     estimator = _estimator(args)
     if gt is None:
         gt = estimator.predict(video[None], y_init=np.asarray([args.init]))[0]["boxes"]
@@ -186,6 +175,12 @@ def cmd_describe_weights(args):
     variant = ModelVariant(args.kpt_weight, args.head, args.pretrained_head, weights=args.weights, sha256=args.sha256)
     digest = save_checkpoint(load_model(variant), out, variant, TrackingConfig().as_dict(), args.training_command)
     print(f"wrote {out} ({variant.describe()}), sha256 {digest}")
+
+
+def cmd_evaluate_real(args):
+    from armory_siammtl.evaluation.real_video import run
+
+    run(args.paths, _variant(args), TrackingConfig(instance_size=args.instance_size), args.max_frames, args.out)
 
 
 def cmd_keypoints(args):
@@ -283,10 +278,7 @@ def build_parser():
 
     p = sub.add_parser("make-data", help="write procedural person videos (frame folders and/or TFDS)")
     p.add_argument("--out", required=True)
-    p.add_argument("--videos", type=int, default=4)
-    p.add_argument("--frames", type=int, default=30)
-    p.add_argument("--height", type=int, default=960)
-    p.add_argument("--width", type=int, default=1280)
+    _scene_args(p, 4, 30, 960, 1280)
     p.add_argument("--seed", type=int, default=EMBEDDED_SEED)
     p.add_argument("--format", choices=["folders", "tfds", "both"], default="folders")
     p.set_defaults(func=cmd_make_data)
@@ -313,12 +305,9 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--instance-size", type=int, default=TrackingConfig.instance_size,
                    help="search crop size during training")
-    p.add_argument("--videos", type=int, default=60)
+    _scene_args(p, 60, 24, 480, 640)
     p.add_argument("--val-videos", type=int, default=4)
     p.add_argument("--val-pairs", type=int, default=64)
-    p.add_argument("--frames", type=int, default=24)
-    p.add_argument("--height", type=int, default=480)
-    p.add_argument("--width", type=int, default=640)
     p.add_argument("--seed", type=int, default=None, help=f"run and data seed (default {TRAIN_SEED}; 42 with --recipe skelevision)")
     _runtime_args(p)
     p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
@@ -340,12 +329,16 @@ def build_parser():
     p.add_argument("--out", required=True, help="the new, self-describing checkpoint")
     p.set_defaults(func=cmd_describe_weights)
 
+    p = sub.add_parser("evaluate-real", help="benign tracking on real OTB-layout videos vs OpenCV MIL and a static box")
+    p.add_argument("paths", nargs="+", help="sequence folders (img/ + groundtruth_rect.txt) or roots holding them")
+    _model_args(p)
+    p.add_argument("--max-frames", type=int, default=100, help="first frames of each video (the paper's 100)")
+    p.add_argument("--out", default=None, help="folder for real_video.csv")
+    p.set_defaults(func=cmd_evaluate_real)
+
     p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head on procedural videos")
     _model_args(p, head_required=True)
-    p.add_argument("--videos", type=int, default=4)
-    p.add_argument("--frames", type=int, default=24)
-    p.add_argument("--height", type=int, default=480)
-    p.add_argument("--width", type=int, default=640)
+    _scene_args(p, 4, 24, 480, 640)
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first video seed (training used 0-59)")
     p.add_argument("--pairs", type=int, default=128)
     p.add_argument("--alpha", type=float, default=PCK_ALPHA, help="PCK threshold, fraction of the box's longer side")

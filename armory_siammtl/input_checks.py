@@ -85,3 +85,21 @@ def check_boxes_per_video(boxes, num_videos: int, what: str = "y_init") -> np.nd
         raise ValueError(f"{what} must hold one [x1, y1, x2, y2] box per video, shape ({num_videos}, 4); "
                          f"got shape {arr.shape}")
     return arr
+
+
+def read_box_file(path, xywh: bool, frames: int) -> np.ndarray:
+    """Ground-truth boxes from a comma-separated file, one x1,y1,x2,y2 (or x,y,w,h) line per frame."""
+    try:
+        boxes = np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--boxes {path}: not a comma-separated file of numbers: {exc}") from exc
+    if boxes.shape[1] != 4:
+        raise ValueError(f"--boxes {path}: {boxes.shape[1]} numbers per line, expected 4 "
+                         f"({'x,y,w,h' if xywh else 'x1,y1,x2,y2'})")
+    if len(boxes) < frames:
+        raise ValueError(f"--boxes {path}: {len(boxes)} lines for {frames} frames; every frame needs a box")
+    if not np.isfinite(boxes).all():
+        raise ValueError(f"--boxes {path}: holds NaN or infinite values")
+    if xywh:
+        boxes[:, 2:] += boxes[:, :2]
+    return boxes[:frames]

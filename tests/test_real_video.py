@@ -1,0 +1,53 @@
+"""Benign tracking on real OTB-layout videos next to OpenCV MIL and a static box (../shared/ data)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from armory_siammtl.cli import main
+from armory_siammtl.evaluation.real_video import scores, sequence_folders
+from armory_siammtl.tracking.metrics import box_iou
+from helpers import SHARED
+
+OTB_PERSON_ROOT = SHARED / "data" / "otb-person"
+STL = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights" / "siamrpn_alex_stl.pth"
+
+
+def test_scores_by_hand():
+    gt = np.array([[0, 0, 10, 10]] * 3, np.float64)
+    pred = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [5, 0, 15, 10]], np.float64)  # frame 0 is not scored
+    result = scores(gt, pred)
+    assert result["miou"] == pytest.approx(100 * (1 + 50 / 150) / 2)
+    assert result["precision20"] == 100.0  # centres 0 and 5 px apart
+    # IoU 1 beats every threshold but 1.0 (20 of 21); IoU 1/3 beats 0..0.30 (7 of 21)
+    assert result["success_auc"] == pytest.approx(100 * (20 + 7) / 42)
+
+
+def test_roots_name_the_missing_person_sequences(tmp_path):
+    if not OTB_PERSON_ROOT.is_dir():
+        pytest.skip(f"{OTB_PERSON_ROOT} is absent (a fresh clone has no ../shared/)")
+    folders, note = sequence_folders([OTB_PERSON_ROOT])
+    assert [f.name for f in folders] == ["Crossing", "Human3"]
+    assert "holds 2 of the 36 OTB2015-Person sequences; missing: Basketball, BlurBody" in note
+    with pytest.raises(ValueError, match="neither a sequence folder"):
+        sequence_folders([tmp_path])
+
+
+def test_evaluate_real_runs_three_trackers_on_a_real_video(tmp_path, capsys):
+    crossing = OTB_PERSON_ROOT / "Crossing"
+    if not crossing.is_dir():
+        pytest.skip(f"{crossing} is absent (a fresh clone has no ../shared/)")
+    import pandas as pd
+
+    from armory_siammtl.data.otb import read_otb_boxes
+
+    assert main(["evaluate-real", str(crossing), "--weights", str(STL), "--max-frames", "12", "--out",
+                 str(tmp_path)]) == 0
+    results = pd.read_csv(tmp_path / "real_video.csv")
+    assert list(results["tracker"]) == ["siamrpn_alex_stl", "OpenCV MIL", "static box"]
+    gt = read_otb_boxes(crossing / "groundtruth_rect.txt")[:12]
+    static = results[results["tracker"] == "static box"].iloc[0]
+    assert static["miou"] == pytest.approx(100 * box_iou(gt[1:], np.repeat(gt[:1], 11, axis=0)).mean())
+    assert (results["fps"] > 0).all() and results[["miou", "success_auc", "precision20"]].stack().between(0, 100).all()
+    assert "| mean over videos | OpenCV MIL |" in capsys.readouterr().out
