@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 
-def check_video(video, channels_first: Optional[bool] = None) -> torch.Tensor:
-    """Return frames as a (T, 3, H, W) float tensor; accept (T, H, W, 3) or (T, 3, H, W) in [0, 1]."""
+def check_video(video, channels_first: Optional[bool] = None, check_values: bool = True) -> torch.Tensor:
+    """Return frames as a (T, 3, H, W) float tensor; accept (T, H, W, 3) or (T, 3, H, W) in [0, 1].
+    ``check_values=False`` skips the pass over every pixel for NaN/inf (for callers that checked already)."""
     frames = torch.as_tensor(video)
     if frames.ndim != 4:
         raise ValueError(f"a video must have 4 dimensions (T, H, W, 3) or (T, 3, H, W), got shape "
@@ -23,7 +24,7 @@ def check_video(video, channels_first: Optional[bool] = None) -> torch.Tensor:
         frames = frames.permute(0, 3, 1, 2)
     if not frames.is_floating_point():
         raise ValueError(f"video must hold floats in [0, 1], got dtype {frames.dtype}")
-    if not torch.isfinite(frames.detach()).all():
+    if check_values and not torch.isfinite(frames.detach()).all():
         bad = (~torch.isfinite(frames.detach())).nonzero()[0].tolist()
         raise ValueError(f"video holds NaN or infinite pixels (first at frame {bad[0]})")
     return frames

@@ -71,3 +71,15 @@ def test_armorys_physical_texture_runs_unchanged(estimator, clip):
     assert x_adv.shape == x.shape
     assert np.abs(x_adv - x)[:, :, 55:75, 75:105].sum() > 0
     assert np.abs(x_adv - x)[:, :, :40].sum() == 0
+
+
+def test_pixels_are_checked_once_unless_preprocessing_may_change_them(clip):
+    x, y = clip
+    plain = PyTorchSiamRPN(calibrated_model(), device_type="cpu")
+    shifted = PyTorchSiamRPN(calibrated_model(), device_type="cpu", preprocessing=(0.0, 1.0))
+    assert plain.values_checked and not shifted.values_checked
+    bad = x.copy()
+    bad[0, 2, 5, 5, 1] = np.nan
+    for estimator in (plain, shifted):
+        with pytest.raises(ValueError, match="NaN"):
+            estimator.predict(bad, y_init=y[0]["boxes"][:1])

@@ -66,6 +66,9 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                          postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
                          device_type=device_type)
         self._input_shape = tuple(input_shape)
+        # check_pixels (in _check_batch) refuses NaN/inf/out-of-range pixels; unless preprocessing may change
+        # them, the tracker need not pass over every pixel again
+        self.values_checked = preprocessing is None and not preprocessing_defences
         self.tracker = SiamRPNTracker(model, tracking)
         self.attack_losses: Tuple[str, ...] = (LOSS_NAME,)
 
@@ -98,7 +101,8 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         """Preprocess one video (T, H, W, 3) and track it; keeps the graph when grad is enabled."""
         video = video.to(self._device).float()
         video, _ = self._apply_preprocessing(video[None], y=None, fit=False, no_grad=False)
-        result = self.tracker.track(video[0], box, channels_first=False, progress=progress)
+        result = self.tracker.track(video[0], box, channels_first=False, progress=progress,
+                                    values_checked=self.values_checked)
         return result.boxes, result.scores
 
     def predict(self, x: Union[np.ndarray, torch.Tensor], batch_size: int = 1,

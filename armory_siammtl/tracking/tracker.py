@@ -64,8 +64,9 @@ class SiamRPNTracker:
         return s_z, self.model.config.exemplar_size / s_z
 
     def track(self, video: torch.Tensor, init_box, channels_first: Optional[bool] = None,
-              progress: bool = False) -> TrackResult:
-        frames = check_video(video, channels_first)
+              progress: bool = False, values_checked: bool = False) -> TrackResult:
+        """``values_checked``: the caller has refused NaN/inf pixels already (one pass over the video less)."""
+        frames = check_video(video, channels_first, check_values=not values_checked)
         num_frames, _, height, width = frames.shape
         dtype, device = frames.dtype, frames.device
         box = check_box(init_box, height, width).to(dtype=dtype, device=device)
