@@ -72,7 +72,7 @@ def scenario_config(variant: ModelVariant, step_size: float = 0.1, max_iter: int
         model_kwargs.update(chosen["tracking"])
     if variant.pretrained_head:
         model_kwargs["pretrained_head"] = True
-    where = f"{', as the paper reference code ran it' if setting == 'skelevision' else ''}"
+    where = ", as the paper's reference code ran it" if setting == "skelevision" else ""
     return {
         "_description": f"SiamRPN-AlexNet {variant.name} ({variant.describe()}) under the SkeleVision "
                         f"adversarial texture{where}, delta={step_size}, {max_iter} steps",
