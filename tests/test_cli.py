@@ -150,3 +150,5 @@ def test_validate_names_weights_that_are_not_installed(tmp_path, capsys):
     assert ("siamrpn_alex_mtl_l04.pth are not installed in" in out
             and "this project ships none for lambda_K=0.4, head='shallow'; train them with `armory-siammtl train "
                 "--out runs/siamrpn_alex_mtl_l04 --kpt-weight 0.4 --head shallow`" in out)
+    assert main(["validate", scenarios[0], "--weights-dir", str(saved), "--load"]) == 0  # predict + gradient too
+    assert f"ok      {scenarios[0]}" in capsys.readouterr().out

@@ -102,11 +102,13 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
         if not weights.is_file():
             raise ValueError(f"{path}: {missing_weights(variant, model['weights_file'], saved_model_dir)}")
         try:  # the factory's own checks: pinned sha256, the manifest listing the file, the file's metadata
-            load_model(dataclasses.replace(variant, weights=weights))
+            if load:
+                estimator = factory(kwargs, model["wrapper_kwargs"], weights)
+            else:
+                load_model(dataclasses.replace(variant, weights=weights))
         except ValueError as exc:
             raise ValueError(f"{path}: model_kwargs {kwargs} and weights {weights}: {exc}") from exc
         if load:
-            estimator = factory(kwargs, model["wrapper_kwargs"], weights)
             rng = np.random.default_rng(0)
             x = rng.uniform(0, 1, (1, 3, 128, 160, 3)).astype(np.float32)
             y = [{"boxes": np.array([[50, 40, 90, 110]] * 3, np.float32)}]

@@ -14,6 +14,7 @@ from typing import Callable, Dict, Iterable, List, Tuple
 import numpy as np
 import pandas as pd
 
+from armory_siammtl.atomic import write_text
 from armory_siammtl.data.otb import OTB_PERSON, load_otb_sequence
 from armory_siammtl.tracking.metrics import box_iou
 
@@ -131,6 +132,5 @@ def run(paths, variant, tracking=None, max_frames: int = 100, out=None) -> pd.Da
     results = evaluate(folders, trackers, max_frames)
     print(markdown(results))
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        results.to_csv(Path(out) / "real_video.csv", index=False)
+        write_text(Path(out) / "real_video.csv", results.to_csv(index=False))
     return results

@@ -9,7 +9,7 @@ import pandas as pd
 
 from armory_siammtl.atomic import write_text
 from armory_siammtl.evaluation.statistics import ALPHA, ROW, cell_statistics, paired_comparisons
-from armory_siammtl.evaluation.sweep import COLUMNS
+from armory_siammtl.evaluation.sweep import COLUMNS, settings_file
 
 BEST, BEATS_STL, BELOW_STL = "**", "†", "‡"
 
@@ -218,7 +218,7 @@ def _pictures(results_path, frame: pd.DataFrame, models: List[str], stl: Optiona
     """Figures (a), (b), (d) and the showcase videos, when the sweep kept records of the chosen cell."""
     from armory_siammtl.evaluation import figures
 
-    settings_path = Path(results_path).with_name(Path(results_path).name + ".settings.json")
+    settings_path = settings_file(results_path)
     if stl is None or not settings_path.is_file():
         return {}
     dataset = json.loads(settings_path.read_text())["dataset"]

@@ -2,8 +2,8 @@
 step count.
 
 Smaller step counts come from the attack's checkpoints. Each finished cell is appended to a tidy CSV
-(written atomically), after its boxes and textures (``cell_records``), so a killed sweep resumes where it stopped; rows with ``steps == 0`` are the benign
-mIoU of the clean video (the same for every seed). Each row names the runtime it was computed on
+(written atomically), after its boxes and textures (``cell_records``), so a killed sweep resumes where it
+stopped; rows with ``steps == 0`` are the benign mIoU of the clean video (the same for every seed). Each row names the runtime it was computed on
 (torch, CPU kernels, threads, device), since round-off there changes single attack runs.
 """
 
@@ -49,6 +49,12 @@ def attack_settings(config: SweepConfig) -> dict:
             "runtime": [runtime_facts()]}
 
 
+def settings_file(results_path) -> Path:
+    """``<results>.settings.json``: the attack settings a results file was written with."""
+    results_path = Path(results_path)
+    return results_path.with_name(results_path.name + ".settings.json")
+
+
 class ResultsFile:
     """The sweep's tidy CSV: read on start, rewritten whole (temp file + rename) after every cell.
     ``<name>.settings.json`` beside it records the attack settings, so a resumption with other settings
@@ -56,7 +62,7 @@ class ResultsFile:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.settings_path = self.path.with_name(self.path.name + ".settings.json")
+        self.settings_path = settings_file(self.path)
         self.rows: List[Dict[str, str]] = []
         self.damaged = 0  # rows dropped on reading (truncated, or a field that does not parse)
         if self.path.exists():
