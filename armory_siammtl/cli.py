@@ -3,19 +3,18 @@ sweep, report."""
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
-from armory_siammtl.data.splits import EMBEDDED_SEED, HELD_OUT_SEED, TRAIN_SEED
+from armory_siammtl.data.splits import EMBEDDED_SEED, HELD_OUT_SEED
 from armory_siammtl.evaluation.keypoints import PCK_ALPHA
 from armory_siammtl.input_checks import read_box_file
-from armory_siammtl.models.keypoint_head import HEAD_STYLES, KEYPOINT_LOSSES
 from armory_siammtl.models.variant import HEADS, ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
+from armory_siammtl.training import command as training_command
 
 
 def _box(text):
@@ -144,28 +143,6 @@ def cmd_make_data(args):
     print(f"wrote {args.videos} procedural videos under {args.out}")
 
 
-def cmd_train(args):
-    from armory_siammtl.data.splits import training_tracks
-    from armory_siammtl.training.trainer import TrainConfig, Trainer
-
-    variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
-    chosen = {k: v for k, v in dict(optimizer=args.optimizer, lr=args.lr, seed=args.seed, keypoint_loss=args.keypoint_loss,
-                                    head_style=args.head_style).items() if v is not None}  # else the recipe's
-    make = TrainConfig.skelevision if args.recipe == "skelevision" else TrainConfig
-    cfg = make(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
-               epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
-               instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
-               command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
-    args.seed = cfg.seed  # the procedural training videos follow the run's seed
-    tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, args.seed,
-                             args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max)
-    trainer = Trainer(cfg, *tracks)
-    if trainer.resume():
-        print(f"resuming after epoch {trainer.start_epoch}")
-    best = trainer.fit()
-    print("best epoch:", json.dumps(best))
-
-
 def cmd_describe_weights(args):
     from armory_siammtl.models import load_model, save_checkpoint
 
@@ -283,40 +260,11 @@ def build_parser():
     p.add_argument("--format", choices=["folders", "tfds", "both"], default="folders")
     p.set_defaults(func=cmd_make_data)
 
-    p = sub.add_parser("train", help="train STL (lambda_K = 0) or MTL SiamRPN on procedural videos")
-    p.add_argument("--out", required=True)
-    p.add_argument("--kpt-weight", type=float, default=0.0, help="lambda_K")
-    p.add_argument("--head", choices=HEADS, default=None, help="keypoint head; shallow when --kpt-weight > 0")
-    p.add_argument("--head-only", action="store_true",
-                   help="train only the keypoint head, backbone and RPN frozen (pre-training the head)")
-    p.add_argument("--pretrained-head", action="store_true",
-                   help="record that --init-weights carry a pre-trained keypoint head")
-    p.add_argument("--init-weights", default=None)
-    p.add_argument("--recipe", choices=["package", "skelevision"], default="package",
-                   help="skelevision: the paper's reference recipe (TrainConfig.skelevision); flags given override it")
-    p.add_argument("--keypoint-loss", choices=KEYPOINT_LOSSES, default=None,
-                   help="heatmap_bce (Gaussian heatmaps; package default) or softmax_ce (the reference code's)")
-    p.add_argument("--head-style", choices=HEAD_STYLES, default=None,
-                   help="batchnorm (package default) or skelevision: the reference code's head")
-    p.add_argument("--optimizer", choices=["adam", "sgd"], default=None, help="adam (package default) or sgd")
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--iters", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--instance-size", type=int, default=TrackingConfig.instance_size,
-                   help="search crop size during training")
+    p = sub.add_parser("train", help="train STL (lambda_K = 0) or MTL SiamRPN (procedural, COCO, LaSOT, OTB-layout)")
     _scene_args(p, 60, 24, 480, 640)
-    p.add_argument("--val-videos", type=int, default=4)
-    p.add_argument("--val-pairs", type=int, default=64)
-    p.add_argument("--seed", type=int, default=None, help=f"run and data seed (default {TRAIN_SEED}; 42 with --recipe skelevision)")
     _runtime_args(p)
-    p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
-    p.add_argument("--coco-images", default=None, help="the COCO image folder of those annotations")
-    p.add_argument("--coco-max", type=int, default=None, help="use at most this many COCO persons")
-    p.add_argument("--lasot", default=None, help="LaSOT person folder: frames 1-800 train, 801-900 validate")
-    p.add_argument("--lasot-max", type=int, default=None,
-                   help="use at most this many sequences (each is held in memory as uint8 frames)")
-    p.set_defaults(func=cmd_train)
+    training_command.add_arguments(p)
+    p.set_defaults(func=training_command.run)
 
     p = sub.add_parser("describe-weights", help="copy a pysot checkpoint with the metadata this package verifies "
                                                 "(lambda_K, head, tensors' sha256), e.g. for an ARMORY submission")

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,7 +91,13 @@ def test_lasot_reader_splits_and_drops_absent_frames(tmp_path):
     (tmp_path / "person" / "person-12").mkdir()
     assert [p.name for p in lasot_person_sequences(tmp_path)] == ["person-3", "person-12"]
     track = load_lasot_track(seq, "train")
-    assert track.frames.shape == (5, 60, 80, 3) and track.frames.dtype == np.uint8
+    assert len(track) == 5 and all(Path(f).is_file() for f in track.files)  # frame files, read when cut
+    video = track.video()
+    assert video.shape == (5, 60, 80, 3) and video.dtype == np.uint8
+    np.testing.assert_array_equal(track.frame(4), video[4])
+    Path(track.files[1]).write_bytes(b"not a jpeg")  # a damaged frame is named when a pair reads it
+    with pytest.raises(ValueError, match=Path(track.files[1]).name):
+        track.frame(1)
     np.testing.assert_array_equal(track.boxes[2], [3, 3, 13, 23])
 
 

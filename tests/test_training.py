@@ -7,7 +7,7 @@ import torch
 from armory_siammtl.data.synthetic import synthetic_tracks
 from armory_siammtl.models import ModelVariant, load_model
 from armory_siammtl.models.checkpoint import read_checkpoint, read_state_dict, sha256_of
-from armory_siammtl.training.trainer import TrainConfig, Trainer, training_batch
+from armory_siammtl.training.trainer import TrainConfig, Trainer
 
 SMALL = dict(instance_size=159, batch_size=4, val_pairs=4, val_videos=1)
 WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights"
@@ -25,7 +25,7 @@ def test_short_training_lowers_both_losses(tmp_path, reference):
                                   **style, **SMALL), tracks, tracks)
     if reference:  # the reference head: 16x16 logits before the resize to 127
         assert trainer.model.kpt_head.raw_logits(torch.zeros(1, 256, 6, 6)).shape[-1] == 16
-    batch = training_batch(tracks, np.random.default_rng(123), trainer.cfg, trainer.anchors, torch.Generator().manual_seed(1))
+    batch = next(iter(trainer.pair_batches(tracks, 123, 1)))
 
     def losses():
         trainer.model.train()

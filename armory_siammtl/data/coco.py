@@ -1,18 +1,18 @@
 """COCO person keypoints through pycocotools: each annotated person is a one-frame training track, so
-template and search crops come from the same image with different shift/scale/colour jitter."""
+template and search crops come from the same image with different shift/scale/colour jitter. Images are
+read from disk when a pair is cut from them."""
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from armory_siammtl.data.track import Track
+from armory_siammtl.data.track import DiskTrack
 
 MIN_KEYPOINTS, MIN_AREA = 5, 32 * 32
 
 
 def coco_person_tracks(annotation_file, image_dir, max_people=None, min_keypoints: int = MIN_KEYPOINTS):
-    """Tracks (frames (1, H, W, 3), boxes (1, 4) x1y1x2y2, keypoints (1, 17, 3)) for visible people."""
+    """One-frame ``DiskTrack``s (boxes (1, 4) x1y1x2y2, keypoints (1, 17, 3)) for visible people."""
     from pycocotools.coco import COCO
 
     coco = COCO(str(annotation_file))
@@ -25,14 +25,12 @@ def coco_person_tracks(annotation_file, image_dir, max_people=None, min_keypoint
         if not anns:
             continue
         path = Path(image_dir) / info["file_name"]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FileNotFoundError(f"cannot read COCO image {path}")
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)[None]
+        if not path.is_file():
+            raise FileNotFoundError(f"COCO image {path} is missing (image id {image_id})")
         for ann in anns:
             x, y, w, h = ann["bbox"]
             keypoints = np.asarray(ann["keypoints"], np.float32).reshape(17, 3)
-            tracks.append(Track(rgb, np.array([[x, y, x + w, y + h]], np.float32), keypoints[None]))
+            tracks.append(DiskTrack([path], np.array([[x, y, x + w, y + h]], np.float32), keypoints[None]))
             if max_people is not None and len(tracks) >= max_people:
                 return tracks
     return tracks

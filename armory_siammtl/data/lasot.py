@@ -1,12 +1,12 @@
-"""LaSOT person sequences (``person-N/img/*.jpg``, ``groundtruth.txt``): frames 1-800 train, 801-900 val."""
+"""LaSOT person sequences (``person-N/img/*.jpg``, ``groundtruth.txt``): frames 1-800 train, 801-900 val,
+read from disk a frame at a time."""
 
 from pathlib import Path
 
 import numpy as np
 
 from armory_siammtl.data.otb import read_otb_boxes
-from armory_siammtl.data.video import read_video
-from armory_siammtl.data.track import Track
+from armory_siammtl.data.track import DiskTrack
 
 SPLITS = {"train": (0, 800), "val": (800, 900)}
 
@@ -21,8 +21,8 @@ def lasot_person_sequences(root):
     return folders
 
 
-def load_lasot_track(folder, split: str = "train") -> Track:
-    """One sequence's frames (uint8) and boxes for ``split``; frames with absent targets are dropped."""
+def load_lasot_track(folder, split: str = "train") -> DiskTrack:
+    """One sequence's frame files and boxes for ``split``; frames with absent targets are dropped."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
     start, stop = SPLITS[split]
@@ -37,6 +37,5 @@ def load_lasot_track(folder, split: str = "train") -> Track:
     files = sorted((folder / "img").glob("*.jpg"))[start:stop]
     if not files or len(files) < len(boxes):
         raise ValueError(f"{folder}: {len(files)} frames for {len(boxes)} boxes in split {split}")
-    frames = (read_video(folder / "img", max_frames=stop)[start:stop] * 255).round().astype(np.uint8)
     keep = ~absent & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-    return Track(frames[keep], boxes[keep].astype(np.float32))
+    return DiskTrack([f for f, k in zip(files, keep) if k], boxes[keep].astype(np.float32))

@@ -7,7 +7,8 @@ from typing import List, Tuple
 
 import numpy as np
 
-from armory_siammtl.data.video import read_video
+from armory_siammtl.data.track import DiskTrack
+from armory_siammtl.data.video import FRAME_SUFFIXES, read_video
 
 # OTB2015 sequences with a person target, as listed by the SkeleVision authors; Jogging and Skating2
 # have two annotated people each (groundtruth_rect.1.txt / .2.txt), making 38 videos
@@ -52,6 +53,24 @@ def load_otb_sequence(root, name: str, max_frames: int = MAX_FRAMES) -> List[Tup
             raise ValueError(f"{file}: {len(boxes)} boxes for {len(frames)} frames")
         videos.append((video_id, frames, boxes))
     return videos
+
+
+def otb_disk_tracks(folder) -> List[DiskTrack]:
+    """Each annotated target of one OTB-layout sequence folder (``img/`` + ``groundtruth_rect*.txt``) as a
+    ``DiskTrack`` over its frame files; frames past the last box line or with an empty box are not used."""
+    folder = Path(folder)
+    files = sorted(p for p in (folder / "img").iterdir() if p.suffix.lower() in FRAME_SUFFIXES) \
+        if (folder / "img").is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"no frames in {folder / 'img'}")
+    tracks = []
+    for _, box_file in otb_targets(folder.parent, folder.name):
+        boxes = read_otb_boxes(box_file)
+        if len(boxes) > len(files):
+            raise ValueError(f"{box_file}: {len(boxes)} boxes for {len(files)} frames")
+        keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        tracks.append(DiskTrack([f for f, k in zip(files, keep) if k], boxes[keep].astype(np.float32)))
+    return tracks
 
 
 def check_otb_root(root, names=OTB_PERSON) -> None:

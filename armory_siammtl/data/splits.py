@@ -1,7 +1,10 @@
 """Which procedural videos serve which purpose (seed ranges kept apart), and the training/validation tracks
-a training run uses: COCO persons and LaSOT person videos when given, else the procedural scene."""
+a training run uses: COCO persons, LaSOT person videos and OTB-layout folders when given, else (or as well,
+``with_procedural``) the procedural scene."""
 
-from typing import List, Optional, Tuple
+import re
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 
 from armory_siammtl.data.track import Track
 
@@ -9,6 +12,35 @@ TRAIN_SEED = 0  # training videos: seeds TRAIN_SEED, TRAIN_SEED + 1, ...
 VALIDATION_SEED_OFFSET = 100_000  # validation videos: the training seed + this offset, onwards
 EMBEDDED_SEED = 500_000  # the embedded default dataset (`armory-siammtl setup`, make-data, benchmarks)
 HELD_OUT_SEED = 900_000  # held-out evaluation videos (keypoint accuracy, sweeps)
+OTB_VALIDATION_FRACTION = 0.2  # the last fifth of each OTB-layout training sequence validates
+
+
+def refuse_evaluation_videos(folder: Path) -> None:
+    """Raise when ``folder`` is one of the real person-tracking benchmarks this package reports on (OTB2015
+    person targets, UAV123 ``personN``): those are for evaluation only, never for training."""
+    from armory_siammtl.data.otb import OTB_PERSON
+
+    if folder.name in OTB_PERSON or re.fullmatch(r"person\d+", folder.name):
+        raise ValueError(f"{folder} is a person-tracking evaluation video ({folder.name}); this package never "
+                         "trains or selects models on its evaluation videos")
+
+
+def otb_layout_tracks(root) -> Tuple[list, list]:
+    """(train, val) ``DiskTrack``s of every sequence folder under ``root``: the first 80% of each target's
+    frames train, the last 20% validate."""
+    from armory_siammtl.data.otb import otb_disk_tracks
+
+    folders = sorted(p for p in Path(root).iterdir() if (p / "img").is_dir()) if Path(root).is_dir() else []
+    if not folders:
+        raise FileNotFoundError(f"no OTB-layout sequence folders (NAME/img/ + groundtruth_rect.txt) under {root}")
+    train, val = [], []
+    for folder in folders:
+        refuse_evaluation_videos(folder)
+        for track in otb_disk_tracks(folder):
+            cut = int(round(len(track) * (1 - OTB_VALIDATION_FRACTION)))
+            train.append(type(track)(track.files[:cut], track.boxes[:cut]))
+            val.append(type(track)(track.files[cut:], track.boxes[cut:]))
+    return train, val
 
 
 def procedural_split(first_seed: int, videos: int, frames: int, height: int, width: int) -> List[Track]:
@@ -20,9 +52,11 @@ def procedural_split(first_seed: int, videos: int, frames: int, height: int, wid
 def training_tracks(videos: int, val_videos: int, frames: int, height: int, width: int, seed: int = TRAIN_SEED,
                     coco_annotations: Optional[str] = None, coco_images: Optional[str] = None,
                     coco_max: Optional[int] = None, lasot: Optional[str] = None,
-                    lasot_max: Optional[int] = None, log=print) -> Tuple[List[Track], List[Track]]:
-    """(train, val) tracks. Real sources (COCO persons, LaSOT persons with frames 801-900 as validation)
-    replace the procedural training videos; validation falls back to procedural videos."""
+                    lasot_max: Optional[int] = None, otb_train: Sequence[str] = (), with_procedural: bool = False,
+                    log=print) -> Tuple[list, list]:
+    """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 as validation;
+    OTB-layout folders under each ``otb_train`` root, their last 20% validating) replace the procedural
+    videos unless ``with_procedural``; validation falls back to procedural videos."""
     if coco_annotations and not coco_images:
         raise ValueError("--coco-annotations needs --coco-images, the folder of the COCO images")
     train, val = [], []
@@ -37,11 +71,16 @@ def training_tracks(videos: int, val_videos: int, frames: int, height: int, widt
         train += [load_lasot_track(f, "train") for f in folders]
         long_enough = [f for f in folders if len(list((f / "img").glob("*.jpg"))) > SPLITS["val"][0]]
         val += [load_lasot_track(f, "val") for f in long_enough[:val_videos]]
+    for root in otb_train:
+        more_train, more_val = otb_layout_tracks(root)
+        train += more_train
+        val += more_val
     if train:
-        log(f"{len(train)} real training tracks, {len(val)} LaSOT validation tracks")
-    else:
+        log(f"{len(train)} real training tracks, {len(val)} real validation tracks")
+    if with_procedural or not train:
         log(f"rendering {videos} training and {val_videos} validation videos ...")
-        train = procedural_split(seed, videos, frames, height, width)
+        train += procedural_split(seed, videos, frames, height, width)
+        val += procedural_split(VALIDATION_SEED_OFFSET + seed, val_videos, frames, height, width)
     if not val:
         val = procedural_split(VALIDATION_SEED_OFFSET + seed, val_videos, frames, height, width)
     return train, val

@@ -1,15 +1,59 @@
-"""``Track``: one training video (frames, boxes, optional keypoints), the unit every training source yields."""
+"""Training videos: ``Track`` holds its frames in memory (the procedural scene), ``DiskTrack`` reads one frame
+from disk when a training pair asks for it (COCO, LaSOT, OTB-layout folders), so that no dataset is ever
+held whole in memory. Both answer ``len``, ``frame(i)``, ``boxes``, ``keypoints`` and ``video()``."""
 
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Sequence
 
+import cv2
 import numpy as np
 
 
 @dataclass
 class Track:
-    """One training video: frames (T, H, W, 3) uint8 RGB, boxes (T, 4), optional keypoints (T, 17, 3)."""
+    """One training video in memory: frames (T, H, W, 3) uint8 RGB, boxes (T, 4), optional keypoints (T, 17, 3)."""
 
     frames: np.ndarray
     boxes: np.ndarray
     keypoints: Optional[np.ndarray] = None
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def frame(self, index: int) -> np.ndarray:
+        return self.frames[index]
+
+    def video(self) -> np.ndarray:
+        return self.frames
+
+
+def read_rgb(path) -> np.ndarray:
+    """One image file as (H, W, 3) uint8 RGB; a file that does not decode raises naming it."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot decode image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@dataclass
+class DiskTrack:
+    """One training video on disk: one image file per box (T files), boxes (T, 4), optional keypoints."""
+
+    files: Sequence[Path]
+    boxes: np.ndarray
+    keypoints: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        if len(self.files) != len(self.boxes):
+            raise ValueError(f"{len(self.files)} frame files for {len(self.boxes)} boxes "
+                             f"(first file {self.files[0] if len(self.files) else None})")
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def frame(self, index: int) -> np.ndarray:
+        return read_rgb(self.files[index])
+
+    def video(self) -> np.ndarray:
+        return np.stack([self.frame(i) for i in range(len(self))])

@@ -7,7 +7,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from armory_siammtl.data.track import Track
 from armory_siammtl.tracking.crop import crop_subwindow
 
 
@@ -50,31 +49,31 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(3, 1, 1, 1), groups=3)[0]
 
 
-def sample_pair(tracks: Sequence[Track], rng: np.random.Generator, aug: Augment = Augment(),
+def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augment(),
                 exemplar: int = 127, search: int = 255) -> dict:
-    """One pair: RGB crops in [0, 1], the search box in crop pixels (or None for a negative pair),
+    """One pair from ``tracks`` (``data.track.Track`` or ``DiskTrack``; a frame is read only when cut): RGB crops in [0, 1], the search box in crop pixels (or None for a negative pair),
     template keypoints in crop pixels with visibility (zero where absent or outside the crop), and the
     template's box in crop pixels."""
     k = int(rng.integers(len(tracks)))
     track = tracks[k]
-    i = int(rng.integers(len(track.frames)))
+    i = int(rng.integers(len(track)))
     negative = rng.uniform() < aug.negative and len(tracks) > 1
     if negative:
         other = tracks[(k + 1 + int(rng.integers(len(tracks) - 1))) % len(tracks)]
-        j_track, j = other, int(rng.integers(len(other.frames)))
+        j_track, j = other, int(rng.integers(len(other)))
     else:
         j_track = track
-        j = int(np.clip(i + rng.integers(-aug.frame_range, aug.frame_range + 1), 0, len(track.frames) - 1))
+        j = int(np.clip(i + rng.integers(-aug.frame_range, aug.frame_range + 1), 0, len(track) - 1))
 
     box_z = track.boxes[i].astype(np.float64)
     s_z = context_size(box_z) * (1 + rng.uniform(-aug.template_scale, aug.template_scale))
     c_z = (box_z[:2] + box_z[2:]) / 2 + rng.uniform(-aug.template_shift, aug.template_shift, 2) * s_z / exemplar
-    template = _crop(track.frames[i], c_z, s_z, exemplar)
+    template = _crop(track.frame(i), c_z, s_z, exemplar)
 
     box_x = j_track.boxes[j].astype(np.float64)
     s_x = context_size(box_x) * search / exemplar * (1 + rng.uniform(-aug.search_scale, aug.search_scale))
     c_x = (box_x[:2] + box_x[2:]) / 2 + rng.uniform(-aug.search_shift, aug.search_shift, 2) * s_x / search
-    search_crop = _crop(j_track.frames[j], c_x, s_x, search)
+    search_crop = _crop(j_track.frame(j), c_x, s_x, search)
     target = None
     if not negative:
         origin = np.r_[c_x - s_x / 2, c_x - s_x / 2]

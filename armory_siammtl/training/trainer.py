@@ -1,28 +1,31 @@
-"""STL / MTL fine-tuning and keypoint-head pre-training, resumable, with best-on-validation selection."""
+"""STL / MTL fine-tuning and keypoint-head pre-training, resumable, with best-on-validation selection; on CPU
+or GPU, in fp32 or mixed precision, in one process or as ``torchrun`` DDP ranks."""
 
+import contextlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from armory_siammtl.atomic import write_csv, write_text
-from armory_siammtl.data.track import Track
 from armory_siammtl.models.anchors import anchor_grid, score_size
 from armory_siammtl.models.checkpoint import read_checkpoint, save_checkpoint
 from armory_siammtl.models.keypoint_head import KEYPOINT_LOSSES
 from armory_siammtl.models.loading import load_model
-from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN, to_model_input
+from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.metrics import miou_percent, video_mean_iou
 from armory_siammtl.tracking.tracker import SiamRPNTracker
-from armory_siammtl.training.losses import BOX_LOSSES, LossWeights, anchor_targets, mtl_loss
-from armory_siammtl.training.pairs import Augment, sample_pair
+from armory_siammtl.training.batches import PairDataset, RankBatches, pair_loader, split_batch
+from armory_siammtl.training.distributed import Placement, place
+from armory_siammtl.training.losses import BOX_LOSSES, LossWeights, mtl_loss
+from armory_siammtl.training.pairs import Augment
+from armory_siammtl.training.precision import AMP_MODES, autocast, grad_scaler
 
 
 @dataclass
@@ -30,7 +33,10 @@ class TrainConfig:
     """One training run. ``variant`` is the model it trains (lambda_K, head; see
     ``ModelVariant.for_training``); ``head_only`` trains the keypoint head alone, backbone and RPN frozen
     (the first stage of a pre-trained-head model). Search crops are ``instance_size`` pixels during training;
-    validation tracks with ``TrackingConfig()`` (the paper's 255). Both are recorded in every checkpoint."""
+    validation tracks with ``TrackingConfig()`` (the paper's 255). Both are recorded in every checkpoint.
+    ``batch_size`` is per process (a ``torchrun`` run's global batch is it times the number of processes);
+    ``accumulate`` splits it into that many micro-batches whose gradients add up (the same step, less
+    memory); ``workers`` data-loading processes; ``device`` auto/cpu/cuda; ``amp`` off/fp16/bf16."""
 
     out_dir: str
     variant: ModelVariant = field(default_factory=ModelVariant)
@@ -53,6 +59,10 @@ class TrainConfig:
     lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (ExponentialLR)
     grad_clip: Optional[float] = 10.0  # pysot's GRAD_CLIP; None: no clipping
     select_by: str = "val_miou"  # best.pth: highest validation mIoU, or "val_total": lowest validation loss
+    device: str = "auto"
+    amp: str = "off"
+    workers: int = 0
+    accumulate: int = 1
 
     @classmethod
     def skelevision(cls, **overrides) -> "TrainConfig":
@@ -67,7 +77,7 @@ class TrainConfig:
         return cls(**settings)
 
     def __post_init__(self):
-        for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size"):
+        for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size", "accumulate"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"training {name} must be a whole number >= 1, got {value!r}")
@@ -85,6 +95,12 @@ class TrainConfig:
             raise ValueError(f"select_by must be 'val_miou' or 'val_total', not {self.select_by!r}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"training workers must be a whole number >= 0, got {self.workers!r}")
+        if self.batch_size % self.accumulate:
+            raise ValueError(f"batch size {self.batch_size} does not split into {self.accumulate} accumulation steps")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
         if self.variant.pretrained_head and not self.init_weights:
@@ -99,25 +115,19 @@ class TrainConfig:
                 "head_style": self.head_style, "box_loss": self.box_loss}
 
 
-def training_batch(tracks, rng, cfg: TrainConfig, anchors, generator) -> dict:
-    """``cfg.batch_size`` sampled pairs as model inputs with anchor labels, deltas and keypoints."""
-    pairs = [sample_pair(tracks, rng, cfg.augment, search=cfg.instance_size) for _ in range(cfg.batch_size)]
-    labels, deltas = zip(*(anchor_targets(anchors, p["box"], generator) for p in pairs))
-    return {"template": to_model_input(torch.stack([p["template"] for p in pairs])),
-            "search": to_model_input(torch.stack([p["search"] for p in pairs])),
-            "labels": torch.stack(labels), "deltas": torch.stack(deltas),
-            "keypoints": torch.from_numpy(np.stack([p["keypoints"] for p in pairs])),
-            "visibility": torch.from_numpy(np.stack([p["visibility"] for p in pairs]))}
-
-
 VALIDATION_STREAM = 999_999  # seeds the validation pairs apart from the training ones
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, train_tracks: Sequence[Track], val_tracks: Sequence[Track]):
+    """Trains ``cfg`` on ``train_tracks``, validating on ``val_tracks`` (``data.track`` tracks); under
+    ``torchrun`` each rank builds one and rank 0 alone validates and writes."""
+
+    def __init__(self, cfg: TrainConfig, train_tracks: Sequence, val_tracks: Sequence,
+                 placement: Optional[Placement] = None):
         if not train_tracks or not val_tracks:
             raise ValueError("training needs at least one training and one validation video")
         self.cfg = cfg
+        self.placement = placement or place(cfg.device)
         self.train_tracks, self.val_tracks = list(train_tracks), list(val_tracks)
         self.out = Path(cfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -126,6 +136,7 @@ class Trainer:
         if cfg.init_weights:
             start = ModelVariant(None, cfg.variant.head, weights=cfg.init_weights)
             load_model(start, allow_missing_head=True, into=self.model)
+        self.model.to(self.placement.device)
         self.weights = LossWeights(kpt=cfg.variant.kpt_weight)
         if cfg.head_only:
             self.weights = LossWeights(cls=0.0, reg=0.0, kpt=cfg.variant.kpt_weight)
@@ -135,6 +146,12 @@ class Trainer:
         self.optimizer = (torch.optim.Adam(params, lr=cfg.lr) if cfg.optimizer == "adam" else
                           torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=1e-4))
         self.scheduler = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma=cfg.lr_decay)
+        self.scaler = grad_scaler(cfg.amp, self.placement.device)
+        self.net = self.model
+        if self.placement.distributed:
+            cuda = self.placement.device.type == "cuda"
+            self.net = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.placement.device.index] if cuda else None)
         net = self.model.config
         self.anchors = anchor_grid(score_size(cfg.instance_size, net.exemplar_size, net.stride), net.stride,
                                    net.ratios, net.scales, center=cfg.instance_size // 2)
@@ -166,9 +183,12 @@ class Trainer:
         self.model.load_state_dict(payload["state_dict"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
+        if payload.get("scaler"):
+            self.scaler.load_state_dict(payload["scaler"])
         self.start_epoch = int(payload["epoch"]) + 1
         self.history = payload["history"]
-        self._write_log()
+        if self.placement.is_main:
+            self._write_log()
         return True
 
     def _write_log(self):
@@ -183,71 +203,101 @@ class Trainer:
             self.model.backbone.eval()
             self.model.rpn_head.eval()
 
-    def step_losses(self, batch) -> dict:
-        """The loss terms (cls, reg, kpt, total) of one batch in the current mode."""
-        outputs = self.model(batch["template"], batch["search"])
-        return mtl_loss(outputs, batch["labels"], batch["deltas"], LossWeights(
-            self.weights.cls, self.weights.reg, self.weights.kpt), batch["keypoints"], batch["visibility"],
-            self.cfg.keypoint_loss, self.cfg.box_loss)
+    def step_losses(self, batch, net=None) -> dict:
+        """The loss terms (cls, reg, kpt, total) of one batch (on the model's device) in the current mode."""
+        with autocast(self.cfg.amp if net is not None else "off", self.placement.device):
+            outputs = (net or self.model)(batch["template"], batch["search"])
+        outputs = {k: v.float() for k, v in outputs.items()}
+        return mtl_loss(outputs, batch["labels"], batch["deltas"], self.weights, batch["keypoints"],
+                        batch["visibility"], self.cfg.keypoint_loss, self.cfg.box_loss)
+
+    def pair_batches(self, tracks, stream: int, steps: int, rank: int = 0, world_size: int = 1):
+        cfg = self.cfg
+        data = PairDataset(tracks, self.anchors, cfg.augment, cfg.instance_size, cfg.seed, stream,
+                           steps * cfg.batch_size * world_size)
+        return pair_loader(data, RankBatches(steps, cfg.batch_size, rank, world_size), cfg.workers,
+                           pin_memory=self.placement.device.type == "cuda")
+
+    def _to_device(self, batch: dict) -> dict:
+        return {k: v.to(self.placement.device, non_blocking=True) for k, v in batch.items()}
 
     def validate(self) -> dict:
         self._set_mode(False)
-        rng = np.random.default_rng([self.cfg.seed, VALIDATION_STREAM])
-        generator = torch.Generator().manual_seed(self.cfg.seed + VALIDATION_STREAM)
         totals, count = {}, 0
+        steps = -(-self.cfg.val_pairs // self.cfg.batch_size)
         with torch.no_grad():
-            while count < self.cfg.val_pairs:
-                batch = training_batch(self.val_tracks, rng, self.cfg, self.anchors, generator)
-                for k, v in self.step_losses(batch).items():
+            for batch in self.pair_batches(self.val_tracks, VALIDATION_STREAM, steps):
+                for k, v in self.step_losses(self._to_device(batch)).items():
                     totals[k] = totals.get(k, 0.0) + float(v) * self.cfg.batch_size
                 count += self.cfg.batch_size
             tracker = SiamRPNTracker(self.model, TrackingConfig())
             ious = []
             for track in self.val_tracks[: self.cfg.val_videos]:
-                video = torch.from_numpy(track.frames).float() / 255.0
-                boxes = tracker.track(video, track.boxes[0]).boxes.numpy()
+                video = torch.from_numpy(track.video()).to(self.placement.device).float() / 255.0
+                boxes = tracker.track(video, track.boxes[0]).boxes.cpu().numpy()
                 ious.append(video_mean_iou(track.boxes, boxes))
         result = {f"val_{k}": v / count for k, v in totals.items()}
         result["val_miou"] = miou_percent(ious) if ious else float("nan")
         return result
 
+    def train_step(self, batch: dict) -> dict:
+        """One optimizer step on this process's batch (in ``accumulate`` micro-batches; DDP averages the
+        gradients over processes); returns the batch's mean loss terms as tensors."""
+        cfg, parts = self.cfg, split_batch(self._to_device(batch), self.cfg.accumulate)
+        self.optimizer.zero_grad()
+        sums = {}
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            sync = self.net.no_sync() if self.placement.distributed and not last else contextlib.nullcontext()
+            with sync:
+                losses = self.step_losses(part, self.net)
+                self.scaler.scale(losses["total"] / len(parts)).backward()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v.detach() / len(parts)
+        if cfg.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return sums
+
     def fit(self) -> dict:
         """Train the remaining epochs; returns the best epoch's log row."""
-        cfg = self.cfg
+        cfg, where = self.cfg, self.placement
         for epoch in range(self.start_epoch, cfg.epochs):
-            rng = np.random.default_rng([cfg.seed, epoch])
-            generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
             self._set_mode(True)
             sums = {}
-            bar = tqdm(range(cfg.iters_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
-            for _ in bar:
-                batch = training_batch(self.train_tracks, rng, cfg, self.anchors, generator)
-                losses = self.step_losses(batch)
-                if not torch.isfinite(losses["total"]):
-                    raise FloatingPointError(f"training loss is {float(losses['total'])} in epoch {epoch + 1} "
+            loader = self.pair_batches(self.train_tracks, epoch, cfg.iters_per_epoch, where.rank, where.world_size)
+            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not where.is_main)
+            for batch in bar:
+                losses = self.train_step(batch)
+                total = float(losses["total"])
+                if not math.isfinite(total) and cfg.amp != "fp16":  # fp16 overflow: the scaler skips the step
+                    raise FloatingPointError(f"training loss is {total} in epoch {epoch + 1} "
                                              f"({ {k: float(v) for k, v in losses.items()} }); nothing saved for it")
-                self.optimizer.zero_grad()
-                losses["total"].backward()
-                if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-                self.optimizer.step()
                 for k, v in losses.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach())
-                bar.set_postfix(loss=f"{float(losses['total'].detach()):.3f}")
-            row = {"epoch": epoch, **{f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()},
-                   **self.validate()}
+                    sums[k] = sums.get(k, 0.0) + float(v)
+                bar.set_postfix(loss=f"{total:.3f}")
+            means = where.mean({f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()})
             self.scheduler.step()
-            improved = self._is_best(row)
-            self.history.append(row)
-            if improved:
-                digest = self._save("best.pth", {"epoch": epoch})
-                write_text(self.out / "best.pth.sha256", f"{digest}  best.pth\n")
-            # last.pth is the epoch's record: written once, atomically, with the whole history
-            self._save("last.pth", {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                                    "epoch": epoch, "history": self.history})
-            self._write_log()
-            tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        return min(self.history, key=self._badness)
+            if where.is_main:
+                self._end_epoch(epoch, {"epoch": epoch, **means, **self.validate()})
+            where.barrier()
+            if not where.is_main:
+                self.history.append({"epoch": epoch, **means})
+        return min(self.history, key=self._badness) if where.is_main else self.history[-1]
+
+    def _end_epoch(self, epoch: int, row: dict) -> None:
+        improved = self._is_best(row)
+        self.history.append(row)
+        if improved:
+            digest = self._save("best.pth", {"epoch": epoch})
+            write_text(self.out / "best.pth.sha256", f"{digest}  best.pth\n")
+        # last.pth is the epoch's record: written once, atomically, with the whole history
+        self._save("last.pth", {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                                "scaler": self.scaler.state_dict(), "epoch": epoch, "history": self.history})
+        self._write_log()
+        tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
     def _badness(self, row: dict) -> float:
         """What ``select_by`` minimises: minus the validation mIoU, or the validation total loss."""
