@@ -203,7 +203,12 @@ def cmd_sweep(args):
         for path in emit_scenarios(config, args.emit_scenarios):
             print(f"wrote {path}")
         return
-    results = run_sweep(config, args.results, progress=not args.quiet)
+    ray = None
+    if args.ray is not None:
+        from armory_siammtl.evaluation.ray_sweep import RayCluster
+
+        ray = RayCluster(None if args.ray == "local" else args.ray, args.ray_cpus, args.ray_gpus)
+    results = run_sweep(config, args.results, progress=not args.quiet, ray=ray)
     print(f"{len(results.rows)} rows in {results.path}")
     if args.report:
         _report(args.results, args.report)
@@ -313,6 +318,10 @@ def build_parser():
     p.add_argument("--emit-scenarios", default=None, metavar="DIR",
                    help="write one ARMORY scenario JSON per (model, step size) instead of running")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run each cell as a Ray task: on a new local instance, or the cluster at ADDRESS ('auto')")
+    p.add_argument("--ray-cpus", type=float, default=1, help="CPUs (torch threads) each Ray cell asks for")
+    p.add_argument("--ray-gpus", type=float, default=0, help="GPUs each Ray cell asks for (e.g. 0.5: two per GPU)")
     _runtime_args(p)
     p.set_defaults(func=cmd_sweep)
 

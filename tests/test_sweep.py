@@ -277,3 +277,25 @@ def test_weights_changed_under_the_same_name_are_refused(full_run, tmp_path):
     shutil.copy(MODELS[1]["weights"], weights)  # other weights, same file name
     with pytest.raises(ValueError, match=r"models \['STL'\] with other weights \(file or sha256\)"):
         run_sweep(sweep_config_from_dict(raw), path, progress=False)
+
+
+def test_a_sweep_on_ray_resumes_and_equals_the_local_one(full_run, tmp_path):
+    pytest.importorskip("ray", reason="Ray is the optional extra armory-siammtl[ray]")
+    import torch
+
+    from armory_siammtl.evaluation.ray_sweep import RayCluster
+
+    cluster = RayCluster(cpus=torch.get_num_threads())  # a local instance; cells on the local run's threads
+    path, finished = tmp_path / "results.csv", []
+
+    def killed_after_one(key):  # the driver dies after recording its first cell
+        finished.append(key)
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_sweep(sweep_config_from_dict(RAW), path, progress=False, on_cell=killed_after_one, ray=cluster)
+    assert len(ResultsFile(path).done()) == 1
+    rerun = []
+    run_sweep(sweep_config_from_dict(RAW), path, progress=False, on_cell=rerun.append, ray=cluster)
+    assert len(rerun) == 3 and not set(rerun) & set(finished), "the resumed sweep redid a finished cell"
+    assert path.read_text() == full_run.read_text()  # same cells, same numbers, same runtime recorded

@@ -192,3 +192,21 @@ def test_the_reference_recipe(tmp_path):
     assert best == min(trainer.history, key=lambda r: r["val_total"])  # selected by the lowest validation loss
     assert read_checkpoint(tmp_path / "best.pth")["epoch"] == best["epoch"]
     assert read_checkpoint(tmp_path / "last.pth")["training"]["box_loss"] == "l1"
+
+
+def test_bf16_autocast_runs_the_network_in_bf16_and_fp16_needs_cuda(tmp_path):
+    tracks = _tracks()
+    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), amp="bf16", device="cpu",
+                                  epochs=1, iters_per_epoch=2, **SMALL), tracks, tracks)
+    batch = next(iter(trainer.pair_batches(tracks, 7, 1)))
+    trainer.model.train()
+    with torch.no_grad():
+        full = {k: float(v) for k, v in trainer.step_losses(batch).items()}  # no net given: fp32
+        half = {k: float(v) for k, v in trainer.step_losses(batch, trainer.net).items()}
+    for k in full:  # bf16 keeps 8 bits of mantissa: close, but not the fp32 numbers
+        assert half[k] == pytest.approx(full[k], rel=0.05), (k, half, full)
+    assert any(half[k] != full[k] for k in full)
+    trainer.fit()
+    assert "scaler" in read_checkpoint(tmp_path / "last.pth")
+    with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
+        Trainer(TrainConfig(out_dir=str(tmp_path / "b"), amp="fp16", device="cpu", **SMALL), tracks, tracks)

@@ -156,17 +156,18 @@ def attack_cell(estimator, video: AttackVideo, step_size: float, seed: int, conf
 
 
 def run_sweep(config: SweepConfig, results_path, progress: bool = True,
-              on_cell: Optional[Callable[[tuple], None]] = None) -> ResultsFile:
-    """Run every cell not yet in ``results_path``, video by video (one video in memory at a time);
-    ``on_cell(key)`` is called after each cell is saved."""
+              on_cell: Optional[Callable[[tuple], None]] = None, ray: Optional["RayCluster"] = None) -> ResultsFile:
+    """Run every cell not yet in ``results_path``, video by video (one video in memory at a time), here or
+    as Ray tasks (``ray``: an ``evaluation.ray_sweep.RayCluster``); ``on_cell(key)`` is called after each
+    cell is saved."""
     missing = [m for m in config.models if not m.weights.is_file()]
     if missing:
         raise FileNotFoundError(f"model {missing[0].name!r}: no weights file at {missing[0].weights}")
     with exclusive(results_path):
-        return _run_locked(config, results_path, progress, on_cell)
+        return _run_locked(config, results_path, progress, on_cell, ray)
 
 
-def _run_locked(config: SweepConfig, results_path, progress, on_cell) -> ResultsFile:
+def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
     results = ResultsFile(results_path)
     if results.damaged:
         tqdm.write(f"{results.path}: {results.damaged} damaged rows dropped; their cells run again")
@@ -184,24 +185,40 @@ def _run_locked(config: SweepConfig, results_path, progress, on_cell) -> Results
     runtime = runtime_label(runtime_facts())
     bar = tqdm(total=left * config.max_steps, unit="step", desc="sweep", disable=not progress,
                postfix={"cells left": left})
-    estimators = {}
-    for video in videos:
-        for model, step_size, seed in cells:
-            if key(model, step_size, video.video_id, seed) in done:
-                continue
-            if model.name not in estimators:
-                estimators[model.name] = load_estimator(model, config.instance_size)
-            bar.set_description(f"sweep {model.name} d={step_size:g} seed {seed} {video.video_id}")
-            run = attack_cell(estimators[model.name], video, step_size, seed, config, on_step=lambda _: bar.update(1))
-            save_cell(cell_path(results.path, model.name, step_size, video.video_id, seed), video.boxes, run)
-            results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
-                          "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
-                          "video": video.video_id, "step_size": f"{step_size:g}", "seed": seed, "steps": steps,
-                          "miou": f"{miou:.4f}", "runtime": runtime} for steps, miou in sorted(run.mious().items())])
-            left -= 1
-            bar.set_postfix({"cells left": left})
-            if on_cell is not None:
-                on_cell(key(model, step_size, video.video_id, seed))
+
+    def record(model, step_size, seed, video, run, runtime=runtime):
+        """The driver's one write path: the cell's boxes and textures, then its rows (``runtime``: where
+        the cell ran)."""
+        nonlocal left
+        save_cell(cell_path(results.path, model.name, step_size, video.video_id, seed), video.boxes, run)
+        results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
+                      "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
+                      "video": video.video_id, "step_size": f"{step_size:g}", "seed": seed, "steps": steps,
+                      "miou": f"{miou:.4f}", "runtime": runtime} for steps, miou in sorted(run.mious().items())])
+        left -= 1
+        bar.set_postfix({"cells left": left})
+        if on_cell is not None:
+            on_cell(key(model, step_size, video.video_id, seed))
+
+    work = ((video, [c for c in cells if key(c[0], c[1], video.video_id, c[2]) not in done]) for video in videos)
+    if ray is not None:
+        from armory_siammtl.evaluation.ray_sweep import run_on_ray
+
+        def record_remote(model, step_size, seed, video, run, worker_runtime):
+            bar.update(config.max_steps)
+            record(model, step_size, seed, video, run, worker_runtime)
+
+        run_on_ray(ray, work, config, record_remote)
+    else:
+        estimators = {}
+        for video, todo in work:
+            for model, step_size, seed in todo:
+                if model.name not in estimators:
+                    estimators[model.name] = load_estimator(model, config.instance_size)
+                bar.set_description(f"sweep {model.name} d={step_size:g} seed {seed} {video.video_id}")
+                run = attack_cell(estimators[model.name], video, step_size, seed, config,
+                                  on_step=lambda _: bar.update(1))
+                record(model, step_size, seed, video, run)
     bar.close()
     return results
 

@@ -8,14 +8,19 @@ import torch
 AMP_MODES = ("off", "fp16", "bf16")
 
 
-def autocast(mode: str, device: torch.device):
-    """The forward pass's precision context for ``mode``."""
+def check_amp(mode: str, device: torch.device) -> None:
+    """Raise when ``mode`` is unknown or cannot run on ``device``."""
     if mode not in AMP_MODES:
         raise ValueError(f"amp must be one of {AMP_MODES}, not {mode!r}")
+    if mode == "fp16" and device.type != "cuda":
+        raise ValueError("--amp fp16 needs a CUDA device (loss-scaled half precision); use --amp bf16 on CPU")
+
+
+def autocast(mode: str, device: torch.device):
+    """The forward pass's precision context for ``mode``."""
+    check_amp(mode, device)
     if mode == "off":
         return contextlib.nullcontext()
-    if mode == "fp16" and device.type != "cuda":
-        raise ValueError("--amp fp16 needs a CUDA device; use --amp bf16 on CPU")
     return torch.autocast(device.type, dtype=torch.float16 if mode == "fp16" else torch.bfloat16)
 
 

@@ -25,7 +25,7 @@ from armory_siammtl.training.batches import PairDataset, RankBatches, pair_loade
 from armory_siammtl.training.distributed import Placement, place
 from armory_siammtl.training.losses import BOX_LOSSES, LossWeights, mtl_loss
 from armory_siammtl.training.pairs import Augment
-from armory_siammtl.training.precision import AMP_MODES, autocast, grad_scaler
+from armory_siammtl.training.precision import AMP_MODES, autocast, check_amp, grad_scaler
 
 
 @dataclass
@@ -128,6 +128,7 @@ class Trainer:
             raise ValueError("training needs at least one training and one validation video")
         self.cfg = cfg
         self.placement = placement or place(cfg.device)
+        check_amp(cfg.amp, self.placement.device)
         self.train_tracks, self.val_tracks = list(train_tracks), list(val_tracks)
         self.out = Path(cfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
