@@ -210,3 +210,33 @@ def test_bf16_autocast_runs_the_network_in_bf16_and_fp16_needs_cuda(tmp_path):
     assert "scaler" in read_checkpoint(tmp_path / "last.pth")
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
         Trainer(TrainConfig(out_dir=str(tmp_path / "b"), amp="fp16", device="cpu", **SMALL), tracks, tracks)
+
+
+def test_low_resolution_pairs_lose_detail_but_keep_the_mean():
+    from armory_siammtl.training.pairs import Augment, _lower_resolution
+
+    image = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    low = _lower_resolution(image, 0.5)
+    assert low.shape == image.shape
+    assert float(low.mean()) == pytest.approx(float(image.mean()), abs=0.01)
+    assert float(low.std()) < 0.7 * float(image.std())  # white noise loses most of its variance
+    flat = torch.full((3, 40, 40), 0.25)
+    assert torch.allclose(_lower_resolution(flat, 0.3), flat, atol=1e-6)
+    with pytest.raises(ValueError, match="lowres must lie in"):
+        Augment(lowres=1.5)
+
+
+def test_procedural_people_walk_in_front_of_a_photograph(tmp_path):
+    from armory_siammtl.data.splits import backdrop_files
+    from armory_siammtl.data.synthetic import make_video
+
+    photo = np.zeros((90, 120, 3), np.uint8)
+    photo[:, :, 2] = 200  # a blue photograph
+    plain, shot = make_video(3, 2, 160, 200), make_video(3, 2, 160, 200, backdrop_image=photo)
+    np.testing.assert_array_equal(plain.boxes, shot.boxes)  # the same walker, only the backdrop changes
+    corner = ~(plain.person_masks[0] | plain.patch_masks[0].astype(bool))
+    assert (shot.video[0][corner][:, 2] > 150).mean() > 0.8 and (plain.video[0][corner][:, 2] > 150).mean() < 0.5
+    with pytest.raises(ValueError, match="evaluation video"):
+        backdrop_files([str(tmp_path / "Crossing" / "img")])
+    with pytest.raises(FileNotFoundError, match="no backdrop images"):
+        backdrop_files([str(tmp_path)])

@@ -15,14 +15,29 @@ HELD_OUT_SEED = 900_000  # held-out evaluation videos (keypoint accuracy, sweeps
 OTB_VALIDATION_FRACTION = 0.2  # the last fifth of each OTB-layout training sequence validates
 
 
-def refuse_evaluation_videos(folder: Path) -> None:
-    """Raise when ``folder`` is one of the real person-tracking benchmarks this package reports on (OTB2015
-    person targets, UAV123 ``personN``): those are for evaluation only, never for training."""
+def refuse_evaluation_videos(path: Path) -> None:
+    """Raise when ``path`` is, or lies in, one of the real person-tracking benchmarks this package reports on
+    (OTB2015 person targets, UAV123 ``personN``): those are for evaluation only, never for training."""
     from armory_siammtl.data.otb import OTB_PERSON
 
-    if folder.name in OTB_PERSON or re.fullmatch(r"person\d+", folder.name):
-        raise ValueError(f"{folder} is a person-tracking evaluation video ({folder.name}); this package never "
-                         "trains or selects models on its evaluation videos")
+    for part in Path(path).resolve().parts:
+        if part in OTB_PERSON or re.fullmatch(r"person\d+", part):
+            raise ValueError(f"{path} is (in) a person-tracking evaluation video ({part}); this package never "
+                             "trains or selects models on its evaluation videos")
+
+
+def backdrop_files(paths: Sequence[str]) -> List[Path]:
+    """The image files (jpg, png) in ``paths`` (files or folders, searched recursively), sorted."""
+    from armory_siammtl.data.video import FRAME_SUFFIXES
+
+    files = []
+    for path in map(Path, paths):
+        refuse_evaluation_videos(path)
+        found = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix.lower() in FRAME_SUFFIXES)
+        if not found:
+            raise FileNotFoundError(f"no backdrop images (jpg, png) at {path}")
+        files += found
+    return files
 
 
 def otb_layout_tracks(root) -> Tuple[list, list]:
@@ -43,20 +58,22 @@ def otb_layout_tracks(root) -> Tuple[list, list]:
     return train, val
 
 
-def procedural_split(first_seed: int, videos: int, frames: int, height: int, width: int) -> List[Track]:
+def procedural_split(first_seed: int, videos: int, frames: int, height: int, width: int,
+                     backdrops: Sequence[Path] = ()) -> List[Track]:
     from armory_siammtl.data.synthetic import synthetic_tracks
 
-    return synthetic_tracks(range(first_seed, first_seed + videos), frames, height, width)
+    return synthetic_tracks(range(first_seed, first_seed + videos), frames, height, width, backdrops)
 
 
 def training_tracks(videos: int, val_videos: int, frames: int, height: int, width: int, seed: int = TRAIN_SEED,
                     coco_annotations: Optional[str] = None, coco_images: Optional[str] = None,
                     coco_max: Optional[int] = None, lasot: Optional[str] = None,
                     lasot_max: Optional[int] = None, otb_train: Sequence[str] = (), with_procedural: bool = False,
-                    log=print) -> Tuple[list, list]:
+                    backdrops: Sequence[str] = (), log=print) -> Tuple[list, list]:
     """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 as validation;
     OTB-layout folders under each ``otb_train`` root, their last 20% validating) replace the procedural
-    videos unless ``with_procedural``; validation falls back to procedural videos."""
+    videos unless ``with_procedural``; validation falls back to procedural videos. ``backdrops``: image files
+    or folders; half the procedural training videos walk in front of one of them (validation ones never)."""
     if coco_annotations and not coco_images:
         raise ValueError("--coco-annotations needs --coco-images, the folder of the COCO images")
     train, val = [], []
@@ -79,7 +96,7 @@ def training_tracks(videos: int, val_videos: int, frames: int, height: int, widt
         log(f"{len(train)} real training tracks, {len(val)} real validation tracks")
     if with_procedural or not train:
         log(f"rendering {videos} training and {val_videos} validation videos ...")
-        train += procedural_split(seed, videos, frames, height, width)
+        train += procedural_split(seed, videos, frames, height, width, backdrop_files(backdrops))
         val += procedural_split(VALIDATION_SEED_OFFSET + seed, val_videos, frames, height, width)
     if not val:
         val = procedural_split(VALIDATION_SEED_OFFSET + seed, val_videos, frames, height, width)

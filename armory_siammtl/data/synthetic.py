@@ -7,6 +7,7 @@ corners (``gs_coords``) and visibility mask, all derived from one drawing so the
 """
 
 from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -89,12 +90,17 @@ def _draw_person(canvas, mask, pts, height, colours):
         cv2.circle(target, head_center, max(3, int(0.07 * height)), pick(colours["skin"]), -1)
 
 
-def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 1280) -> SceneVideo:
-    """One deterministic video for ``seed``."""
+def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 1280,
+               backdrop_image: Optional[np.ndarray] = None) -> SceneVideo:
+    """One deterministic video for ``seed``; ``backdrop_image`` (uint8 RGB, any size): a photograph to walk
+    in front of, resized to the frame, instead of the drawn street (everything else stays as drawn)."""
     if num_frames < 1:
         raise ValueError("num_frames must be at least 1")
     rng = np.random.default_rng(seed)
     backdrop, ground = _background(rng, height, width)
+    if backdrop_image is not None:
+        resized = cv2.resize(backdrop_image, (width, height), interpolation=cv2.INTER_AREA)
+        backdrop = resized.astype(np.float32) / 255.0
 
     # the green-screen patch on the facades, seen in perspective
     pw, ph = rng.uniform(0.3, 0.45) * width, rng.uniform(0.25, 0.4) * height
@@ -157,12 +163,18 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
                       np.stack(gmasks).astype(np.uint8))
 
 
-def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int = 640):
-    """Training tracks (frames, boxes, keypoints) for each seed."""
-    from armory_siammtl.data.track import Track
+def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int = 640,
+                     backdrops: Sequence = (), backdrop_fraction: float = 0.5):
+    """Training tracks (frames, boxes, keypoints) for each seed; with ``backdrops`` (image files), about
+    ``backdrop_fraction`` of them walk in front of one of those photographs, chosen by the seed."""
+    from armory_siammtl.data.track import Track, read_rgb
 
     tracks = []
     for seed in seeds:
-        scene = make_video(int(seed), num_frames, height, width)
+        choice = np.random.default_rng([int(seed), 7])
+        image = None
+        if backdrops and choice.uniform() < backdrop_fraction:
+            image = read_rgb(backdrops[int(choice.integers(len(backdrops)))])
+        scene = make_video(int(seed), num_frames, height, width, image)
         tracks.append(Track(scene.video, scene.boxes, scene.keypoints))
     return tracks

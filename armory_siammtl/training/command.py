@@ -53,6 +53,10 @@ def add_arguments(p) -> None:
                         "20%% of each validating; repeatable. Person-tracking evaluation videos are refused")
     p.add_argument("--with-procedural", action="store_true",
                    help="train on the procedural scene (--videos) as well as the real sources given")
+    p.add_argument("--backdrops", action="append", default=[], metavar="PATH",
+                   help="image files or folders: half the procedural training videos walk in front of one; repeatable")
+    p.add_argument("--lowres", type=float, default=None,
+                   help="probability that a training pair is seen at a lower resolution (small, low-res people)")
 
 
 def run(args) -> None:
@@ -69,12 +73,14 @@ def run(args) -> None:
                instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
                device=args.device, amp=args.amp, workers=args.workers, accumulate=args.accumulate,
                command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
+    if args.lowres is not None:
+        cfg.augment.lowres = args.lowres
     placement = place(cfg.device)
     try:
         log = print if placement.is_main else (lambda *_: None)
         tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, cfg.seed,
                                  args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max,
-                                 args.otb_train, args.with_procedural, log=log)
+                                 args.otb_train, args.with_procedural, args.backdrops, log=log)
         trainer = Trainer(cfg, *tracks, placement=placement)
         if trainer.resume():
             log(f"resuming after epoch {trainer.start_epoch}")

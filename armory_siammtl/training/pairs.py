@@ -13,7 +13,9 @@ from armory_siammtl.tracking.crop import crop_subwindow
 @dataclass
 class Augment:
     """pysot's defaults: template shift 4 / scale 0.05, search shift 64 / scale 0.18; 20% negative pairs;
-    ``blur``: the probability of a Gaussian blur of the search crop (the reference recipe's 0.2)."""
+    ``blur``: the probability of a Gaussian blur of the search crop (the reference recipe's 0.2);
+    ``lowres``: the probability that both crops are seen at a lower resolution (scaled down by a factor in
+    [0.3, 1] and back up), as a small person in a low-resolution video is."""
 
     template_shift: float = 4
     template_scale: float = 0.05
@@ -23,6 +25,12 @@ class Augment:
     negative: float = 0.2
     frame_range: int = 20
     blur: float = 0.0
+    lowres: float = 0.0
+
+    def __post_init__(self):
+        for name in ("colour", "negative", "blur", "lowres"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"augmentation {name} must lie in [0, 1], got {getattr(self, name)!r}")
 
 
 def context_size(box, context_amount=0.5):
@@ -47,6 +55,13 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     padded = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
     rows = F.conv2d(padded, kernel.view(1, 1, 1, -1).repeat(3, 1, 1, 1), groups=3)
     return F.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(3, 1, 1, 1), groups=3)[0]
+
+
+def _lower_resolution(image: torch.Tensor, factor: float) -> torch.Tensor:
+    """(3, H, W) image scaled down by ``factor`` (area average) and back up (bilinear)."""
+    size = image.shape[-2:]
+    small = F.interpolate(image[None], scale_factor=factor, mode="area")
+    return F.interpolate(small, size=size, mode="bilinear", align_corners=False)[0]
 
 
 def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augment(),
@@ -87,6 +102,9 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augme
         inside = ((keypoints >= 0) & (keypoints < exemplar)).all(axis=1)
         visibility = np.where(inside, kp[:, 2], 0).astype(np.float32)
 
+    if aug.lowres and rng.uniform() < aug.lowres:
+        factor = float(rng.uniform(0.3, 1.0))
+        template, search_crop = _lower_resolution(template, factor), _lower_resolution(search_crop, factor)
     if aug.blur and rng.uniform() < aug.blur:
         search_crop = _blur(search_crop, float(rng.uniform(0.5, 1.5)))
     gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
