@@ -166,7 +166,12 @@ def cmd_keypoints(args):
     from armory_siammtl.models import load_model
 
     model = load_model(_variant(args))
-    tracks = procedural_split(args.seed, args.videos, args.frames, args.height, args.width)
+    if args.coco_annotations:
+        from armory_siammtl.data.coco import coco_person_tracks
+
+        tracks = coco_person_tracks(args.coco_annotations, args.coco_images or Path(args.coco_annotations).parent)
+    else:
+        tracks = procedural_split(args.seed, args.videos, args.frames, args.height, args.width)
     print(json.dumps(keypoint_accuracy(model, tracks, args.pairs, alpha=args.alpha), indent=1))
 
 
@@ -289,12 +294,14 @@ def build_parser():
     p.add_argument("--out", default=None, help="folder for real_video.csv")
     p.set_defaults(func=cmd_evaluate_real)
 
-    p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head on procedural videos")
+    p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head (procedural or COCO)")
     _model_args(p, head_required=True)
     _scene_args(p, 4, 24, 480, 640)
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first video seed (training used 0-59)")
     p.add_argument("--pairs", type=int, default=128)
     p.add_argument("--alpha", type=float, default=PCK_ALPHA, help="PCK threshold, fraction of the box's longer side")
+    p.add_argument("--coco-annotations", default=None, help="person_keypoints JSON: evaluate on its people instead")
+    p.add_argument("--coco-images", default=None, help="its image folder (default: the JSON's folder)")
     p.set_defaults(func=cmd_keypoints)
 
     p = sub.add_parser("setup", help="prepare ARMORY (config, weights, embedded dataset) for --no-docker runs")

@@ -227,3 +227,33 @@ def test_whole_video_or_windows_per_step(clip, frame_batch, expected):
     AdversarialTexture(Counting(y[0]["boxes"]), step_size=0.01, steps=3, checkpoints=[3], frame_batch=frame_batch,
                        verbose=False).generate(x, y, y_patch_metadata=meta)
     assert lengths[:-1] == expected and lengths[-1] == 4  # the steps, then the checkpoint's whole-video track
+
+
+@pytest.mark.parametrize("region,clean_first", [("perspective", True), ("rectangle", False)])
+def test_crop_window_reads_equal_whole_attacked_frames(estimator, region, clean_first):
+    """The attack tracks a PatchedVideo (crop windows of clean frames with the texture pasted): the same
+    boxes as tracking the whole composited video, and the same texture gradient up to round-off."""
+    import torch
+
+    from armory_siammtl.attacks.adversarial_texture import PatchedVideo, composite, prepare_frames
+    from armory_siammtl.data.synthetic import make_video
+    from armory_siammtl.tracking.objective import box_l1
+
+    scene = make_video(910003, 6, 180, 240)
+    video = torch.from_numpy(scene.video).float() / 255
+    hw = (40, 60)
+    prepared = prepare_frames(video, scene.gs_coords, scene.patch_masks, hw, "green_screen", clean_first, region)
+    texture = torch.from_numpy(np.random.default_rng(4).uniform(0, 1, (*hw, 3)).astype(np.float32))
+    target, first = torch.from_numpy(scene.boxes).float(), scene.boxes[0].astype(np.float64)
+    runs = []
+    for windowed in (True, False):
+        leaf = texture.clone().requires_grad_(True)
+        if windowed:
+            boxes = estimator.track_frames(PatchedVideo(video, leaf, prepared), first)
+        else:
+            boxes = estimator.predict(composite(video, leaf, prepared)[None], y_init=first[None])[0]["boxes"]
+        runs.append((boxes.detach(), torch.autograd.grad(box_l1(boxes, target), leaf)[0]))
+    (boxes_w, grad_w), (boxes_f, grad_f) = runs
+    torch.testing.assert_close(boxes_w, boxes_f, rtol=0, atol=1e-4)
+    assert grad_f.abs().max() > 0
+    torch.testing.assert_close(grad_w, grad_f, rtol=1e-3, atol=1e-5 * float(grad_f.abs().max()))

@@ -47,6 +47,36 @@ def test_general_crop_agrees_with_cv2_within_interpolation_error():
     assert max(errors) < 2e-3
 
 
+def _whole_frame_crop(frame, center, size, out_size, fill):
+    """The crop's definition, sampling the whole frame (what crop_subwindow did before it cut a window)."""
+    _, height, width = frame.shape
+    steps = (torch.arange(out_size, dtype=frame.dtype) + 0.5) / out_size
+    xs, ys = center[0] - size / 2 + steps * size, center[1] - size / 2 + steps * size
+    grid = torch.stack([(2 * xs / width - 1).view(1, -1).expand(out_size, -1),
+                        (2 * ys / height - 1).view(-1, 1).expand(-1, out_size)], dim=-1)[None]
+    sampled = torch.nn.functional.grid_sample((frame - fill.view(3, 1, 1))[None], grid, align_corners=False)
+    return sampled + fill.view(1, 3, 1, 1)
+
+
+@pytest.mark.parametrize("center,size", [((61.3, 47.9), 40.7), ((3.2, 5.5), 57.1), ((118.0, 88.6), 33.3),
+                                         ((60.0, 45.0), 300.0), ((-80.0, 20.0), 30.0)])
+def test_crops_read_only_their_window_and_equal_whole_frame_sampling(center, size):
+    rng = np.random.default_rng(2)
+    image = torch.from_numpy(rng.uniform(0, 1, (3, 90, 120)).astype(np.float32))
+    weights = torch.from_numpy(rng.uniform(-1, 1, (1, 3, 31, 31)).astype(np.float32))
+    fill = image.mean(dim=(1, 2))
+    results = []
+    for crop in (crop_subwindow, _whole_frame_crop):
+        frame = image.clone().requires_grad_(True)
+        centre = torch.tensor(center, requires_grad=True)
+        out = crop(frame, centre, torch.tensor(size), 31, fill)
+        (out * weights).sum().backward()
+        centre_grad = torch.zeros(2) if centre.grad is None else centre.grad  # none wholly outside the frame
+        results.append((out.detach(), frame.grad, centre_grad))
+    for ours, whole in zip(*results):  # equal up to float32 round-off of the sampling positions
+        torch.testing.assert_close(ours, whole, rtol=1e-4, atol=1e-4)
+
+
 def test_grad_and_no_grad_modes_give_the_same_boxes():
     model = calibrated_model()
     tracker = SiamRPNTracker(model)
@@ -153,3 +183,15 @@ def test_reference_tracking_setting_tracks_frame_zero_on_287_crops():
     assert not np.array_equal(tracked[0], boxes[0])  # frame 0 went through the network too
     with pytest.raises(ValueError, match="tracking crop must be one of"):
         TrackingConfig(crop="nearest")
+
+
+def test_recomputing_activations_gives_the_same_gradient():
+    model = calibrated_model()
+    video, boxes = moving_block_clip(num_frames=4)
+    grads = []
+    for recompute in (False, True):
+        pixels = torch.from_numpy(video).requires_grad_(True)
+        SiamRPNTracker(model, recompute=recompute).track(pixels, boxes[0]).boxes.sum().backward()
+        grads.append(pixels.grad)
+    assert grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-6 * float(grads[0].abs().max()))

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from armory_siammtl.attacks.warp import place, place_rectangle, warp_texture
 from armory_siammtl.data.patch import check_patch_metadata
 from armory_siammtl.input_checks import check_pixels
+from armory_siammtl.tracking.crop import FrameReader
 from armory_siammtl.tracking.metrics import video_mean_iou
 from armory_siammtl.tracking.objective import box_l1
 
@@ -89,18 +90,64 @@ def prepare_frames(video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, t
 
 
 def composite(video: torch.Tensor, texture: torch.Tensor, prepared) -> torch.Tensor:
-    """Video (T, H, W, 3) with the texture pasted where ``prepared`` says; clipped to [0, 1]."""
+    """Video (T, H, W, 3) in [0, 1] with the texture pasted where ``prepared`` says, clipped to [0, 1]; only
+    the patch's window of each frame is computed (and kept for the backward pass)."""
     out = []
     for frame, prep in zip(video, prepared):
         if prep is None:
             out.append(frame)
             continue
-        placement, window, alpha, shade = prep
         frame = frame.clone()
-        region = frame[window]
-        frame[window] = region * (1 - alpha) + warp_texture(texture, placement) * shade * alpha
-        out.append(frame.clamp(0.0, 1.0))
+        frame[prep[1]] = paste(frame, texture, prep)
+        out.append(frame)
     return torch.stack(out)
+
+
+def paste(frame: torch.Tensor, texture: torch.Tensor, prep) -> torch.Tensor:
+    """The patch window of ``frame`` (H, W, 3) with the texture pasted as ``prep`` (one frame's entry of
+    ``prepared``, not None) says, clipped to [0, 1]: (h, w, 3)."""
+    placement, window, alpha, shade = prep
+    return (frame[window] * (1 - alpha) + warp_texture(texture, placement) * shade * alpha).clamp(0.0, 1.0)
+
+
+class PatchedVideo:
+    """The attacked video (T, H, W, 3) as the tracker reads it (``tracking.tracker.TensorFrames``' calls):
+    each crop window is cut from the clean frame with the texture pasted where it overlaps the patch, so no
+    whole attacked frame is built, kept for the backward pass, or given a whole-frame gradient. Its values
+    equal ``composite``'s. ``video``'s pixels must have been checked to lie in [0, 1]."""
+
+    def __init__(self, video: torch.Tensor, texture: torch.Tensor, prepared):
+        self.video, self.texture, self.prepared = video, texture, prepared
+        self.num_frames, self.height, self.width = video.shape[:3]
+        self.dtype, self.device = video.dtype, video.device
+        self._pasted = {}
+
+    def _patch(self, t: int) -> torch.Tensor:
+        if t not in self._pasted:
+            self._pasted[t] = paste(self.video[t], self.texture, self.prepared[t])
+        return self._pasted[t]
+
+    def _read(self, t: int, y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
+        out = self.video[t, y0:y1, x0:x1]
+        prep = self.prepared[t]
+        if prep is not None:
+            rows, cols = prep[1]
+            top, bottom, left, right = max(y0, rows.start), min(y1, rows.stop), max(x0, cols.start), min(x1, cols.stop)
+            if top < bottom and left < right:
+                out = out.clone()
+                out[top - y0:bottom - y0, left - x0:right - x0] = \
+                    self._patch(t)[top - rows.start:bottom - rows.start, left - cols.start:right - cols.start]
+        return out.permute(2, 0, 1)
+
+    def frame(self, t: int) -> FrameReader:
+        return FrameReader(lambda y0, y1, x0, x1: self._read(t, y0, y1, x0, x1), self.height, self.width)
+
+    def first_frame_mean(self) -> torch.Tensor:
+        frame = self.video[0]
+        if self.prepared[0] is not None:  # a patched frame 0 (the reference's CARLA setting): built whole
+            frame = frame.clone()
+            frame[self.prepared[0][1]] = self._patch(0)
+        return frame.permute(2, 0, 1).mean(dim=(1, 2))
 
 
 def apply_texture(frames: np.ndarray, texture: np.ndarray, patch_metadata: dict, shading: Optional[str],
@@ -108,6 +155,7 @@ def apply_texture(frames: np.ndarray, texture: np.ndarray, patch_metadata: dict,
     """The video (T, H, W, 3) in [0, 1] with ``texture`` (th, tw, 3) on its patch, exactly as the attack
     composites it (to redraw an attacked video from a saved texture)."""
     coords, masks = check_patch_metadata(patch_metadata, frames.shape)
+    check_pixels(frames)
     video = torch.as_tensor(frames, dtype=torch.float32)
     texture = torch.as_tensor(texture, dtype=torch.float32)
     with torch.no_grad():
@@ -173,6 +221,14 @@ class AdversarialTexture(EvasionAttack):
         init = np.asarray(box, dtype=np.float64)[None]
         return self.estimator.predict(video[None], y_init=init)[0]["boxes"]
 
+    def _track_patched(self, video: torch.Tensor, texture: torch.Tensor, prepared, box) -> torch.Tensor:
+        """Boxes of ``video`` with ``texture`` pasted: read a crop window at a time when the estimator
+        tracks such a source (``PyTorchSiamRPN`` without preprocessing), else through whole frames."""
+        track_frames = getattr(self.estimator, "track_frames", None)
+        if track_frames is not None and getattr(self.estimator, "values_checked", False):
+            return track_frames(PatchedVideo(video, texture, prepared), box)
+        return self._track(composite(video, texture, prepared), box)
+
     def generate(self, x: np.ndarray, y: Optional[List[dict]] = None,
                  y_patch_metadata: Optional[List[dict]] = None, y_init: Optional[np.ndarray] = None,
                  **kwargs) -> np.ndarray:
@@ -230,8 +286,8 @@ class AdversarialTexture(EvasionAttack):
                 start = int(rng.integers(0, num_frames - self.frame_batch + 1))
                 stop = start + self.frame_batch
             texture.requires_grad_(True)
-            adv = composite(video[start:stop], texture, prepared[start:stop])
-            boxes = self._track(adv, target[start].detach().cpu().numpy())
+            boxes = self._track_patched(video[start:stop], texture, prepared[start:stop],
+                                        target[start].detach().cpu().numpy())
             loss = box_l1(boxes, target[start:stop])
             # a window where the patch is off-frame or hidden does not depend on the texture: zero gradient
             grad = torch.autograd.grad(loss, texture, allow_unused=True)[0] if loss.requires_grad else None
@@ -250,8 +306,7 @@ class AdversarialTexture(EvasionAttack):
 
     def _record(self, step, video, texture, prepared, target):
         with torch.no_grad():
-            adv = composite(video, texture.detach(), prepared)
-            boxes = self._track(adv, target[0].cpu().numpy()).detach().cpu().numpy()
+            boxes = self._track_patched(video, texture.detach(), prepared, target[0].cpu().numpy()).cpu().numpy()
         gt = target.cpu().numpy()
         self.checkpoint_results.append(CheckpointResult(step, texture.detach().cpu().numpy().copy(), boxes,
                                                         video_mean_iou(gt, boxes)))

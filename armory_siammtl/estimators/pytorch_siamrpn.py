@@ -105,6 +105,19 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                                     values_checked=self.values_checked)
         return result.boxes, result.scores
 
+    def track_frames(self, frames, box) -> torch.Tensor:
+        """Boxes (T, 4) of a video source read a crop window at a time (the attack's ``PatchedVideo``),
+        keeping the graph when gradients are enabled; only without ART preprocessing, which needs whole
+        frames (``values_checked`` is then True).
+
+        :param frames: the source (``tracking.tracker.TensorFrames``' calls), its pixels checked by its maker.
+        :param box: the first frame's box [x1, y1, x2, y2].
+        """
+        if not self.values_checked:
+            raise ValueError("track_frames reads crop windows; ART preprocessing needs whole frames: use predict")
+        return self.tracker.track(frames, check_boxes_per_video(np.asarray(box, np.float64)[None], 1)[0],
+                                  values_checked=True).boxes
+
     def predict(self, x: Union[np.ndarray, torch.Tensor], batch_size: int = 1,
                 y_init: Union[np.ndarray, torch.Tensor, None] = None, verbose: bool = False, **kwargs) -> List[dict]:
         """Track each video from its first box.

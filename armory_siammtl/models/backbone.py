@@ -1,6 +1,7 @@
 """AlexNet backbone in pysot's "legacy" layout (one ``features`` Sequential)."""
 
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
 
@@ -31,5 +32,12 @@ class AlexNetLegacy(nn.Module):
         )
         self.feature_size = c5
 
-    def forward(self, x):
-        return self.features(x)
+    STEM = 4  # conv1, its batch norm, max pool and ReLU: half the activations, an eighth of the compute
+
+    def forward(self, x, recompute_stem: bool = False):
+        """``recompute_stem``: keep only the input of the first block for the backward pass and run the
+        block again there (the same gradient, about half the activation memory of a search crop)."""
+        if not recompute_stem:
+            return self.features(x)
+        stem = self.features[: self.STEM]
+        return self.features[self.STEM:](checkpoint(stem, x, use_reentrant=False))

@@ -69,9 +69,10 @@ class SiamRPN(nn.Module):
     def template_features(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)
 
-    def track_outputs(self, z_f: torch.Tensor, x: torch.Tensor):
-        """(cls, loc) RPN maps for search images ``x`` against template features ``z_f``."""
-        return self.rpn_head(z_f, self.backbone(x))
+    def track_outputs(self, z_f: torch.Tensor, x: torch.Tensor, recompute_stem: bool = False):
+        """(cls, loc) RPN maps for search images ``x`` against template features ``z_f``
+        (``recompute_stem``: see ``AlexNetLegacy.forward``)."""
+        return self.rpn_head(z_f, self.backbone(x, recompute_stem))
 
     def forward(self, template: torch.Tensor, search: torch.Tensor) -> dict:
         """Training forward pass: RPN maps and, with a head, keypoint heatmap logits of the template."""

@@ -10,9 +10,28 @@ from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
 from armory_siammtl.models.siamrpn import SiamRPN, to_model_input
 from armory_siammtl.tracking.config import TrackingConfig
-from armory_siammtl.tracking.crop import crop_square
+from armory_siammtl.tracking.crop import FrameReader, crop_square
 
 MIN_SIZE = 10.0  # pysot's smallest box side after clipping
+
+
+class TensorFrames:
+    """A (T, 3, H, W) video as the tracker reads it: frame ``t``'s crop windows and frame 0's mean colour.
+    (The attack's ``PatchedVideo`` answers the same calls without building whole attacked frames.)"""
+
+    def __init__(self, frames: torch.Tensor):
+        self.num_frames, _, self.height, self.width = frames.shape
+        self.dtype, self.device = frames.dtype, frames.device
+        # unbind, not frames[t]: the backward of indexing allocates a whole-video zero tensor per frame (cost
+        # quadratic in the video's length); unbind's backward stacks the frames' gradients once
+        self.per_frame = frames.unbind(0)
+
+    def frame(self, t: int) -> FrameReader:
+        frame = self.per_frame[t]
+        return FrameReader(lambda y0, y1, x0, x1: frame[:, y0:y1, x0:x1], self.height, self.width)
+
+    def first_frame_mean(self) -> torch.Tensor:
+        return self.per_frame[0].mean(dim=(1, 2))
 
 
 @dataclass
@@ -46,8 +65,12 @@ class SiamRPNTracker:
     carry gradients back to every pixel; under ``torch.no_grad`` the same code is the fast benign path.
     """
 
-    def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None):
+    def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None, recompute: bool = True):
+        """``recompute``: with gradients, run the backbone's first block again in the backward pass instead
+        of keeping its activations: the same gradient, about half the memory per tracked frame (~16 of
+        ~30 MB at 255) for an eighth of a forward pass (docs/benchmarks/attack_step_scaling.txt)."""
         self.model = model
+        self.recompute = recompute
         self.tracking = tracking or TrackingConfig()
         net = model.config
         if (self.tracking.instance_size - net.exemplar_size) % net.stride:
@@ -58,29 +81,33 @@ class SiamRPNTracker:
         hann = torch.hann_window(self.score_size, periodic=False, dtype=torch.float64)  # = np.hanning
         self.window = torch.outer(hann, hann).flatten().repeat(net.anchor_num)
 
+    def _network(self, z_f: torch.Tensor, x: torch.Tensor):
+        recompute = self.recompute and torch.is_grad_enabled() and x.requires_grad
+        return self.model.track_outputs(z_f, x, recompute_stem=recompute)
+
     def _search_scale(self, size):
         ctx = self.tracking.context_amount * (size[0] + size[1])
         s_z = torch.sqrt((size[0] + ctx) * (size[1] + ctx))
         return s_z, self.model.config.exemplar_size / s_z
 
-    def track(self, video: torch.Tensor, init_box, channels_first: Optional[bool] = None,
+    def track(self, video, init_box, channels_first: Optional[bool] = None,
               progress: bool = False, values_checked: bool = False) -> TrackResult:
-        """``values_checked``: the caller has refused NaN/inf pixels already (one pass over the video less)."""
-        frames = check_video(video, channels_first, check_values=not values_checked)
-        num_frames, _, height, width = frames.shape
-        dtype, device = frames.dtype, frames.device
+        """``video``: a tensor, or a source read a window at a time (``TensorFrames``' calls, e.g. the
+        attack's ``PatchedVideo``, whose pixels its maker has checked). ``values_checked``: the caller has
+        refused NaN/inf pixels already (one pass over the video less)."""
+        if not hasattr(video, "first_frame_mean"):
+            video = TensorFrames(check_video(video, channels_first, check_values=not values_checked))
+        num_frames, height, width = video.num_frames, video.height, video.width
+        dtype, device = video.dtype, video.device
         box = check_box(init_box, height, width).to(dtype=dtype, device=device)
         anchors, window = self.anchors.to(device, dtype), self.window.to(device)  # window stays float64
         cfg, exemplar_size = self.tracking, self.model.config.exemplar_size
 
         center = torch.stack([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
         size = torch.stack([box[2] - box[0], box[3] - box[1]])
-        # unbind, not frames[t]: the backward of indexing allocates a whole-video zero tensor per frame (cost
-        # quadratic in the video's length); unbind's backward stacks the frames' gradients once
-        per_frame = frames.unbind(0)
-        fill = per_frame[0].mean(dim=(1, 2))
+        fill = video.first_frame_mean()
         s_z, _ = self._search_scale(size)
-        z_crop = crop_square(per_frame[0], center, torch.round(s_z.detach()), exemplar_size, fill, cfg.crop)
+        z_crop = crop_square(video.frame(0), center, torch.round(s_z.detach()), exemplar_size, fill, cfg.crop)
         z_f = self.model.template_features(to_model_input(z_crop))
 
         boxes, scores = [], []
@@ -89,8 +116,8 @@ class SiamRPNTracker:
         for t in tqdm(range(len(boxes), num_frames), desc="tracking", unit="frame", disable=not progress):
             s_z, scale_z = self._search_scale(size)
             s_x = s_z * (cfg.instance_size / exemplar_size)
-            x_crop = crop_square(per_frame[t], center, s_x, cfg.instance_size, fill, cfg.crop)
-            cls, loc = self.model.track_outputs(z_f, to_model_input(x_crop))
+            x_crop = crop_square(video.frame(t), center, s_x, cfg.instance_size, fill, cfg.crop)
+            cls, loc = self._network(z_f, to_model_input(x_crop))
             score = foreground_scores(cls)
             pred = decode_deltas(loc, anchors)
 
