@@ -1,7 +1,12 @@
 """AlexNet backbone in pysot's "legacy" layout (one ``features`` Sequential)."""
 
+import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+# torch 1.x's checkpoint enters CUDA autocast in every backward pass and warns when there is no GPU (the
+# ARMORY image on CPU): there the first block's activations are kept instead
+RECOMPUTE_AVAILABLE = not torch.__version__.startswith("1.") or torch.cuda.is_available()
 
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
 
@@ -37,7 +42,7 @@ class AlexNetLegacy(nn.Module):
     def forward(self, x, recompute_stem: bool = False):
         """``recompute_stem``: keep only the input of the first block for the backward pass and run the
         block again there (the same gradient, about half the activation memory of a search crop)."""
-        if not recompute_stem:
+        if not (recompute_stem and RECOMPUTE_AVAILABLE):
             return self.features(x)
         stem = self.features[: self.STEM]
         return self.features[self.STEM:](checkpoint(stem, x, use_reentrant=False))
