@@ -259,3 +259,22 @@ def test_a_reference_style_head_loads_as_saved(tmp_path):
     assert loaded.config.head_style == "skelevision"
     with pytest.raises(CheckpointError, match="head_style='skelevision' \\(asked for 'batchnorm'\\)"):
         load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "ref.pth"), network=NetworkConfig(head="shallow"))
+
+
+def test_recomputed_stem_gives_the_same_input_and_parameter_gradients():
+    import torch
+
+    from armory_siammtl.models.backbone import AlexNetLegacy
+
+    torch.manual_seed(0)
+    backbone = AlexNetLegacy(width_mult=0.5).eval()
+    x = torch.rand(2, 3, 127, 127)
+    grads = []
+    for recompute in (False, True):
+        pixels = x.clone().requires_grad_(True)
+        backbone.zero_grad()
+        backbone(pixels, recompute_stem=recompute).square().sum().backward()
+        grads.append((pixels.grad, backbone.features[0].weight.grad.clone(), backbone.features[4].weight.grad.clone()))
+    for plain, recomputed in zip(*grads):
+        assert plain.abs().max() > 0
+        torch.testing.assert_close(recomputed, plain, rtol=1e-5, atol=1e-6 * float(plain.abs().max()))

@@ -2,11 +2,29 @@
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
-# torch 1.x's checkpoint enters CUDA autocast in every backward pass and warns when there is no GPU (the
-# ARMORY image on CPU): there the first block's activations are kept instead
-RECOMPUTE_AVAILABLE = not torch.__version__.startswith("1.") or torch.cuda.is_available()
+
+class Recomputed(torch.autograd.Function):
+    """``block(x)`` whose activations are not kept: the backward pass runs the block again on ``x``. (Not
+    ``torch.utils.checkpoint``: on torch 2.x it imports the compiler stack, which segfaults in a process
+    that loaded TensorFlow first, as ARMORY's does; on torch 1.x it warns about CUDA on every backward.)"""
+
+    @staticmethod
+    def forward(ctx, block, x, *params):
+        ctx.block = block
+        ctx.save_for_backward(x, *params)
+        with torch.no_grad():
+            return block(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, *params = ctx.saved_tensors
+        x = x.detach().requires_grad_(ctx.needs_input_grad[1])
+        wanted = [t for t, needed in zip([x, *params], ctx.needs_input_grad[1:]) if needed]
+        with torch.enable_grad():
+            out = ctx.block(x)
+        grads = iter(torch.autograd.grad(out, wanted, grad, allow_unused=True))
+        return (None, *(next(grads) if needed else None for needed in ctx.needs_input_grad[1:]))
 
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
 
@@ -42,7 +60,7 @@ class AlexNetLegacy(nn.Module):
     def forward(self, x, recompute_stem: bool = False):
         """``recompute_stem``: keep only the input of the first block for the backward pass and run the
         block again there (the same gradient, about half the activation memory of a search crop)."""
-        if not (recompute_stem and RECOMPUTE_AVAILABLE):
+        if not recompute_stem:
             return self.features(x)
         stem = self.features[: self.STEM]
-        return self.features[self.STEM:](checkpoint(stem, x, use_reentrant=False))
+        return self.features[self.STEM:](Recomputed.apply(stem, x, *stem.parameters()))
