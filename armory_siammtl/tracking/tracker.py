@@ -10,7 +10,7 @@ from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
 from armory_siammtl.models.siamrpn import SiamRPN, to_model_input
 from armory_siammtl.tracking.config import TrackingConfig
-from armory_siammtl.tracking.crop import FrameReader, crop_square
+from armory_siammtl.tracking.crop import FrameReader, as_reader, crop_square
 
 MIN_SIZE = 10.0  # pysot's smallest box side after clipping
 
@@ -27,8 +27,7 @@ class TensorFrames:
         self.per_frame = frames.unbind(0)
 
     def frame(self, t: int) -> FrameReader:
-        frame = self.per_frame[t]
-        return FrameReader(lambda y0, y1, x0, x1: frame[:, y0:y1, x0:x1], self.height, self.width)
+        return as_reader(self.per_frame[t])
 
     def first_frame_mean(self) -> torch.Tensor:
         return self.per_frame[0].mean(dim=(1, 2))
