@@ -8,7 +8,7 @@ from typing import List, Tuple
 import numpy as np
 
 from armory_siammtl.data.track import DiskTrack
-from armory_siammtl.data.video import FRAME_SUFFIXES, read_video
+from armory_siammtl.data.video import frame_files, read_video
 
 # OTB2015 sequences with a person target, as listed by the SkeleVision authors; Jogging and Skating2
 # have two annotated people each (groundtruth_rect.1.txt / .2.txt), making 38 videos
@@ -59,8 +59,7 @@ def otb_disk_tracks(folder) -> List[DiskTrack]:
     """Each annotated target of one OTB-layout sequence folder (``img/`` + ``groundtruth_rect*.txt``) as a
     ``DiskTrack`` over its frame files; frames past the last box line or with an empty box are not used."""
     folder = Path(folder)
-    files = sorted(p for p in (folder / "img").iterdir() if p.suffix.lower() in FRAME_SUFFIXES) \
-        if (folder / "img").is_dir() else []
+    files = frame_files(folder / "img") if (folder / "img").is_dir() else []
     if not files:
         raise FileNotFoundError(f"no frames in {folder / 'img'}")
     tracks = []

@@ -97,7 +97,7 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
     if num_frames < 1:
         raise ValueError("num_frames must be at least 1")
     rng = np.random.default_rng(seed)
-    backdrop, ground = _background(rng, height, width)
+    backdrop, ground = _background(rng, height, width)  # drawn even when replaced: the seed's draws stay put
     if backdrop_image is not None:
         resized = cv2.resize(backdrop_image, (width, height), interpolation=cv2.INTER_AREA)
         backdrop = resized.astype(np.float32) / 255.0
@@ -167,7 +167,8 @@ def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int 
                      backdrops: Sequence = (), backdrop_fraction: float = 0.5):
     """Training tracks (frames, boxes, keypoints) for each seed; with ``backdrops`` (image files), about
     ``backdrop_fraction`` of them walk in front of one of those photographs, chosen by the seed."""
-    from armory_siammtl.data.track import Track, read_rgb
+    from armory_siammtl.data.track import Track
+    from armory_siammtl.data.video import read_rgb
 
     tracks = []
     for seed in seeds:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
+
+from armory_siammtl.data.video import read_rgb
 
 
 @dataclass
@@ -26,14 +27,6 @@ class Track:
 
     def video(self) -> np.ndarray:
         return self.frames
-
-
-def read_rgb(path) -> np.ndarray:
-    """One image file as (H, W, 3) uint8 RGB; a file that does not decode raises naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot decode image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 @dataclass

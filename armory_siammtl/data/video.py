@@ -1,7 +1,7 @@
 """Reading videos (files or folders of frames) as float RGB arrays, and writing annotated videos."""
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -9,26 +9,34 @@ import numpy as np
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
+def frame_files(folder) -> List[Path]:
+    """The frames of a folder of images, sorted by name (``*_mask`` images, the patch masks of the CARLA
+    raw layout, are not frames)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.suffix.lower() in FRAME_SUFFIXES and not p.stem.endswith("_mask"))
+
+
+def read_rgb(path) -> np.ndarray:
+    """One image file as (H, W, 3) uint8 RGB; a file that does not decode raises naming it."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot decode image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def read_video(path, max_frames: Optional[int] = None) -> np.ndarray:
-    """(T, H, W, 3) float32 RGB in [0, 1] from a video file or a folder of frames (sorted by name;
-    ``*_mask`` images, the patch masks of the CARLA raw layout, are not frames)."""
+    """(T, H, W, 3) float32 RGB in [0, 1] from a video file or a folder of frames (``frame_files``)."""
     path = Path(path)
     frames = []
     if path.is_dir():
-        files = sorted(p for p in path.iterdir()
-                       if p.suffix.lower() in FRAME_SUFFIXES and not p.stem.endswith("_mask"))
-        for file in files[:max_frames]:
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f"cannot decode frame {file}")
-            frames.append(image)
+        frames = [read_rgb(file) for file in frame_files(path)[:max_frames]]
     elif path.is_file():
         capture = cv2.VideoCapture(str(path))
         while max_frames is None or len(frames) < max_frames:
             ok, image = capture.read()
             if not ok:
                 break
-            frames.append(image)
+            frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         capture.release()
     else:
         raise FileNotFoundError(f"no video file or frame folder at {path}")
@@ -37,7 +45,7 @@ def read_video(path, max_frames: Optional[int] = None) -> np.ndarray:
     shapes = {f.shape for f in frames}
     if len(shapes) > 1:
         raise ValueError(f"frames of {path} differ in size: {sorted(shapes)}")
-    return np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames]).astype(np.float32) / 255.0
+    return np.stack(frames).astype(np.float32) / 255.0
 
 
 def draw_boxes(video: np.ndarray, boxes_by_colour: dict) -> np.ndarray:
