@@ -3,8 +3,9 @@ step count.
 
 Smaller step counts come from the attack's checkpoints. Each finished cell is appended to a tidy CSV
 (written atomically), after its boxes and textures (``cell_records``), so a killed sweep resumes where it
-stopped; rows with ``steps == 0`` are the benign mIoU of the clean video (the same for every seed). Each row names the runtime it was computed on
-(torch, CPU kernels, threads, device), since round-off there changes single attack runs.
+stopped; rows with ``steps == 0`` are the benign mIoU of the clean video (the same for every seed). Each
+row names the runtime it was computed on (torch, CPU kernels, threads, device), since round-off there
+changes single attack runs.
 """
 
 import csv

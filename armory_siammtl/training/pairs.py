@@ -66,9 +66,9 @@ def _lower_resolution(image: torch.Tensor, factor: float) -> torch.Tensor:
 
 def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augment(),
                 exemplar: int = 127, search: int = 255) -> dict:
-    """One pair from ``tracks`` (``data.track.Track`` or ``DiskTrack``; a frame is read only when cut): RGB crops in [0, 1], the search box in crop pixels (or None for a negative pair),
-    template keypoints in crop pixels with visibility (zero where absent or outside the crop), and the
-    template's box in crop pixels."""
+    """One pair from ``tracks`` (``data.track.Track`` or ``DiskTrack``; a frame is read only when cut): RGB
+    crops in [0, 1], the search box in crop pixels (or None for a negative pair), template keypoints in crop
+    pixels with visibility (zero where absent or outside the crop), and the template's box in crop pixels."""
     k = int(rng.integers(len(tracks)))
     track = tracks[k]
     i = int(rng.integers(len(track)))

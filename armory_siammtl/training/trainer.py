@@ -205,7 +205,9 @@ class Trainer:
             self.model.rpn_head.eval()
 
     def step_losses(self, batch, net=None) -> dict:
-        """The loss terms (cls, reg, kpt, total) of one batch (on the model's device) in the current mode."""
+        """The loss terms (cls, reg, kpt, total) of one batch (on the model's device) in the current mode:
+        through ``net`` (the training network, DDP-wrapped when distributed) under the run's autocast, or,
+        without it, through the plain model in fp32 (validation)."""
         with autocast(self.cfg.amp if net is not None else "off", self.placement.device):
             outputs = (net or self.model)(batch["template"], batch["search"])
         outputs = {k: v.float() for k, v in outputs.items()}
