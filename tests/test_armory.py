@@ -36,15 +36,22 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
     for path in regenerated:
         shipped = REPO / "scenarios" / path.relative_to(tmp_path)
         assert json.loads(path.read_text()) == json.loads(shipped.read_text()), shipped
-    reference = json.loads((REPO / "scenarios" / "skelevision" / "carla_mtl_l02.json").read_text())
-    assert {k: reference["attack"]["kwargs"][k] for k in ("gradient", "frame_batch", "region", "shading",
-                                                          "clean_first_frame", "max_iter")} == {
-        "gradient": "sign-accumulated", "frame_batch": None, "region": "rectangle", "shading": None,
-        "clean_first_frame": False, "max_iter": 1000}
-    assert reference["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow", "instance_size": 287,
-                                                  "crop": "integer", "track_first_frame": True}
-    otb = json.loads((REPO / "scenarios" / "skelevision" / "otb_stl.json").read_text())
-    assert otb["attack"]["kwargs"]["clean_first_frame"] is True
+    reference_attack = {"gradient": "sign-accumulated", "frame_batch": None, "region": "rectangle", "shading": None,
+                        "clean_first_frame": False}
+    for folder, steps in (("", 100), ("1000_steps", 1000)):  # the paper scenarios run the reference setting
+        reference = json.loads((REPO / "scenarios" / folder / "carla_mtl_l02.json").read_text())
+        kwargs = reference["attack"]["kwargs"]
+        assert {k: kwargs[k] for k in reference_attack} == reference_attack
+        assert kwargs["max_iter"] == steps == kwargs["checkpoints"][-1]
+        assert reference["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow", "instance_size": 287,
+                                                      "crop": "skelevision", "track_first_frame": True}
+        otb = json.loads((REPO / "scenarios" / folder / "otb_stl.json").read_text())
+        assert otb["attack"]["kwargs"]["clean_first_frame"] is True
+    today = json.loads((REPO / "scenarios" / "armory019" / "carla_mtl_l02.json").read_text())
+    assert {k: today["attack"]["kwargs"][k] for k in reference_attack} == {
+        "gradient": "sign", "frame_batch": 10, "region": "perspective", "shading": "green_screen",
+        "clean_first_frame": True}
+    assert today["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow"}
 
 
 @pytest.fixture()
@@ -245,7 +252,7 @@ def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
 
 @pytest.mark.slow
 def test_armory_run_on_otb_format_data_with_the_reference_attack(armory_home, tmp_path):
-    """The paper reference setting (scenarios/skelevision/) end to end: whole-video sign-accumulated attack on
+    """The paper reference setting (the top-level scenarios) end to end: whole-video sign-accumulated attack on
     the digital patch's bounding rectangle, 287 integer crops, frame 0 tracked."""
     import cv2
 
@@ -264,7 +271,7 @@ def test_armory_run_on_otb_format_data_with_the_reference_attack(armory_home, tm
         config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
 
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
-    done = _armory(armory_home, str(_derived(armory_home, "otb.json", shorten, base="skelevision/otb_stl.json")))
+    done = _armory(armory_home, str(_derived(armory_home, "otb.json", shorten, base="otb_stl.json")))
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     (output,) = set((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json")) - before
     summary = summarize(output)

@@ -257,3 +257,32 @@ def test_crop_window_reads_equal_whole_attacked_frames(estimator, region, clean_
     torch.testing.assert_close(boxes_w, boxes_f, rtol=0, atol=1e-4)
     assert grad_f.abs().max() > 0
     torch.testing.assert_close(grad_w, grad_f, rtol=1e-3, atol=1e-5 * float(grad_f.abs().max()))
+
+
+def test_batched_texture_gradient_equals_sequential_with_reference_tracking():
+    """The reference tracker (integer crops) in the batched gradient mode reads the PatchedVideo twice
+    (without, then with the graph): the texture gradient equals the sequential one."""
+    import torch
+
+    from armory_siammtl.attacks.adversarial_texture import PatchedVideo, prepare_frames
+    from armory_siammtl.estimators import PyTorchSiamRPN
+    from armory_siammtl.data.synthetic import make_video
+    from armory_siammtl.tracking import TrackingConfig
+    from armory_siammtl.tracking.objective import box_l1
+    from helpers import calibrated_model
+
+    estimator = PyTorchSiamRPN(calibrated_model(instance_size=287), TrackingConfig.skelevision(), device_type="cpu")
+    scene = make_video(910004, 5, 180, 240)
+    video = torch.from_numpy(scene.video).float() / 255
+    hw = (40, 60)
+    prepared = prepare_frames(video, scene.gs_coords, scene.patch_masks, hw, None, False, "rectangle")
+    texture = torch.from_numpy(np.random.default_rng(5).uniform(0, 1, (*hw, 3)).astype(np.float32))
+    target, first = torch.from_numpy(scene.boxes).float(), scene.boxes[0].astype(np.float64)
+    grads = []
+    for mode in ("sequential", "batched"):
+        estimator.set_params(gradient_mode=mode)
+        leaf = texture.clone().requires_grad_(True)
+        boxes = estimator.track_frames(PatchedVideo(video, leaf, prepared), first)
+        grads.append(torch.autograd.grad(box_l1(boxes, target), leaf)[0])
+    assert estimator.get_params()["gradient_mode"] == "batched" and grads[0].abs().max() > 0
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-3, atol=1e-3 * float(grads[0].abs().max()))

@@ -167,11 +167,28 @@ def test_integer_crops_follow_pysots_window_arithmetic(center, size, window):
     assert torch.autograd.grad(sub.sum(), centre)[0].abs().sum() > 0
 
 
+@pytest.mark.parametrize("center,size,window", [((50.7, 20.2), 10.9, (45, 15, 10)),  # (50, 20), side 10
+                                                ((3.7, 40.2), 15.8, (-4, 32, 15))])  # int(3 - 8 + 0.5) = -4
+def test_reference_crops_truncate_centre_and_size(center, size, window):
+    """The paper's reference code truncates centre and size to whole pixels and the first pixel towards
+    zero (pysot's "integer" would give (45, 15, 11) and (-5, 32, 16) here)."""
+    from armory_siammtl.tracking.crop import crop_square, integer_window, skelevision_window
+
+    assert skelevision_window(center, size) == window != integer_window(center, size)
+    image = np.random.default_rng(3).uniform(0, 1, (96, 128, 3)).astype(np.float32)
+    fill = image.mean(axis=(0, 1))
+    x0, y0, side = window
+    frame = torch.from_numpy(image).permute(2, 0, 1)
+    out = crop_square(frame, torch.tensor(center), size, side, torch.from_numpy(fill), "skelevision")
+    ref = reference_crop(image, x0, y0, side, side, fill)
+    assert np.abs(out[0].permute(1, 2, 0).numpy() - ref).max() < 1e-5
+
+
 def test_reference_tracking_setting_tracks_frame_zero_on_287_crops():
     video, boxes = moving_block_clip(num_frames=5)
     model = calibrated_model()
     reference = TrackingConfig.skelevision()
-    assert (reference.instance_size, reference.crop, reference.track_first_frame) == (287, "integer", True)
+    assert (reference.instance_size, reference.crop, reference.track_first_frame) == (287, "skelevision", True)
     tracker = SiamRPNTracker(model, reference)
     assert tracker.score_size == 21
     with torch.no_grad():
@@ -195,3 +212,65 @@ def test_recomputing_activations_gives_the_same_gradient():
         grads.append(pixels.grad)
     assert grads[0].abs().sum() > 0
     torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-6 * float(grads[0].abs().max()))
+
+
+def _batch_sizes(model, monkeypatch) -> list:
+    """Record the batch size of every search batch the model's ``track_outputs`` receives."""
+    sizes, original = [], model.track_outputs
+
+    def recording(z_f, x, **kwargs):
+        sizes.append(x.shape[0])
+        return original(z_f, x, **kwargs)
+
+    monkeypatch.setattr(model, "track_outputs", recording)
+    return sizes
+
+
+def test_batched_gradient_equals_sequential_with_integer_crops(monkeypatch):
+    """Integer crops take no gradient through their position, so fixing windows and anchors in a pass
+    without gradients and replaying them over batches of crops is the same computation up to round-off."""
+    model = calibrated_model(instance_size=287)
+    video, boxes = moving_block_clip(num_frames=6)
+    runs = {}
+    for mode in ("sequential", "batched"):
+        sizes = _batch_sizes(model, monkeypatch)
+        pixels = torch.from_numpy(video).requires_grad_(True)
+        tracker = SiamRPNTracker(model, TrackingConfig.skelevision(), gradient_mode=mode, batch_frames=4)
+        out = tracker.track(pixels, boxes[0]).boxes
+        out.sum().backward()
+        runs[mode] = out.detach(), pixels.grad, list(sizes)
+    (seq_boxes, seq_grad, seq_sizes), (bat_boxes, bat_grad, bat_sizes) = runs["sequential"], runs["batched"]
+    assert seq_sizes == [1] * 6 and bat_sizes == [1] * 6 + [4, 2]  # the traced pass, then two batches
+    torch.testing.assert_close(bat_boxes, seq_boxes, rtol=0, atol=1e-3)
+    assert seq_grad.abs().max() > 0
+    torch.testing.assert_close(bat_grad, seq_grad, rtol=1e-3, atol=1e-3 * float(seq_grad.abs().max()))
+
+
+def test_batched_mode_drops_the_crop_position_gradient_of_subpixel_crops():
+    model = calibrated_model()
+    video, boxes = moving_block_clip(num_frames=5)
+    grads = []
+    for mode in ("sequential", "batched"):
+        pixels = torch.from_numpy(video).requires_grad_(True)
+        SiamRPNTracker(model, gradient_mode=mode).track(pixels, boxes[0]).boxes.sum().backward()
+        grads.append(pixels.grad.double().flatten())
+    cosine = float(torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0))
+    assert cosine < 0.99  # not the same gradient (0.38 measured here)
+
+
+def test_gradient_mode_choice_and_bad_values():
+    model = calibrated_model()
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    reference = SiamRPNTracker(model, TrackingConfig.skelevision())
+    assert not reference.batched(cpu) and reference.batched(gpu)  # "auto": batches pay on a GPU only
+    assert not SiamRPNTracker(model).batched(gpu)  # sub-pixel crops: the sequential gradient
+    assert SiamRPNTracker(model, gradient_mode="batched").batched(cpu)
+    video, boxes = moving_block_clip(num_frames=3)
+    with torch.no_grad():  # without gradients the batched mode is the sequential path: identical boxes
+        plain = SiamRPNTracker(model).track(torch.from_numpy(video), boxes[0]).boxes
+        batched = SiamRPNTracker(model, gradient_mode="batched").track(torch.from_numpy(video), boxes[0]).boxes
+    assert torch.equal(plain, batched)
+    with pytest.raises(ValueError, match="gradient_mode must be one of"):
+        SiamRPNTracker(model, gradient_mode="parallel")
+    with pytest.raises(ValueError, match="batch_frames"):
+        SiamRPNTracker(model, batch_frames=0)

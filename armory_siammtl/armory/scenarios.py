@@ -35,15 +35,21 @@ DATASETS = {
 
 
 REFERENCE_CHECKPOINTS = (10, 20, 50, 100, 200, 500, 1000)
+# (folder under scenarios/, attack setting, steps, checkpoints): the top level runs the reference setting for
+# the 100 steps of the reference code's quickstart; 1000_steps/ goes on to the paper's longest attacks;
+# armory019/ is today's ARMORY-0.19-style attack
+SCENARIO_SETS = (("", "skelevision", 100, (10, 20, 50, 100)),
+                 ("1000_steps", "skelevision", 1000, REFERENCE_CHECKPOINTS),
+                 ("armory019", "armory", 50, (10, 20, 50)))
 
 
 def attack_setting(setting: str, dataset: str) -> dict:
-    """The attack's kwargs and the tracker's ``model_kwargs`` of a named setting: "armory" (the shipped
-    scenarios: ARMORY-0.19-style perspective texture with green-screen shading, signed gradients on seeded
+    """The attack's kwargs and the tracker's ``model_kwargs`` of a named setting: "armory" (``armory019/``:
+    ARMORY-0.19-style perspective texture with green-screen shading, signed gradients on seeded
     10-frame windows, clean frame 0) or "skelevision" (as the paper's reference code ran: the sign of the
     accumulated gradient over the whole video, the texture upright in the patch's bounding rectangle, no
     shading, frame 0 patched on CARLA and clean on OTB; search size 287, pysot's integer crops, frame 0
-    tracked; up to 1000 steps)."""
+    tracked; the top-level scenarios)."""
     dataset_entry, shading = DATASETS[dataset]
     if setting == "armory":
         return {"attack": dict(gradient="sign", frame_batch=10, region="perspective", shading=shading,
@@ -72,7 +78,8 @@ def scenario_config(variant: ModelVariant, step_size: float = 0.1, max_iter: int
         model_kwargs.update(chosen["tracking"])
     if variant.pretrained_head:
         model_kwargs["pretrained_head"] = True
-    where = ", as the paper's reference code ran it" if setting == "skelevision" else ""
+    where = {"skelevision": ", as the paper's reference code ran it",
+             "armory": ", ARMORY-0.19-style (perspective, shading, 10-frame windows)"}.get(setting, "")
     return {
         "_description": f"SiamRPN-AlexNet {variant.name} ({variant.describe()}) under the SkeleVision "
                         f"adversarial texture{where}, delta={step_size}, {max_iter} steps",
@@ -100,14 +107,11 @@ def scenario_config(variant: ModelVariant, step_size: float = 0.1, max_iter: int
 
 
 def write_scenarios(out_dir) -> list:
-    """The shipped set: every model at delta 0.1 (``carla_<stem>.json``) and 0.2 (``..._d02.json``) on
-    CARLA, and STL and MTL (lambda_K 0.2) on OTB2015-Person (``otb_<stem>.json``), with the "armory"
-    attack setting; the same set with the "skelevision" setting (1000 steps, checkpoints on the way) in
-    ``skelevision/``."""
-    out_dir = Path(out_dir)
+    """The shipped sets (``SCENARIO_SETS``), each holding every model at delta 0.1 (``carla_<stem>.json``) and
+    0.2 (``..._d02.json``) on CARLA, and STL and MTL (lambda_K 0.2) on OTB2015-Person (``otb_<stem>.json``)."""
     written = []
-    for folder, setting, steps, checkpoints in ((out_dir, "armory", 50, (10, 20, 50)),
-                                                (out_dir / "skelevision", "skelevision", 1000, REFERENCE_CHECKPOINTS)):
+    for folder, setting, steps, checkpoints in SCENARIO_SETS:
+        folder = Path(out_dir) / folder
         folder.mkdir(parents=True, exist_ok=True)
         runs = [(f"carla_{stem}{suffix}.json", variant, step_size, "carla_video_tracking_dev")
                 for stem, variant in MODELS.items() for step_size, suffix in ((0.1, ""), (0.2, "_d02"))]

@@ -123,9 +123,10 @@ class PatchedVideo:
         self._pasted = {}
 
     def _patch(self, t: int) -> torch.Tensor:
-        if t not in self._pasted:
-            self._pasted[t] = paste(self.video[t], self.texture, self.prepared[t])
-        return self._pasted[t]
+        key = (t, torch.is_grad_enabled())  # a patch pasted without the graph does not serve a pass with it
+        if key not in self._pasted:
+            self._pasted[key] = paste(self.video[t], self.texture, self.prepared[t])
+        return self._pasted[key]
 
     def _read(self, t: int, y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
         out = self.video[t, y0:y1, x0:x1]

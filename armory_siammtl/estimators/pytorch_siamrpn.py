@@ -30,13 +30,14 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
     gradient of the summed L1 distance between tracked and ground-truth boxes w.r.t. every pixel.
     """
 
-    estimator_params = PyTorchEstimator.estimator_params + ["attack_losses"]
+    estimator_params = PyTorchEstimator.estimator_params + ["attack_losses", "gradient_mode", "batch_frames"]
 
     def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None, input_shape: Tuple = (None, None, 3),
                  clip_values: Optional[Tuple[float, float]] = (0.0, 1.0), channels_first: bool = False,
                  preprocessing_defences: Union["Preprocessor", List["Preprocessor"], None] = None,
                  postprocessing_defences: Union["Postprocessor", List["Postprocessor"], None] = None,
-                 preprocessing: "PREPROCESSING_TYPE" = None, device_type: str = "gpu"):
+                 preprocessing: "PREPROCESSING_TYPE" = None, device_type: str = "gpu",
+                 gradient_mode: str = "auto", batch_frames: int = 32):
         """
         :param model: the SiamRPN network (``models.load_model`` builds one from weights).
         :param tracking: the tracker's hyper-parameters; default pysot's with the paper's 255 search size.
@@ -47,6 +48,9 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         :param postprocessing_defences: not supported (must be None).
         :param preprocessing: ART preprocessing (subtrahend, divisor) applied before tracking.
         :param device_type: "gpu" (when CUDA is available) or "cpu".
+        :param gradient_mode: how gradients through the tracker are computed: "sequential", "batched" or
+            "auto" (batched for whole-pixel crops on a GPU; ``tracking.tracker.SiamRPNTracker``).
+        :param batch_frames: search crops per network batch in the batched mode.
         """
         if device_type == "cpu" or not torch.cuda.is_available():
             self._device = torch.device("cpu")
@@ -69,8 +73,28 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         # check_pixels (in _check_batch) refuses NaN/inf/out-of-range pixels; unless preprocessing may change
         # them, the tracker need not pass over every pixel again
         self.values_checked = preprocessing is None and not preprocessing_defences
-        self.tracker = SiamRPNTracker(model, tracking)
+        self.tracker = SiamRPNTracker(model, tracking, gradient_mode=gradient_mode, batch_frames=batch_frames)
         self.attack_losses: Tuple[str, ...] = (LOSS_NAME,)
+
+    @property
+    def gradient_mode(self) -> str:
+        return self.tracker.gradient_mode
+
+    @gradient_mode.setter
+    def gradient_mode(self, mode: str) -> None:  # ART's set_params; the tracker checks the value
+        self._retrack(gradient_mode=mode)
+
+    @property
+    def batch_frames(self) -> int:
+        return self.tracker.batch_frames
+
+    @batch_frames.setter
+    def batch_frames(self, count: int) -> None:
+        self._retrack(batch_frames=count)
+
+    def _retrack(self, **changes) -> None:
+        settings = {"gradient_mode": self.tracker.gradient_mode, "batch_frames": self.tracker.batch_frames, **changes}
+        self.tracker = SiamRPNTracker(self.model, self.tracker.tracking, **settings)
 
     @property
     def native_label_is_pytorch_format(self) -> bool:

@@ -36,7 +36,11 @@ class DepthwiseXCorr(nn.Module):
         )
 
     def forward(self, kernel, search):
-        return self.head(xcorr_depthwise(self.conv_search(search), self.conv_kernel(kernel)))
+        """``kernel`` (B or 1, C, h, w): one template's features serve a batch of ``search`` images."""
+        kernel = self.conv_kernel(kernel)
+        if kernel.shape[0] == 1 < search.shape[0]:
+            kernel = kernel.expand(search.shape[0], -1, -1, -1)
+        return self.head(xcorr_depthwise(self.conv_search(search), kernel))
 
 
 class DepthwiseRPN(nn.Module):

@@ -11,9 +11,10 @@ REFERENCE_INSTANCE_SIZE = 287  # pysot's siamrpn_alex_dwxcorr config; the paper'
 @dataclass(frozen=True)
 class TrackingConfig:
     """pysot's ``siamrpn_alex_dwxcorr`` tracking settings; ``instance_size`` is the search crop's side
-    (default the paper's 255; pysot's config uses 287). ``crop`` is the crop geometry ("subpixel" or
-    pysot's "integer", ``tracking.crop``); ``track_first_frame`` runs the tracker on frame 0 as well (the
-    reference did), instead of returning the given box there. ``skelevision()`` is the reference setting."""
+    (default the paper's 255; pysot's config uses 287). ``crop`` is the crop geometry ("subpixel", pysot's
+    "integer" or the reference code's "skelevision", ``tracking.crop``); ``track_first_frame`` runs the
+    tracker on frame 0 as well (the reference did), instead of returning the given box there.
+    ``skelevision()`` is the reference setting."""
 
     instance_size: int = 255
     context_amount: float = 0.5
@@ -25,8 +26,8 @@ class TrackingConfig:
 
     @classmethod
     def skelevision(cls, **overrides) -> "TrackingConfig":
-        """How the paper's reference code tracked: search size 287, pysot's integer crops, frame 0 tracked."""
-        return cls(**{"instance_size": REFERENCE_INSTANCE_SIZE, "crop": "integer", "track_first_frame": True,
+        """How the paper's reference code tracked: search size 287, its whole-pixel crops, frame 0 tracked."""
+        return cls(**{"instance_size": REFERENCE_INSTANCE_SIZE, "crop": "skelevision", "track_first_frame": True,
                       **overrides})
 
     def __post_init__(self):

@@ -1,10 +1,12 @@
 """Square crops by bilinear resampling, differentiable in the pixels (and, for sub-pixel crops, in the
 crop's centre and size).
 
-Two crop geometries (``TrackingConfig.crop``): "subpixel" centres a ``size``-pixel square exactly on the
-box centre; "integer" is pysot's ``get_subwindow`` arithmetic, which the paper's reference ran: the size
-rounded to whole pixels, the window's first pixel ``floor(centre - (size + 1) / 2 + 0.5)``, and no gradient
-through the window's position.
+Three crop geometries (``TrackingConfig.crop``, ``CROPS``): "subpixel" centres a ``size``-pixel square
+exactly on the box centre; "integer" is pysot's ``get_subwindow`` arithmetic: the size rounded to whole
+pixels, the window's first pixel ``floor(centre - (size + 1) / 2 + 0.5)``; "skelevision" is the paper's
+reference code's: centre and size truncated to whole pixels first (torch ``.long()``), the first pixel
+``int(centre - (size + 1) / 2 + 0.5)`` (truncated towards zero). The two whole-pixel geometries carry no
+gradient through the window's position.
 """
 
 import math
@@ -14,7 +16,7 @@ from typing import Callable, Union
 import torch
 import torch.nn.functional as F
 
-CROPS = ("subpixel", "integer")
+CROPS = ("subpixel", "integer", "skelevision")
 
 
 @dataclass
@@ -41,14 +43,32 @@ def integer_window(center, size) -> tuple:
     return first[0], first[1], side
 
 
+def skelevision_window(center, size) -> tuple:
+    """The reference code's crop window: (first column, first row, side) with centre and size truncated."""
+    side = int(float(size))
+    first = [int(int(float(c)) - (side + 1) / 2 + 0.5) for c in center]
+    return first[0], first[1], side
+
+
+def fixed_position(geometry: str) -> bool:
+    """Whether crops of ``geometry`` take no gradient through their position (whole-pixel windows)."""
+    return geometry != "subpixel"
+
+
+def crop_window(center: torch.Tensor, size, geometry: str = "subpixel") -> tuple:
+    """(centre, side) of the square that ``geometry`` (one of CROPS) crops for ``center`` and ``size``:
+    the same for "subpixel" (differentiable), a whole-pixel window for the others (constants)."""
+    if not fixed_position(geometry):
+        return center, size
+    window = integer_window if geometry == "integer" else skelevision_window
+    x0, y0, side = window(center.detach(), torch.as_tensor(size).detach())
+    return torch.tensor([x0 + side / 2, y0 + side / 2], dtype=center.dtype, device=center.device), side
+
+
 def crop_square(frame: Union[torch.Tensor, FrameReader], center: torch.Tensor, size, out_size: int, fill: torch.Tensor,
                 geometry: str = "subpixel") -> torch.Tensor:
     """``crop_subwindow`` on the window that ``geometry`` (one of CROPS) gives for ``center`` and ``size``."""
-    if geometry == "subpixel":
-        return crop_subwindow(frame, center, size, out_size, fill)
-    x0, y0, side = integer_window(center.detach(), torch.as_tensor(size).detach())
-    snapped = torch.tensor([x0 + side / 2, y0 + side / 2], dtype=fill.dtype, device=fill.device)
-    return crop_subwindow(frame, snapped, side, out_size, fill)
+    return crop_subwindow(frame, *crop_window(center.to(fill.dtype), size, geometry), out_size, fill)
 
 
 def crop_subwindow(frame: Union[torch.Tensor, FrameReader], center: torch.Tensor, size, out_size: int,
