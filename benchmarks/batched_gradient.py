@@ -1,6 +1,6 @@
 """The tracker's batched gradient mode against the sequential one (``SiamRPNTracker.gradient_mode``).
 
-    .venv/bin/python benchmarks/batched_gradient.py [--lengths 10 50 100] [--videos 2] [--steps 20]
+    .venv/bin/python benchmarks/batched_gradient.py [--lengths 10 50 100] [--videos 2] [--steps 20] [--tables 1 2 3]
 
 Three tables, all with the shipped STL weights on procedural videos of 960x1280 (embedded-default seeds):
 1. cost: one attack step (texture pasted into crop windows, track, L1 box loss, gradient to the texture)
@@ -56,52 +56,53 @@ def _scene(index: int, frames: int):
     return scene, video, (int(extent[1]), int(extent[0]))
 
 
-def agreement_table(videos: int, frames: int) -> pd.DataFrame:
-    rows = []
+def _cases(videos: int, frames: int):
+    """(crops label, reference tracker?, estimator, video index, scene, float video, texture size) per case."""
     for crop, reference in CROPS.items():
         estimator = build_estimator(ModelVariant(weights=WEIGHTS), tracking_setting("subpixel", reference),
                                     device_type="cpu")
         for index in range(videos):
-            scene, video, texture_hw = _scene(index, frames)
-            prepared = prepare_frames(video, scene.gs_coords, scene.patch_masks, texture_hw, None, not reference,
-                                      "rectangle")
-            target, first = torch.from_numpy(scene.boxes).float(), scene.boxes[0].astype(np.float64)
-            textures = {"grey": torch.full((*texture_hw, 3), 0.5),
-                        "random": torch.from_numpy(np.random.default_rng(index).uniform(0, 1, (*texture_hw, 3))).float()}
-            for name, texture in textures.items():
-                grads = {}
-                for mode in MODES:
-                    estimator.set_params(gradient_mode=mode)
-                    grads[mode] = _texture_gradient(estimator, video, prepared, texture, target, first)
-                a, b = grads["sequential"], grads["batched"]
-                rows.append({"crops": crop, "video": index, "texture": name,
-                             "cosine": float(torch.nn.functional.cosine_similarity(a, b, dim=0)),
-                             "sign agreement": float((a.sign() == b.sign()).double().mean()),
-                             "max |diff| / max |seq|": float((a - b).abs().max() / a.abs().max())})
+            yield (crop, reference, estimator, index, *_scene(index, frames))
+
+
+def agreement_table(videos: int, frames: int) -> pd.DataFrame:
+    rows = []
+    for crop, reference, estimator, index, scene, video, texture_hw in _cases(videos, frames):
+        prepared = prepare_frames(video, scene.gs_coords, scene.patch_masks, texture_hw, None, not reference,
+                                  "rectangle")
+        target, first = torch.from_numpy(scene.boxes).float(), scene.boxes[0].astype(np.float64)
+        textures = {"grey": torch.full((*texture_hw, 3), 0.5),
+                    "random": torch.from_numpy(np.random.default_rng(index).uniform(0, 1, (*texture_hw, 3))).float()}
+        for name, texture in textures.items():
+            grads = {}
+            for mode in MODES:
+                estimator.set_params(gradient_mode=mode)
+                grads[mode] = _texture_gradient(estimator, video, prepared, texture, target, first)
+            a, b = grads["sequential"], grads["batched"]
+            rows.append({"crops": crop, "video": index, "texture": name,
+                         "cosine": float(torch.nn.functional.cosine_similarity(a, b, dim=0)),
+                         "sign agreement": float((a.sign() == b.sign()).double().mean()),
+                         "max |diff| / max |seq|": float((a - b).abs().max() / a.abs().max())})
     return pd.DataFrame(rows).set_index(["crops", "video", "texture"])
 
 
 def attack_table(videos: int, frames: int, steps: int) -> pd.DataFrame:
     checkpoints = sorted({0, steps // 4, steps // 2, steps})
     rows = []
-    for crop, reference in CROPS.items():
-        estimator = build_estimator(ModelVariant(weights=WEIGHTS), tracking_setting("subpixel", reference),
-                                    device_type="cpu")
-        for index in range(videos):
-            scene, _, _ = _scene(index, frames)
-            x = (scene.video.astype(np.float32) / 255)[None]
-            for mode in MODES:
-                estimator.set_params(gradient_mode=mode)
-                attack = AdversarialTexture(estimator, step_size=0.1, steps=steps, checkpoints=checkpoints,
-                                            gradient="sign-accumulated", frame_batch=None, region="rectangle",
-                                            shading=None, clean_first_frame=not reference, verbose=False)
-                start = time.perf_counter()
-                attack.generate(x, y=[{"boxes": scene.boxes}],
-                                y_patch_metadata=[{"gs_coords": scene.gs_coords, "masks": scene.patch_masks}])
-                seconds = time.perf_counter() - start
-                for result in attack.checkpoint_results:
-                    rows.append({"crops": crop, "video": index, "mode": mode, "steps": result.steps,
-                                 "mIoU": 100 * result.mean_iou, "attack s": seconds})
+    for crop, reference, estimator, index, scene, _, _ in _cases(videos, frames):
+        x = (scene.video.astype(np.float32) / 255)[None]
+        for mode in MODES:
+            estimator.set_params(gradient_mode=mode)
+            attack = AdversarialTexture(estimator, step_size=0.1, steps=steps, checkpoints=checkpoints,
+                                        gradient="sign-accumulated", frame_batch=None, region="rectangle",
+                                        shading=None, clean_first_frame=not reference, verbose=False)
+            start = time.perf_counter()
+            attack.generate(x, y=[{"boxes": scene.boxes}],
+                            y_patch_metadata=[{"gs_coords": scene.gs_coords, "masks": scene.patch_masks}])
+            seconds = time.perf_counter() - start
+            for result in attack.checkpoint_results:
+                rows.append({"crops": crop, "video": index, "mode": mode, "steps": result.steps,
+                             "mIoU": 100 * result.mean_iou, "attack s": seconds})
     frame = pd.DataFrame(rows)
     miou = frame.pivot_table(index=["crops", "video", "steps"], columns="mode", values="mIoU").round(1)
     seconds = frame.pivot_table(index=["crops", "video"], columns="mode", values="attack s").round(1)
@@ -114,19 +115,23 @@ def main():
     parser.add_argument("--videos", type=int, default=2)
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3], help="which of the three tables")
     args = parser.parse_args()
     header = f"CPU, threads={torch.get_num_threads()}, torch {torch.__version__}, weights {WEIGHTS}"
     pd.set_option("display.width", 200)
-    print(f"# 1. one attack step, 960x1280, reference tracker, texture in crop windows; {header}")
-    print(cost_table(args.lengths).round(3).to_string())
-    print(f"\n# 2. texture-gradient agreement, batched vs sequential, {args.frames} frames of 960x1280")
-    print(agreement_table(args.videos, args.frames).round(6).to_string())
-    print(f"\n# 3. reference attack (delta 0.1, whole video, sign-accumulated, rectangle), adversarial mIoU x100, "
-          f"{args.frames} frames of 960x1280")
-    miou, seconds = attack_table(args.videos, args.frames, args.steps)
-    print(miou.to_string())
-    print("\nseconds per attack run")
-    print(seconds.to_string())
+    if 1 in args.tables:
+        print(f"# 1. one attack step, 960x1280, reference tracker, texture in crop windows; {header}")
+        print(cost_table(args.lengths).round(3).to_string())
+    if 2 in args.tables:
+        print(f"\n# 2. texture-gradient agreement, batched vs sequential, {args.frames} frames of 960x1280; {header}")
+        print(agreement_table(args.videos, args.frames).round(6).to_string())
+    if 3 in args.tables:
+        print(f"\n# 3. reference attack (delta 0.1, whole video, sign-accumulated, rectangle), adversarial mIoU x100, "
+              f"{args.frames} frames of 960x1280; {header}")
+        miou, seconds = attack_table(args.videos, args.frames, args.steps)
+        print(miou.to_string())
+        print("\nseconds per attack run")
+        print(seconds.to_string())
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ scenario="${1:-scenarios/carla_mtl_l02.json}"
 .venv/bin/armory-siammtl setup
 # ARMORY would look for a missing weights file on S3 before any model code runs: check it here first
 .venv/bin/armory-siammtl validate "$scenario" 2>&1 | grep -E "^(ok|FAILED)|error:" || exit 2
-echo "armory run $scenario --no-docker (about 4 min on 2 CPU cores; full log in runs-main.log)"
+echo "armory run $scenario --no-docker (about 18 min on 2 CPU cores; full log in runs-main.log)"
 set +e
 .venv/bin/armory run "$scenario" --no-docker 2>&1 | tee runs-main.log | grep --line-buffered -E "METRIC|ERROR"
 status=${PIPESTATUS[0]}
