@@ -37,10 +37,9 @@ class TensorFrames:
 
 @dataclass
 class Trace:
-    """What a pass without gradients fixes for the batched gradient: per tracked frame its index, the
-    crop window (centre, side) it read and the anchor it chose."""
+    """What a pass without gradients fixes for the batched gradient: per tracked frame (in order) the crop
+    window (centre, side) it read and the anchor it chose."""
 
-    frames: List[int] = field(default_factory=list)
     windows: List[Tuple[torch.Tensor, object]] = field(default_factory=list)  # side: a number or 0-d tensor
     anchors: List[int] = field(default_factory=list)
 
@@ -174,7 +173,6 @@ class SiamRPNTracker:
             x_crop = crop_subwindow(video.frame(t), win_center, win_side, self.tracking.instance_size, fill)
             cls, loc = self._network(z_f, to_model_input(x_crop))
             center, size, score, best = self._update(video, center, size, scale_z, cls, loc)
-            trace.frames.append(t)
             trace.windows.append((win_center.detach(), win_side.detach() if torch.is_tensor(win_side) else win_side))
             trace.anchors.append(best)
             boxes.append(_corners(center, size))
@@ -185,8 +183,9 @@ class SiamRPNTracker:
         """The batched gradient: every traced window's crop through the network in batches, then the box
         recurrence with the traced anchors."""
         center, size, fill, z_f, boxes, scores = self._start(video, box)
+        tracked = range(len(boxes), video.num_frames)  # the frames _sequential tracked, in its order
         crops = [crop_subwindow(video.frame(t), c, s, self.tracking.instance_size, fill)
-                 for t, (c, s) in zip(trace.frames, trace.windows)]
+                 for t, (c, s) in zip(tracked, trace.windows)]
         outputs = []
         for i in range(0, len(crops), self.batch_frames):
             cls, loc = self._network(z_f, to_model_input(torch.cat(crops[i:i + self.batch_frames])))
