@@ -240,3 +240,66 @@ def test_procedural_people_walk_in_front_of_a_photograph(tmp_path):
         backdrop_files([str(tmp_path / "Crossing" / "img")])
     with pytest.raises(FileNotFoundError, match="no backdrop images"):
         backdrop_files([str(tmp_path)])
+
+
+def test_weight_average_is_the_mean_of_the_epochs_and_resumes(tmp_path, monkeypatch):
+    """--average-from 2 of 3 epochs: average.pth's parameters are the mean of epochs 2 and 3, its batch-norm
+    statistics are recomputed (neither epoch's), it is validated as one more candidate for best.pth, and a
+    run killed after epoch 2 resumes to the same average."""
+    import json
+
+    tracks = _tracks()
+    cfg = dict(epochs=3, iters_per_epoch=2, average_from=2, **SMALL)
+    weights, original = [], Trainer._end_epoch
+
+    def recording(self, epoch, row):
+        weights.append({k: v.clone() for k, v in self.model.state_dict().items()})
+        original(self, epoch, row)
+        if epoch == 1 and self.out.name == "killed":
+            raise KeyboardInterrupt("killed after epoch 2")
+
+    monkeypatch.setattr(Trainer, "_end_epoch", recording)
+    Trainer(TrainConfig(out_dir=str(tmp_path / "straight"), **cfg), tracks, tracks).fit()
+    average = read_state_dict(tmp_path / "straight" / "average.pth")
+    convs = [k for k, v in average.items() if v.dim() == 4]
+    assert convs
+    for name in convs:
+        assert not torch.allclose(weights[1][name], weights[2][name]), name
+        assert torch.allclose(average[name], (weights[1][name] + weights[2][name]) / 2, rtol=1e-5, atol=1e-7), name
+    stats = [k for k in average if k.endswith("running_var")]
+    assert stats and all(not torch.equal(average[k], w[k]) for k in stats for w in weights[1:])
+    rows = json.loads((tmp_path / "straight" / "metrics.json").read_text())["epochs"]
+    assert [r["epoch"] for r in rows] == [0, 1, 2, "average 2-3"]
+    assert np.isfinite(rows[-1]["val_miou"]) and np.isfinite(rows[-1]["val_total"])
+    assert read_checkpoint(tmp_path / "straight" / "average.pth")["averaged_epochs"] == 2
+    best = max(rows, key=lambda r: r["val_miou"])  # the first of equals, as best.pth keeps the first
+    assert read_checkpoint(tmp_path / "straight" / "best.pth")["epoch"] == best["epoch"]
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(TrainConfig(out_dir=str(tmp_path / "killed"), **cfg), tracks, tracks).fit()
+    resumed = Trainer(TrainConfig(out_dir=str(tmp_path / "killed"), **cfg), tracks, tracks)
+    assert resumed.resume() and resumed.start_epoch == 2
+    resumed.fit()
+    again = read_state_dict(tmp_path / "killed" / "average.pth")
+    for key, value in average.items():
+        assert torch.equal(value, again[key]), key
+    with pytest.raises(ValueError, match="average_from must be an epoch from 1 to 3, got 4"):
+        TrainConfig(out_dir="unused", epochs=3, average_from=4)
+
+
+def test_a_run_from_init_weights_validates_them_first(tmp_path):
+    """The start weights are row "init", scored as the run that wrote them scored them, and compete for best.pth."""
+    import json
+
+    tracks = _tracks()
+    Trainer(TrainConfig(out_dir=str(tmp_path / "first"), epochs=1, iters_per_epoch=2, **SMALL), tracks, tracks).fit()
+    first = json.loads((tmp_path / "first" / "metrics.json").read_text())["epochs"]
+    Trainer(TrainConfig(out_dir=str(tmp_path / "more"), init_weights=str(tmp_path / "first" / "best.pth"), epochs=1,
+                        iters_per_epoch=2, lr=1e-2, **SMALL), tracks, tracks).fit()
+    rows = json.loads((tmp_path / "more" / "metrics.json").read_text())["epochs"]
+    assert [r["epoch"] for r in rows] == ["init", 0]
+    assert rows[0]["val_total"] == pytest.approx(first[0]["val_total"], rel=1e-5)
+    assert rows[0]["val_miou"] == pytest.approx(first[0]["val_miou"], abs=1e-3)
+    assert read_checkpoint(tmp_path / "more" / "best.pth")["epoch"] == max(rows, key=lambda r: r["val_miou"])["epoch"]
+    header = (tmp_path / "more" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "epoch" and "train_total" in header

@@ -55,6 +55,9 @@ def add_arguments(p) -> None:
                    help="train on the procedural scene (--videos) as well as the real sources given")
     p.add_argument("--backdrops", action="append", default=[], metavar="PATH",
                    help="image files or folders: half the procedural training videos walk in front of one; repeatable")
+    p.add_argument("--average-from", type=int, default=None, metavar="EPOCH",
+                   help="average the weights of this epoch (1-based) and every later one (SWA); the average, batch "
+                        "norm recomputed, competes with the epochs for best.pth and is saved as average.pth")
     p.add_argument("--lowres", type=float, default=None,
                    help="probability that a training pair is seen at a lower resolution (small, low-res people)")
 
@@ -72,6 +75,7 @@ def run(args) -> None:
                epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
                instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
                device=args.device, amp=args.amp, workers=args.workers, accumulate=args.accumulate,
+               average_from=args.average_from,
                command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
     if args.lowres is not None:
         cfg.augment.lowres = args.lowres

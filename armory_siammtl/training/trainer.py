@@ -21,6 +21,7 @@ from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.metrics import miou_percent, video_mean_iou
 from armory_siammtl.tracking.tracker import SiamRPNTracker
+from armory_siammtl.training.averaging import WeightAverage
 from armory_siammtl.training.batches import PairDataset, RankBatches, pair_loader, split_batch
 from armory_siammtl.training.distributed import Placement, place
 from armory_siammtl.training.losses import BOX_LOSSES, LossWeights, mtl_loss
@@ -36,7 +37,12 @@ class TrainConfig:
     validation tracks with ``TrackingConfig()`` (the paper's 255). Both are recorded in every checkpoint.
     ``batch_size`` is per process (a ``torchrun`` run's global batch is it times the number of processes);
     ``accumulate`` splits it into that many micro-batches whose gradients add up (the same step, less
-    memory); ``workers`` data-loading processes; ``device`` auto/cpu/cuda; ``amp`` off/fp16/bf16."""
+    memory); ``workers`` data-loading processes; ``device`` auto/cpu/cuda; ``amp`` off/fp16/bf16.
+    ``average_from``: from this epoch (1-based) to the last, the weights at the end of each epoch enter a
+    running mean (SWA, ``training.averaging``); after the last epoch the mean, with batch-norm statistics
+    recomputed on training pairs, is validated as one more candidate for ``best.pth`` and saved as
+    ``average.pth``. A run from ``init_weights`` validates them first: they compete for ``best.pth`` too, so
+    that further training is kept only where it scores higher on the same validation set."""
 
     out_dir: str
     variant: ModelVariant = field(default_factory=ModelVariant)
@@ -63,6 +69,7 @@ class TrainConfig:
     amp: str = "off"
     workers: int = 0
     accumulate: int = 1
+    average_from: Optional[int] = None
 
     @classmethod
     def skelevision(cls, **overrides) -> "TrainConfig":
@@ -103,6 +110,9 @@ class TrainConfig:
             raise ValueError(f"batch size {self.batch_size} does not split into {self.accumulate} accumulation steps")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
+        if self.average_from is not None and not (isinstance(self.average_from, int) and not isinstance(
+                self.average_from, bool) and 1 <= self.average_from <= self.epochs):
+            raise ValueError(f"average_from must be an epoch from 1 to {self.epochs}, got {self.average_from!r}")
         if self.variant.pretrained_head and not self.init_weights:
             raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
 
@@ -112,10 +122,11 @@ class TrainConfig:
         return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
                 "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
                 "instance_size": self.instance_size, "seed": self.seed, "keypoint_loss": self.keypoint_loss,
-                "head_style": self.head_style, "box_loss": self.box_loss}
+                "head_style": self.head_style, "box_loss": self.box_loss, "average_from": self.average_from}
 
 
 VALIDATION_STREAM = 999_999  # seeds the validation pairs apart from the training ones
+BATCH_NORM_STREAM = 999_998  # the training pairs that recompute an average's batch-norm statistics
 
 
 class Trainer:
@@ -156,12 +167,13 @@ class Trainer:
         net = self.model.config
         self.anchors = anchor_grid(score_size(cfg.instance_size, net.exemplar_size, net.stride), net.stride,
                                    net.ratios, net.scales, center=cfg.instance_size // 2)
+        self.average = WeightAverage(self.model) if cfg.average_from is not None else None
         self.history: List[dict] = []
         self.start_epoch = 0
 
     # -- persistence -------------------------------------------------------------------------------
-    def _save(self, name: str, extra: dict) -> str:
-        return save_checkpoint(self.model, self.out / name, self.cfg.variant, TrackingConfig().as_dict(),
+    def _save(self, name: str, extra: dict, model=None) -> str:
+        return save_checkpoint(model or self.model, self.out / name, self.cfg.variant, TrackingConfig().as_dict(),
                                self.cfg.command, extra={"training": self.cfg.record(), **extra})
 
     def resume(self) -> bool:
@@ -186,6 +198,8 @@ class Trainer:
         self.scheduler.load_state_dict(payload["scheduler"])
         if payload.get("scaler"):
             self.scaler.load_state_dict(payload["scaler"])
+        if self.average is not None and payload.get("average"):
+            self.average.load_state_dict(payload["average"])
         self.start_epoch = int(payload["epoch"]) + 1
         self.history = payload["history"]
         if self.placement.is_main:
@@ -195,7 +209,7 @@ class Trainer:
     def _write_log(self):
         write_text(self.out / "metrics.json",
                    json.dumps({"config": asdict(self.cfg), "epochs": self.history}, indent=1, default=str))
-        write_csv(self.out / "metrics.csv", self.history, list(self.history[0]))
+        write_csv(self.out / "metrics.csv", self.history, list(dict.fromkeys(k for r in self.history for k in r)))
 
     # -- loops -------------------------------------------------------------------------------------
     def _set_mode(self, training: bool):
@@ -204,12 +218,12 @@ class Trainer:
             self.model.backbone.eval()
             self.model.rpn_head.eval()
 
-    def step_losses(self, batch, net=None) -> dict:
+    def step_losses(self, batch, net=None, model=None) -> dict:
         """The loss terms (cls, reg, kpt, total) of one batch (on the model's device) in the current mode:
         through ``net`` (the training network, DDP-wrapped when distributed) under the run's autocast, or,
-        without it, through the plain model in fp32 (validation)."""
+        without it, through ``model`` (default: the plain model) in fp32 (validation)."""
         with autocast(self.cfg.amp if net is not None else "off", self.placement.device):
-            outputs = (net or self.model)(batch["template"], batch["search"])
+            outputs = (net or model or self.model)(batch["template"], batch["search"])
         outputs = {k: v.float() for k, v in outputs.items()}
         return mtl_loss(outputs, batch["labels"], batch["deltas"], self.weights, batch["keypoints"],
                         batch["visibility"], self.cfg.keypoint_loss, self.cfg.box_loss)
@@ -224,16 +238,18 @@ class Trainer:
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.placement.device, non_blocking=True) for k, v in batch.items()}
 
-    def validate(self) -> dict:
+    def validate(self, model=None) -> dict:
+        """Validation losses and benign mIoU of ``model`` (default: the model being trained, in eval mode)."""
         self._set_mode(False)
+        model = model or self.model
         totals, count = {}, 0
         steps = -(-self.cfg.val_pairs // self.cfg.batch_size)
         with torch.no_grad():
             for batch in self.pair_batches(self.val_tracks, VALIDATION_STREAM, steps):
-                for k, v in self.step_losses(self._to_device(batch)).items():
+                for k, v in self.step_losses(self._to_device(batch), model=model).items():
                     totals[k] = totals.get(k, 0.0) + float(v) * self.cfg.batch_size
                 count += self.cfg.batch_size
-            tracker = SiamRPNTracker(self.model, TrackingConfig())
+            tracker = SiamRPNTracker(model, TrackingConfig())
             ious = []
             for track in self.val_tracks[: self.cfg.val_videos]:
                 video = torch.from_numpy(track.video()).to(self.placement.device).float() / 255.0
@@ -267,6 +283,8 @@ class Trainer:
     def fit(self) -> dict:
         """Train the remaining epochs; returns the best epoch's log row."""
         cfg, where = self.cfg, self.placement
+        if where.is_main and cfg.init_weights and not self.history:
+            self._add_candidate(self.model, {"epoch": "init", **self.validate()}, {"epoch": "init"})
         for epoch in range(self.start_epoch, cfg.epochs):
             self._set_mode(True)
             sums = {}
@@ -284,23 +302,56 @@ class Trainer:
             means = where.mean({f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()})
             self.scheduler.step()
             if where.is_main:
+                if self.average is not None and epoch + 1 >= cfg.average_from:
+                    self.average.add(self.model)
                 self._end_epoch(epoch, {"epoch": epoch, **means, **self.validate()})
             where.barrier()
             if not where.is_main:
                 self.history.append({"epoch": epoch, **means})
+        if where.is_main and self.average is not None and not any(r["epoch"] == self._average_label()
+                                                                   for r in self.history):
+            self._end_average()
         return min(self.history, key=self._badness) if where.is_main else self.history[-1]
 
+    def _average_label(self) -> str:
+        return f"average {self.cfg.average_from}-{self.cfg.epochs}"
+
     def _end_epoch(self, epoch: int, row: dict) -> None:
+        self._add_candidate(self.model, row, {"epoch": epoch})
+        self._save_last(epoch)
+
+    def _end_average(self) -> None:
+        """Validate the weight average (batch-norm statistics recomputed on ``iters_per_epoch`` batches of
+        training pairs) as one more candidate for ``best.pth``; it is also saved as ``average.pth``."""
+        cfg = self.cfg
+        batches = (self._to_device(b) for b in self.pair_batches(self.train_tracks, BATCH_NORM_STREAM,
+                                                                 cfg.iters_per_epoch))
+        model = self.average.refreshed(batches, lambda m, b: m(b["template"], b["search"]))
+        label = self._average_label()
+        row = {**{k: float("nan") for k in self.history[-1]}, "epoch": label, **self.validate(model)}
+        extra = {"epoch": label, "averaged_epochs": self.average.count}
+        digest = self._save("average.pth", extra, model)
+        write_text(self.out / "average.pth.sha256", f"{digest}  average.pth\n")
+        last_epoch = max(r["epoch"] for r in self.history if isinstance(r["epoch"], int))
+        self._add_candidate(model, row, extra)
+        self._save_last(last_epoch)
+
+    def _add_candidate(self, model, row: dict, extra: dict) -> None:
         improved = self._is_best(row)
         self.history.append(row)
         if improved:
-            digest = self._save("best.pth", {"epoch": epoch})
+            digest = self._save("best.pth", extra, model)
             write_text(self.out / "best.pth.sha256", f"{digest}  best.pth\n")
-        # last.pth is the epoch's record: written once, atomically, with the whole history
-        self._save("last.pth", {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                                "scaler": self.scaler.state_dict(), "epoch": epoch, "history": self.history})
-        self._write_log()
         tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+
+    def _save_last(self, epoch: int) -> None:
+        """last.pth is the record of the finished epochs: written atomically, with the whole history."""
+        extra = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                 "scaler": self.scaler.state_dict(), "epoch": epoch, "history": self.history}
+        if self.average is not None:
+            extra["average"] = self.average.state_dict()
+        self._save("last.pth", extra)
+        self._write_log()
 
     def _badness(self, row: dict) -> float:
         """What ``select_by`` minimises: minus the validation mIoU, or the validation total loss."""
