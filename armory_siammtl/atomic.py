@@ -1,6 +1,8 @@
-"""Files written whole or not at all: written to a temporary file beside the target, then renamed over it."""
+"""Files written whole or not at all: written to a temporary file beside the target, then renamed over it;
+and the lock that keeps a second writer out of a long run's output."""
 
 import csv
+import fcntl
 import io
 import os
 import tempfile
@@ -38,3 +40,21 @@ def write_csv(path, rows: Sequence[dict], fieldnames: Sequence[str]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, buffer.getvalue())
+
+
+@contextmanager
+def exclusive(lock_path, refusal: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if needed) for the block; while another process holds
+    it, raise ``ValueError(refusal)`` at once instead of waiting. The lock goes with the process that holds
+    it, so a killed run leaves nothing to clean up."""
+    path = Path(lock_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(refusal) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

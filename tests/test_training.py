@@ -303,3 +303,17 @@ def test_a_run_from_init_weights_validates_them_first(tmp_path):
     assert read_checkpoint(tmp_path / "more" / "best.pth")["epoch"] == max(rows, key=lambda r: r["val_miou"])["epoch"]
     header = (tmp_path / "more" / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "epoch" and "train_total" in header
+
+
+def test_a_second_training_run_on_the_same_folder_is_refused(tmp_path):
+    tracks = _tracks()
+    first = Trainer(TrainConfig(out_dir=str(tmp_path), epochs=1, iters_per_epoch=1, **SMALL), tracks, tracks)
+    second = Trainer(TrainConfig(out_dir=str(tmp_path), epochs=1, iters_per_epoch=1, **SMALL), tracks, tracks)
+    with first.exclusive():
+        with pytest.raises(ValueError, match=f"another training run is writing {tmp_path}"):
+            with second.exclusive():
+                second.fit()
+        assert not (tmp_path / "last.pth").exists()
+    with second.exclusive():  # released with the block
+        second.fit()
+    assert (tmp_path / "last.pth").is_file()

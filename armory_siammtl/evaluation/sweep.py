@@ -9,15 +9,14 @@ changes single attack runs.
 """
 
 import csv
-import fcntl
 import json
 import math
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from tqdm.auto import tqdm
 
+from armory_siammtl import atomic
 from armory_siammtl.atomic import write_csv, write_text
 from armory_siammtl.attacks.runner import AttackRun, run_attack
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
@@ -124,21 +123,12 @@ def _intact(row: dict) -> bool:
         return False
 
 
-@contextmanager
 def exclusive(results_path):
     """Hold ``.<results>.lock`` beside the results file for the sweep's whole run; a second sweep on the
     same file is refused instead of overwriting the first one's rows."""
     path = Path(results_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ValueError(f"another sweep is writing {path}; wait for it or choose another --results file") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return atomic.exclusive(path.with_name(f".{path.name}.lock"),
+                            f"another sweep is writing {path}; wait for it or choose another --results file")
 
 
 def load_estimator(variant: ModelVariant, instance_size: int = TrackingConfig.instance_size):

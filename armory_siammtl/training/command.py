@@ -86,9 +86,10 @@ def run(args) -> None:
                                  args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max,
                                  args.otb_train, args.with_procedural, args.backdrops, log=log)
         trainer = Trainer(cfg, *tracks, placement=placement)
-        if trainer.resume():
-            log(f"resuming after epoch {trainer.start_epoch}")
-        best = trainer.fit()
+        with trainer.exclusive():
+            if trainer.resume():
+                log(f"resuming after epoch {trainer.start_epoch}")
+            best = trainer.fit()
         log("best epoch:", json.dumps(best))
     finally:
         leave(placement)

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from armory_siammtl.atomic import write_csv, write_text
+from armory_siammtl.atomic import exclusive, write_csv, write_text
 from armory_siammtl.models.anchors import anchor_grid, score_size
 from armory_siammtl.models.checkpoint import read_checkpoint, save_checkpoint
 from armory_siammtl.models.keypoint_head import KEYPOINT_LOSSES
@@ -172,6 +172,14 @@ class Trainer:
         self.start_epoch = 0
 
     # -- persistence -------------------------------------------------------------------------------
+    def exclusive(self):
+        """Hold ``<out_dir>/.train.lock`` for a block that resumes and fits (rank 0 alone writes, so it alone
+        locks): a second run on the same folder is refused instead of interleaving its epochs with ours."""
+        if not self.placement.is_main:
+            return contextlib.nullcontext()
+        return exclusive(self.out / ".train.lock",
+                         f"another training run is writing {self.out}; wait for it or choose another --out")
+
     def _save(self, name: str, extra: dict, model=None) -> str:
         return save_checkpoint(model or self.model, self.out / name, self.cfg.variant, TrackingConfig().as_dict(),
                                self.cfg.command, extra={"training": self.cfg.record(), **extra})
