@@ -157,7 +157,8 @@ def cmd_describe_weights(args):
 def cmd_evaluate_real(args):
     from armory_siammtl.evaluation.real_video import run
 
-    run(args.paths, _variant(args), TrackingConfig(instance_size=args.instance_size), args.max_frames, args.out)
+    run(args.paths, _variant(args), TrackingConfig(instance_size=args.instance_size), args.max_frames, args.out,
+        args.starts)
 
 
 def cmd_keypoints(args):
@@ -291,6 +292,8 @@ def build_parser():
     p.add_argument("paths", nargs="+", help="sequence folders (img/ + groundtruth_rect.txt) or roots holding them")
     _model_args(p)
     p.add_argument("--max-frames", type=int, default=100, help="first frames of each video (the paper's 100)")
+    p.add_argument("--starts", type=int, default=1,
+                   help="also track from later start frames (OTB's TRE: k*T/STARTS, k < STARTS); 1: frame 0 only")
     p.add_argument("--out", default=None, help="folder for real_video.csv")
     p.set_defaults(func=cmd_evaluate_real)
 

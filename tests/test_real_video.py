@@ -53,6 +53,38 @@ def test_evaluate_real_runs_three_trackers_on_a_real_video(tmp_path, capsys):
     assert "| mean over videos | OpenCV MIL |" in capsys.readouterr().out
 
 
+def test_tre_tracks_each_video_from_later_start_frames(tmp_path, capsys):
+    crossing = OTB_PERSON_ROOT / "Crossing"
+    if not crossing.is_dir():
+        pytest.skip(f"{crossing} is absent (a fresh clone has no ../shared/)")
+    import pandas as pd
+
+    from armory_siammtl.data.otb import read_otb_boxes
+
+    assert main(["evaluate-real", str(crossing), "--weights", str(STL), "--max-frames", "12", "--starts", "3",
+                 "--out", str(tmp_path)]) == 0
+    results = pd.read_csv(tmp_path / "real_video.csv")
+    assert sorted(results["start"].unique()) == [0, 4, 8] and len(results) == 9
+    gt = read_otb_boxes(crossing / "groundtruth_rect.txt")[:12]
+    static = results[results["tracker"] == "static box"].set_index("start")
+    for start in (0, 4, 8):  # each start's static box is that frame's box, scored on the frames after it
+        assert static.loc[start, "frames"] == 12 - start
+        assert static.loc[start, "miou"] == pytest.approx(100 * box_iou(gt[start + 1:], np.repeat(gt[start:start + 1], 11 - start, axis=0)).mean())
+    out = capsys.readouterr().out
+    assert "| mIoU (sd over starts) |" in out
+    assert f"| Crossing | static box | {static['miou'].mean():.1f} ({static['miou'].std():.1f}) |" in out
+
+
+def test_start_frames_are_spread_and_checked():
+    from armory_siammtl.evaluation.real_video import start_frames
+
+    assert start_frames(100) == [0] and start_frames(100, 4) == [0, 25, 50, 75]
+    with pytest.raises(ValueError, match="3 start frames need a video of at least 6 frames, not 5"):
+        start_frames(5, 3)
+    with pytest.raises(ValueError, match="starts must be a whole number >= 1, got 0"):
+        start_frames(100, 0)
+
+
 @pytest.mark.parametrize("name,kpt_weight,head", [("siamrpn_alex_stl", 0.0, None),
                                                   ("siamrpn_alex_mtl_l02", 0.2, "shallow")])
 def test_shipped_weights_track_real_pedestrians(name, kpt_weight, head):

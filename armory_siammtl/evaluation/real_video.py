@@ -4,7 +4,10 @@ A path is a sequence folder (``img/`` + ``groundtruth_rect*.txt``, x, y, w, h se
 spaces, any frame numbering) or a root holding such folders (an OTB2015 root may hold any subset of the
 38 person targets; which are missing is said). Scores per video, frame 0 excluded as ARMORY does: mIoU,
 OTB's success AUC (IoU above each of 21 thresholds 0, 0.05, ..., 1) and precision at 20 px (centre
-distance), all x 100, with each tracker's frames/s.
+distance), all x 100, with each tracker's frames/s. With ``starts`` > 1 each video is also tracked from later
+start frames (OTB's temporal robustness evaluation, TRE: start ``k * T // starts``, run to the end), so that
+one early loss of the target is not the video's only sample; the table gives the mean over the starts and
+their standard deviation.
 """
 
 import time
@@ -89,39 +92,58 @@ def siamrpn(model, tracking=None) -> Tracker:
     return track
 
 
+def start_frames(length: int, starts: int = 1) -> List[int]:
+    """The TRE start frames ``k * length // starts`` (k < ``starts``) of a ``length``-frame video; 1: frame 0
+    alone (OTB's one-pass evaluation). Every segment keeps at least 2 frames (frame 0 is not scored)."""
+    if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
+        raise ValueError(f"starts must be a whole number >= 1, got {starts!r}")
+    if length < 2 * starts:
+        raise ValueError(f"{starts} start frames need a video of at least {2 * starts} frames, not {length}")
+    return [k * length // starts for k in range(starts)]
+
+
 def evaluate(folders: List[Path], trackers: Dict[str, Tracker], max_frames: int = 100,
-             progress: bool = True) -> pd.DataFrame:
-    """One row per (video, tracker): the scores and frames/s; videos are loaded one at a time."""
+             progress: bool = True, starts: int = 1) -> pd.DataFrame:
+    """One row per (video, start frame, tracker): the scores and frames/s; videos are loaded one at a time."""
     from tqdm.auto import tqdm
 
     rows = []
     for folder in tqdm(folders, desc="videos", disable=not progress):
         for video_id, frames, gt in load_otb_sequence(folder.parent, folder.name, max_frames):
-            for name, track in trackers.items():
-                start = time.perf_counter()
-                boxes = np.asarray(track(frames, gt[0]), np.float64)
-                seconds = time.perf_counter() - start
-                rows.append({"video": video_id, "frames": len(frames), "tracker": name, **scores(gt, boxes),
-                             "fps": len(frames) / seconds})
+            for first in start_frames(len(frames), starts):
+                for name, track in trackers.items():
+                    start = time.perf_counter()
+                    boxes = np.asarray(track(frames[first:], gt[first]), np.float64)
+                    seconds = time.perf_counter() - start
+                    rows.append({"video": video_id, "start": first, "frames": len(frames) - first, "tracker": name,
+                                 **scores(gt[first:], boxes), "fps": (len(frames) - first) / seconds})
     return pd.DataFrame(rows)
 
 
 def markdown(results: pd.DataFrame) -> str:
-    """Per video and tracker, then the mean over videos."""
+    """Per video and tracker (the mean over start frames, and their standard deviation when there are
+    several), then the mean over videos."""
     columns = ["miou", "success_auc", "precision20", "fps"]
-    means = results.groupby("tracker", sort=False)[columns].mean().reset_index()
+    by_video = results.groupby(["video", "tracker"], sort=False)
+    per_video = by_video[columns].mean().reset_index()
+    per_video["spread"] = by_video["miou"].std(ddof=1).to_numpy()  # NaN for one start
+    means = per_video.groupby("tracker", sort=False)[columns].mean().reset_index()
     means.insert(0, "video", "mean over videos")
-    table = pd.concat([results[["video", "tracker", *columns]], means], ignore_index=True)
-    lines = ["| video | tracker | mIoU | success AUC | precision@20px | frames/s |", "|---|---|---|---|---|---|"]
+    table = pd.concat([per_video, means], ignore_index=True)
+    several = results.groupby(["video", "tracker"]).size().max() > 1
+    spread = " (sd over starts)" if several else ""
+    lines = [f"| video | tracker | mIoU{spread} | success AUC | precision@20px | frames/s |", "|---|---|---|---|---|---|"]
     for r in table.itertuples():
         fps = f"{r.fps:.1f}" if r.fps < 1e4 else "> 10⁴"  # a static box costs nothing
-        lines.append(f"| {r.video} | {r.tracker} | {r.miou:.1f} | {r.success_auc:.1f} | {r.precision20:.1f} | {fps} |")
+        miou = f"{r.miou:.1f}" + (f" ({r.spread:.1f})" if several and np.isfinite(r.spread) else "")
+        lines.append(f"| {r.video} | {r.tracker} | {miou} | {r.success_auc:.1f} | {r.precision20:.1f} | {fps} |")
     return "\n".join(lines) + "\n"
 
 
-def run(paths, variant, tracking=None, max_frames: int = 100, out=None) -> pd.DataFrame:
-    """``armory-siammtl evaluate-real``: ``variant``'s weights, OpenCV MIL and a static box on ``paths``;
-    prints which OTB2015-Person sequences a root lacks and the table, writes ``out/real_video.csv``."""
+def run(paths, variant, tracking=None, max_frames: int = 100, out=None, starts: int = 1) -> pd.DataFrame:
+    """``armory-siammtl evaluate-real``: ``variant``'s weights, OpenCV MIL and a static box on ``paths``
+    (from ``starts`` start frames each); prints which OTB2015-Person sequences a root lacks and the table,
+    writes ``out/real_video.csv``."""
     from armory_siammtl.models.loading import load_model
 
     folders, note = sequence_folders(paths)
@@ -129,7 +151,7 @@ def run(paths, variant, tracking=None, max_frames: int = 100, out=None) -> pd.Da
         print(note)
     trackers = {Path(variant.weights).stem: siamrpn(load_model(variant), tracking), "OpenCV MIL": opencv_mil,
                 "static box": static_box}
-    results = evaluate(folders, trackers, max_frames)
+    results = evaluate(folders, trackers, max_frames, starts=starts)
     print(markdown(results))
     if out is not None:
         write_text(Path(out) / "real_video.csv", results.to_csv(index=False))
