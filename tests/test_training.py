@@ -317,3 +317,39 @@ def test_a_second_training_run_on_the_same_folder_is_refused(tmp_path):
     with second.exclusive():  # released with the block
         second.fit()
     assert (tmp_path / "last.pth").is_file()
+
+
+def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
+    """--interpolate-to: alpha 0 and 1 are the two files as they are (scored as their own runs scored them),
+    alpha 0.5 holds the mean of every parameter with batch-norm statistics of its own; best.pth is the best row."""
+    import json
+
+    tracks = _tracks()
+    for name, seed in (("a", 0), ("b", 1)):
+        Trainer(TrainConfig(out_dir=str(tmp_path / name), epochs=1, iters_per_epoch=2, seed=seed, **SMALL),
+                tracks, tracks).fit()
+    trainer = Trainer(TrainConfig(out_dir=str(tmp_path / "mix"), init_weights=str(tmp_path / "a" / "best.pth"),
+                                  iters_per_epoch=2, **SMALL), tracks, tracks)
+    best = trainer.interpolate(tmp_path / "b" / "best.pth", [0, 0.5, 1])
+    a, b = (read_state_dict(tmp_path / n / "best.pth") for n in "ab")
+    ends = {0: a, 1: b}
+    for alpha, expected in ends.items():
+        state = read_state_dict(tmp_path / "mix" / f"alpha_{alpha}.pth")
+        assert all(torch.equal(state[k], v) for k, v in expected.items())
+    mid = read_state_dict(tmp_path / "mix" / "alpha_0.5.pth")
+    for key in (k for k, v in a.items() if v.dim() == 4):
+        assert torch.allclose(mid[key], (a[key] + b[key]) / 2, rtol=1e-5, atol=1e-7), key
+    assert all(not torch.equal(mid[k], a[k]) and not torch.equal(mid[k], b[k]) for k in a if k.endswith("running_mean"))
+    rows = json.loads((tmp_path / "mix" / "metrics.json").read_text())["epochs"]
+    assert [r["epoch"] for r in rows] == ["alpha 0", "alpha 0.5", "alpha 1"]
+    first = json.loads((tmp_path / "a" / "metrics.json").read_text())["epochs"][0]
+    assert rows[0]["val_total"] == pytest.approx(first["val_total"], rel=1e-5)
+    assert best == max(rows, key=lambda r: r["val_miou"])
+    assert read_checkpoint(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == float(best["epoch"].split()[1])
+    with pytest.raises(ValueError, match="holds a training run"):
+        Trainer(TrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(tmp_path / "a" / "best.pth"), **SMALL),
+                tracks, tracks).interpolate(tmp_path / "b" / "best.pth", [0.5])
+    from armory_siammtl.training.averaging import interpolate
+
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        interpolate(a, b, 1.5)

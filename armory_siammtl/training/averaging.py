@@ -1,6 +1,7 @@
-"""Stochastic weight averaging (SWA, Izmailov et al. 2018): the running mean of a model's weights at the end of
-chosen epochs, and batch-norm statistics recomputed for that mean (the statistics of averaged weights are not
-the average of the epochs' statistics)."""
+"""Weights averaged over training: SWA (Izmailov et al. 2018), the running mean of a model's weights at the end
+of chosen epochs; WiSE-FT-style interpolation (Wortsman et al. 2022) between a model and its further
+fine-tuned self; and the batch-norm statistics recomputed for either (the statistics of averaged weights are
+not the average of the statistics)."""
 
 import copy
 from typing import Callable, Iterable
@@ -32,23 +33,47 @@ class WeightAverage:
         self._average.load_state_dict(state)
 
     def refreshed(self, batches: Iterable, forward: Callable[[torch.nn.Module, object], object]) -> torch.nn.Module:
-        """A copy of the averaged model whose batch-norm running means and variances are the plain average
-        over ``batches`` (``forward(model, batch)`` runs one in training mode, without gradients); the
-        running mean itself is left as it is, so that averaging can go on."""
+        """A copy of the averaged model with batch-norm statistics recomputed on ``batches``
+        (``refresh_batch_norm``); the running mean itself is left as it is, so that averaging can go on."""
         model = copy.deepcopy(self._average.module)
-        norms = _batch_norms(model)
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # cumulative average over the batches
-        model.train()
-        if norms:
-            with torch.no_grad():
-                for batch in batches:
-                    forward(model, batch)
-        for norm, source in zip(norms, _batch_norms(self._average.module)):
-            norm.momentum = source.momentum
-        model.eval()
+        refresh_batch_norm(model, batches, forward)
         return model
+
+
+def interpolate(start: dict, end: dict, alpha: float) -> dict:
+    """The state dict ``(1 - alpha) * start + alpha * end`` for floating-point tensors (WiSE-FT, Wortsman et
+    al. 2022, between a model and its further fine-tuned self); other tensors (batch counts) are ``end``'s.
+    Batch-norm statistics of a mixture are not a mixture of statistics: recompute them (``refresh_batch_norm``)."""
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"interpolation alpha must lie in [0, 1], got {alpha!r}")
+    if start.keys() != end.keys():
+        raise ValueError(f"the two state dicts hold different tensors: {sorted(set(start) ^ set(end))[:5]}")
+    mixed = {}
+    for key, b in end.items():
+        a = start[key]
+        if a.shape != b.shape:
+            raise ValueError(f"{key}: shapes {tuple(a.shape)} and {tuple(b.shape)} differ")
+        mixed[key] = torch.lerp(a, b, alpha) if b.is_floating_point() else b.clone()
+    return mixed
+
+
+def refresh_batch_norm(model: torch.nn.Module, batches: Iterable,
+                       forward: Callable[[torch.nn.Module, object], object]) -> None:
+    """Make every batch-norm layer's running mean and variance the plain average over ``batches``
+    (``forward(model, batch)`` runs one in training mode, without gradients); the model is left in eval mode."""
+    norms = _batch_norms(model)
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the batches
+    model.train()
+    if norms:
+        with torch.no_grad():
+            for batch in batches:
+                forward(model, batch)
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    model.eval()
 
 
 def _batch_norms(model: torch.nn.Module) -> list:

@@ -58,6 +58,10 @@ def add_arguments(p) -> None:
     p.add_argument("--average-from", type=int, default=None, metavar="EPOCH",
                    help="average the weights of this epoch (1-based) and every later one (SWA); the average, batch "
                         "norm recomputed, competes with the epochs for best.pth and is saved as average.pth")
+    p.add_argument("--interpolate-to", default=None, metavar="WEIGHTS",
+                   help="train nothing: validate (1-a)*--init-weights + a*WEIGHTS for each a of --alphas (WiSE-FT; "
+                        "batch norm recomputed) as candidates for best.pth")
+    p.add_argument("--alphas", default="0,0.25,0.5,0.75,1", help="comma-separated, in [0, 1] (--interpolate-to)")
     p.add_argument("--lowres", type=float, default=None,
                    help="probability that a training pair is seen at a lower resolution (small, low-res people)")
 
@@ -87,9 +91,12 @@ def run(args) -> None:
                                  args.otb_train, args.with_procedural, args.backdrops, log=log)
         trainer = Trainer(cfg, *tracks, placement=placement)
         with trainer.exclusive():
-            if trainer.resume():
-                log(f"resuming after epoch {trainer.start_epoch}")
-            best = trainer.fit()
+            if args.interpolate_to:
+                best = trainer.interpolate(args.interpolate_to, [float(a) for a in args.alphas.split(",")])
+            else:
+                if trainer.resume():
+                    log(f"resuming after epoch {trainer.start_epoch}")
+                best = trainer.fit()
         log("best epoch:", json.dumps(best))
     finally:
         leave(placement)

@@ -2,6 +2,7 @@
 or GPU, in fp32 or mixed precision, in one process or as ``torchrun`` DDP ranks."""
 
 import contextlib
+import copy
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.metrics import miou_percent, video_mean_iou
 from armory_siammtl.tracking.tracker import SiamRPNTracker
-from armory_siammtl.training.averaging import WeightAverage
+from armory_siammtl.training.averaging import WeightAverage, interpolate, refresh_batch_norm
 from armory_siammtl.training.batches import PairDataset, RankBatches, pair_loader, split_batch
 from armory_siammtl.training.distributed import Placement, place
 from armory_siammtl.training.losses import BOX_LOSSES, LossWeights, mtl_loss
@@ -320,6 +321,35 @@ class Trainer:
                                                                    for r in self.history):
             self._end_average()
         return min(self.history, key=self._badness) if where.is_main else self.history[-1]
+
+    def interpolate(self, end_weights, alphas: Sequence[float]) -> dict:
+        """Instead of training: validate ``(1 - alpha) * init_weights + alpha * end_weights`` for each alpha
+        (``averaging.interpolate``; batch-norm statistics recomputed on ``iters_per_epoch`` batches of training
+        pairs where 0 < alpha < 1, the end points keep their own) as candidates for ``best.pth``, each saved as
+        ``alpha_<alpha>.pth``; returns the best row."""
+        if not self.cfg.init_weights:
+            raise ValueError("interpolation runs from init_weights (--init-weights) to the end weights")
+        if (self.out / "last.pth").exists():
+            raise ValueError(f"{self.out} holds a training run (last.pth); interpolate into another folder")
+        if not alphas or any(not 0 <= a <= 1 for a in alphas):
+            raise ValueError(f"interpolation alphas must be numbers in [0, 1], got {list(alphas)!r}")
+        end = SiamRPN(self.model.config)
+        load_model(ModelVariant(None, self.cfg.variant.head, weights=end_weights), into=end)
+        start, end = self.model.state_dict(), end.state_dict()
+        for alpha in alphas:
+            model = copy.deepcopy(self.model)
+            model.load_state_dict(interpolate(start, end, alpha))
+            if 0 < alpha < 1:
+                batches = (self._to_device(b) for b in self.pair_batches(self.train_tracks, BATCH_NORM_STREAM,
+                                                                         self.cfg.iters_per_epoch))
+                refresh_batch_norm(model, batches, lambda m, b: m(b["template"], b["search"]))
+            label = f"alpha {alpha:g}"
+            extra = {"epoch": label, "interpolated": {"start": str(self.cfg.init_weights), "end": str(end_weights),
+                                                      "alpha": float(alpha)}}
+            self._save(f"alpha_{alpha:g}.pth", extra, model)
+            self._add_candidate(model, {"epoch": label, **self.validate(model)}, extra)
+            self._write_log()
+        return min(self.history, key=self._badness)
 
     def _average_label(self) -> str:
         return f"average {self.cfg.average_from}-{self.cfg.epochs}"
