@@ -242,6 +242,27 @@ def test_procedural_people_walk_in_front_of_a_photograph(tmp_path):
         backdrop_files([str(tmp_path)])
 
 
+def test_a_distractor_walks_behind_the_person_and_changes_nothing_of_its_own():
+    from armory_siammtl.data.synthetic import make_video, synthetic_tracks
+
+    plain, crowded = make_video(5, 24, 480, 640), make_video(5, 24, 480, 640, distractor=True)
+    for field in ("boxes", "keypoints", "person_masks", "gs_coords"):
+        np.testing.assert_array_equal(getattr(plain, field), getattr(crowded, field))
+    changed = (plain.video != crowded.video).any(axis=-1)
+    assert not changed[plain.person_masks].any()  # drawn behind: no pixel of the person changes
+    assert all(changed[t].sum() > 200 for t in range(24))  # a second figure in every frame
+    assert (crowded.patch_masks <= plain.patch_masks).all() and (crowded.patch_masks < plain.patch_masks).any()
+    columns = np.nonzero(changed[12].any(axis=0))[0]
+    box = plain.boxes[12]
+    assert abs(columns.mean() - (box[0] + box[2]) / 2) < 4 * (box[2] - box[0])  # near the person, to distract
+    tracks = synthetic_tracks(range(20), 2, 160, 200, distractors=0.5)
+    plain_tracks = synthetic_tracks(range(20), 2, 160, 200)
+    with_second = [not np.array_equal(t.video(), p.video()) for t, p in zip(tracks, plain_tracks)]
+    assert 4 <= sum(with_second) <= 16
+    with pytest.raises(ValueError, match="distractor must lie in"):
+        synthetic_tracks([1], distractors=1.5)
+
+
 def test_weight_average_is_the_mean_of_the_epochs_and_resumes(tmp_path, monkeypatch):
     """--average-from 2 of 3 epochs: average.pth's parameters are the mean of epochs 2 and 3, its batch-norm
     statistics are recomputed (neither epoch's), it is validated as one more candidate for best.pth, and a

@@ -59,21 +59,23 @@ def otb_layout_tracks(root) -> Tuple[list, list]:
 
 
 def procedural_split(first_seed: int, videos: int, frames: int, height: int, width: int,
-                     backdrops: Sequence[Path] = ()) -> List[Track]:
+                     backdrops: Sequence[Path] = (), distractors: float = 0.0) -> List[Track]:
     from armory_siammtl.data.synthetic import synthetic_tracks
 
-    return synthetic_tracks(range(first_seed, first_seed + videos), frames, height, width, backdrops)
+    return synthetic_tracks(range(first_seed, first_seed + videos), frames, height, width, backdrops,
+                            distractors=distractors)
 
 
 def training_tracks(videos: int, val_videos: int, frames: int, height: int, width: int, seed: int = TRAIN_SEED,
                     coco_annotations: Optional[str] = None, coco_images: Optional[str] = None,
                     coco_max: Optional[int] = None, lasot: Optional[str] = None,
                     lasot_max: Optional[int] = None, otb_train: Sequence[str] = (), with_procedural: bool = False,
-                    backdrops: Sequence[str] = (), log=print) -> Tuple[list, list]:
+                    backdrops: Sequence[str] = (), distractors: float = 0.0, log=print) -> Tuple[list, list]:
     """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 as validation;
     OTB-layout folders under each ``otb_train`` root, their last 20% validating) replace the procedural
     videos unless ``with_procedural``; validation falls back to procedural videos. ``backdrops``: image files
-    or folders; half the procedural training videos walk in front of one of them (validation ones never)."""
+    or folders; half the procedural training videos walk in front of one of them, and a ``distractors``
+    fraction of them have a second walker (validation ones never either)."""
     if coco_annotations and not coco_images:
         raise ValueError("--coco-annotations needs --coco-images, the folder of the COCO images")
     train, val = [], []
@@ -96,7 +98,7 @@ def training_tracks(videos: int, val_videos: int, frames: int, height: int, widt
         log(f"{len(train)} real training tracks, {len(val)} real validation tracks")
     if with_procedural or not train:
         log(f"rendering {videos} training and {val_videos} validation videos ...")
-        train += procedural_split(seed, videos, frames, height, width, backdrop_files(backdrops))
+        train += procedural_split(seed, videos, frames, height, width, backdrop_files(backdrops), distractors)
         val += procedural_split(VALIDATION_SEED_OFFSET + seed, val_videos, frames, height, width)
     if not val:
         val = procedural_split(VALIDATION_SEED_OFFSET + seed, val_videos, frames, height, width)

@@ -3,7 +3,9 @@
 An articulated COCO-17 figure walks over a textured street scene, in front of a perspective "green screen"
 patch region, past an occluding pole, under changing light. Every frame comes with the person's box
 [x1, y1, x2, y2], its foreground mask, 17 keypoints (x, y, visibility 0/1/2 as COCO) and the patch's
-corners (``gs_coords``) and visibility mask, all derived from one drawing so they agree.
+corners (``gs_coords``) and visibility mask, all derived from one drawing so they agree. With ``distractor``
+a second figure, of other colours and size, walks behind the person and crosses it (the box, mask and
+keypoints stay the person's own): what a tracker must not jump to.
 """
 
 from dataclasses import dataclass
@@ -90,10 +92,31 @@ def _draw_person(canvas, mask, pts, height, colours):
         cv2.circle(target, head_center, max(3, int(0.07 * height)), pick(colours["skin"]), -1)
 
 
+def _colours(rng) -> dict:
+    return {"shirt": tuple(float(c) for c in rng.uniform(0, 1, 3)),
+            "pants": tuple(float(c) for c in rng.uniform(0, 0.6, 3)),
+            "skin": tuple(float(c) for c in rng.uniform([0.4, 0.25, 0.15], [0.95, 0.8, 0.7]))}
+
+
+def _distractor(seed: int, num_frames: int, person_h: float, speed: float, start_x: float, foot_y: float,
+                width: int) -> dict:
+    """A second walker that meets the person at a random frame, a little further away (smaller, feet higher),
+    drawn from its own random stream so that the person's video is otherwise the same."""
+    rng = np.random.default_rng([seed, 11])
+    meet = rng.uniform(0.2, 0.8) * num_frames
+    direction = rng.choice([-1.0, 1.0])
+    d_speed = rng.uniform(0.004, 0.012) * width * direction
+    scale = rng.uniform(0.8, 1.0)
+    return {"h": person_h * scale, "direction": direction, "speed": d_speed,
+            "start_x": start_x + speed * meet - d_speed * meet + rng.uniform(-0.3, 0.3) * person_h,
+            "foot_y": foot_y - rng.uniform(0.0, 0.1) * person_h, "colours": _colours(rng)}
+
+
 def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 1280,
-               backdrop_image: Optional[np.ndarray] = None) -> SceneVideo:
+               backdrop_image: Optional[np.ndarray] = None, distractor: bool = False) -> SceneVideo:
     """One deterministic video for ``seed``; ``backdrop_image`` (uint8 RGB, any size): a photograph to walk
-    in front of, resized to the frame, instead of the drawn street (everything else stays as drawn)."""
+    in front of, resized to the frame, instead of the drawn street (everything else stays as drawn);
+    ``distractor``: a second walker crosses behind the person (everything else stays as drawn)."""
     if num_frames < 1:
         raise ValueError("num_frames must be at least 1")
     rng = np.random.default_rng(seed)
@@ -120,12 +143,11 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
     start_x = px + pw / 2 - speed * num_frames / 2 + rng.uniform(-0.1, 0.1) * pw
     foot_y = ground + rng.uniform(0.02, 0.2) * (height - ground)
     drift = rng.uniform(-0.002, 0.002) * height
-    colours = {"shirt": tuple(float(c) for c in rng.uniform(0, 1, 3)),
-               "pants": tuple(float(c) for c in rng.uniform(0, 0.6, 3)),
-               "skin": tuple(float(c) for c in rng.uniform([0.4, 0.25, 0.15], [0.95, 0.8, 0.7]))}
+    colours = _colours(rng)
     pole_x = int(rng.uniform(0.1, 0.9) * width) if rng.uniform() < 0.5 else None
     pole_w = int(0.02 * width)
     light_phase, light_amp = rng.uniform(0, 2 * np.pi), rng.uniform(0.05, 0.2)
+    other = _distractor(seed, num_frames, person_h, speed, start_x, foot_y, width) if distractor else None
 
     frames, boxes, pmasks, keypoints, gmasks = [], [], [], [], []
     for t in range(num_frames):
@@ -133,6 +155,11 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
         frame = backdrop.copy()
         frame[patch_region == 1] = GREEN_SCREEN
         scale = 1.0 + 0.002 * t * np.sign(drift)
+        behind = np.zeros((height, width), np.uint8)
+        if other is not None:
+            d_pts = _pose(other["h"], 0.6 * t + seed + 1.5, other["direction"])
+            _draw_person(frame, behind, d_pts + [other["start_x"] + other["speed"] * t, other["foot_y"]],
+                         other["h"], other["colours"])
         pts = _pose(person_h * scale, 0.6 * t + seed, direction)
         pts += [start_x + speed * t, foot_y + drift * t]
         person = np.zeros((height, width), np.uint8)
@@ -157,16 +184,19 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
         keypoints.append(np.c_[pts, vis])
         frames.append((frame * 255).round().astype(np.uint8))
         pmasks.append(visible)
-        gmasks.append((patch_region == 1) & ~full_person & ~occluder)
+        gmasks.append((patch_region == 1) & ~full_person & ~occluder & ~behind.astype(bool))
     return SceneVideo(np.stack(frames), np.asarray(boxes, np.float32), np.stack(pmasks),
                       np.asarray(keypoints, np.float32), np.repeat(corners[None], num_frames, axis=0),
                       np.stack(gmasks).astype(np.uint8))
 
 
 def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int = 640,
-                     backdrops: Sequence = (), backdrop_fraction: float = 0.5):
+                     backdrops: Sequence = (), backdrop_fraction: float = 0.5, distractors: float = 0.0):
     """Training tracks (frames, boxes, keypoints) for each seed; with ``backdrops`` (image files), about
-    ``backdrop_fraction`` of them walk in front of one of those photographs, chosen by the seed."""
+    ``backdrop_fraction`` of them walk in front of one of those photographs, and about ``distractors`` of
+    them have a second walker, both chosen by the seed."""
+    if not 0 <= distractors <= 1:
+        raise ValueError(f"the fraction of videos with a distractor must lie in [0, 1], got {distractors!r}")
     from armory_siammtl.data.track import Track
     from armory_siammtl.data.video import read_rgb
 
@@ -176,6 +206,7 @@ def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int 
         image = None
         if backdrops and choice.uniform() < backdrop_fraction:
             image = read_rgb(backdrops[int(choice.integers(len(backdrops)))])
-        scene = make_video(int(seed), num_frames, height, width, image)
+        second = bool(np.random.default_rng([int(seed), 13]).uniform() < distractors)
+        scene = make_video(int(seed), num_frames, height, width, image, distractor=second)
         tracks.append(Track(scene.video, scene.boxes, scene.keypoints))
     return tracks

@@ -62,6 +62,8 @@ def add_arguments(p) -> None:
                    help="train nothing: validate (1-a)*--init-weights + a*WEIGHTS for each a of --alphas (WiSE-FT; "
                         "batch norm recomputed) as candidates for best.pth")
     p.add_argument("--alphas", default="0,0.25,0.5,0.75,1", help="comma-separated, in [0, 1] (--interpolate-to)")
+    p.add_argument("--distractors", type=float, default=0.0, metavar="FRACTION",
+                   help="fraction of procedural training videos in which a second walker crosses behind the person")
     p.add_argument("--lowres", type=float, default=None,
                    help="probability that a training pair is seen at a lower resolution (small, low-res people)")
 
@@ -88,7 +90,7 @@ def run(args) -> None:
         log = print if placement.is_main else (lambda *_: None)
         tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, cfg.seed,
                                  args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max,
-                                 args.otb_train, args.with_procedural, args.backdrops, log=log)
+                                 args.otb_train, args.with_procedural, args.backdrops, args.distractors, log=log)
         trainer = Trainer(cfg, *tracks, placement=placement)
         with trainer.exclusive():
             if args.interpolate_to:
