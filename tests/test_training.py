@@ -374,3 +374,13 @@ def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
 
     with pytest.raises(ValueError, match="alpha must lie in"):
         interpolate(a, b, 1.5)
+
+
+def test_train_refuses_bad_interpolation_alphas_before_reading_data(tmp_path, capsys):
+    from armory_siammtl.cli import main
+
+    weights = str(WEIGHTS / "siamrpn_alex_stl.pth")
+    assert main(["train", "--out", str(tmp_path), "--init-weights", weights, "--interpolate-to", weights,
+                 "--alphas", "0,half"]) == 2
+    assert "--alphas must be comma-separated numbers in [0, 1], got '0,half'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -73,6 +73,7 @@ def run(args) -> None:
     from armory_siammtl.training.distributed import leave, place
     from armory_siammtl.training.trainer import TrainConfig, Trainer
 
+    alphas = _alphas(args.alphas) if args.interpolate_to else None  # refused before any data is read
     variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
     chosen = {k: v for k, v in dict(optimizer=args.optimizer, lr=args.lr, seed=args.seed, keypoint_loss=args.keypoint_loss,
                                     head_style=args.head_style).items() if v is not None}  # else the recipe's
@@ -94,7 +95,7 @@ def run(args) -> None:
         trainer = Trainer(cfg, *tracks, placement=placement)
         with trainer.exclusive():
             if args.interpolate_to:
-                best = trainer.interpolate(args.interpolate_to, [float(a) for a in args.alphas.split(",")])
+                best = trainer.interpolate(args.interpolate_to, alphas)
             else:
                 if trainer.resume():
                     log(f"resuming after epoch {trainer.start_epoch}")
@@ -102,3 +103,10 @@ def run(args) -> None:
         log("best epoch:", json.dumps(best))
     finally:
         leave(placement)
+
+
+def _alphas(text: str) -> list:
+    try:
+        return [float(a) for a in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--alphas must be comma-separated numbers in [0, 1], got {text!r}") from None
