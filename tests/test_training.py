@@ -324,6 +324,14 @@ def test_a_run_from_init_weights_validates_them_first(tmp_path):
     assert read_checkpoint(tmp_path / "more" / "best.pth")["epoch"] == max(rows, key=lambda r: r["val_miou"])["epoch"]
     header = (tmp_path / "more" / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "epoch" and "train_total" in header
+    # a margin for validation noise: the start weights stay unless beaten by more than min_gain
+    kept = Trainer(TrainConfig(out_dir=str(tmp_path / "kept"), init_weights=str(tmp_path / "first" / "best.pth"),
+                               epochs=1, iters_per_epoch=2, lr=1e-2, min_gain=1000.0, **SMALL), tracks, tracks)
+    assert kept.fit()["epoch"] == "init" and read_checkpoint(tmp_path / "kept" / "best.pth")["epoch"] == "init"
+    init, better, much_better = ({"epoch": e, "val_miou": m} for e, m in (("init", 50.0), (0, 999.0), (1, 1050.1)))
+    assert kept._badness(init) < kept._badness(better) and kept._badness(much_better) < kept._badness(init)
+    with pytest.raises(ValueError, match="min_gain must be a finite number >= 0, got -1"):
+        TrainConfig(out_dir="unused", min_gain=-1)
 
 
 def test_a_second_training_run_on_the_same_folder_is_refused(tmp_path):

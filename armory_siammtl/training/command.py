@@ -58,6 +58,9 @@ def add_arguments(p) -> None:
     p.add_argument("--average-from", type=int, default=None, metavar="EPOCH",
                    help="average the weights of this epoch (1-based) and every later one (SWA); the average, batch "
                         "norm recomputed, competes with the epochs for best.pth and is saved as average.pth")
+    p.add_argument("--min-gain", type=float, default=0.0,
+                   help="the --init-weights stay best.pth unless a candidate beats their validation mIoU by more "
+                        "than this many points (a margin for validation noise)")
     p.add_argument("--interpolate-to", default=None, metavar="WEIGHTS",
                    help="train nothing: validate (1-a)*--init-weights + a*WEIGHTS for each a of --alphas (WiSE-FT; "
                         "batch norm recomputed) as candidates for best.pth")
@@ -82,7 +85,7 @@ def run(args) -> None:
                epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
                instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
                device=args.device, amp=args.amp, workers=args.workers, accumulate=args.accumulate,
-               average_from=args.average_from,
+               average_from=args.average_from, min_gain=args.min_gain,
                command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
     if args.lowres is not None:
         cfg.augment.lowres = args.lowres

@@ -43,7 +43,8 @@ class TrainConfig:
     running mean (SWA, ``training.averaging``); after the last epoch the mean, with batch-norm statistics
     recomputed on training pairs, is validated as one more candidate for ``best.pth`` and saved as
     ``average.pth``. A run from ``init_weights`` validates them first: they compete for ``best.pth`` too, so
-    that further training is kept only where it scores higher on the same validation set."""
+    that further training is kept only where it scores higher on the same validation set, by more than
+    ``min_gain`` (mIoU points, or loss with ``select_by="val_total"``: a margin for validation noise)."""
 
     out_dir: str
     variant: ModelVariant = field(default_factory=ModelVariant)
@@ -71,6 +72,7 @@ class TrainConfig:
     workers: int = 0
     accumulate: int = 1
     average_from: Optional[int] = None
+    min_gain: float = 0.0  # the start weights stay best.pth unless a candidate beats them by more than this
 
     @classmethod
     def skelevision(cls, **overrides) -> "TrainConfig":
@@ -114,6 +116,8 @@ class TrainConfig:
         if self.average_from is not None and not (isinstance(self.average_from, int) and not isinstance(
                 self.average_from, bool) and 1 <= self.average_from <= self.epochs):
             raise ValueError(f"average_from must be an epoch from 1 to {self.epochs}, got {self.average_from!r}")
+        if not (isinstance(self.min_gain, (int, float)) and math.isfinite(self.min_gain) and self.min_gain >= 0):
+            raise ValueError(f"min_gain must be a finite number >= 0, got {self.min_gain!r}")
         if self.variant.pretrained_head and not self.init_weights:
             raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
 
@@ -392,8 +396,10 @@ class Trainer:
         self._write_log()
 
     def _badness(self, row: dict) -> float:
-        """What ``select_by`` minimises: minus the validation mIoU, or the validation total loss."""
-        return -row["val_miou"] if self.cfg.select_by == "val_miou" else row["val_total"]
+        """What ``select_by`` minimises: minus the validation mIoU, or the validation total loss; the start
+        weights' row counts ``min_gain`` better."""
+        badness = -row["val_miou"] if self.cfg.select_by == "val_miou" else row["val_total"]
+        return badness - self.cfg.min_gain if row["epoch"] == "init" else badness
 
     def _is_best(self, row: dict) -> bool:
         return all(self._badness(row) < self._badness(r) for r in self.history)
