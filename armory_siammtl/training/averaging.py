@@ -12,7 +12,7 @@ from torch.optim.swa_utils import AveragedModel
 
 class WeightAverage:
     """The running mean of ``model``'s parameters (``torch.optim.swa_utils.AveragedModel``); its buffers are
-    not averaged, ``refreshed`` recomputes the batch-norm ones."""
+    not averaged (``refresh_batch_norm`` recomputes the batch-norm ones)."""
 
     def __init__(self, model: torch.nn.Module):
         self._average = AveragedModel(model)
@@ -32,12 +32,10 @@ class WeightAverage:
     def load_state_dict(self, state: dict) -> None:
         self._average.load_state_dict(state)
 
-    def refreshed(self, batches: Iterable, forward: Callable[[torch.nn.Module, object], object]) -> torch.nn.Module:
-        """A copy of the averaged model with batch-norm statistics recomputed on ``batches``
-        (``refresh_batch_norm``); the running mean itself is left as it is, so that averaging can go on."""
-        model = copy.deepcopy(self._average.module)
-        refresh_batch_norm(model, batches, forward)
-        return model
+    def copy(self) -> torch.nn.Module:
+        """A copy of the averaged model (its batch-norm statistics still to be recomputed:
+        ``refresh_batch_norm``); the running mean itself is left as it is, so that averaging can go on."""
+        return copy.deepcopy(self._average.module)
 
 
 def interpolate(start: dict, end: dict, alpha: float) -> dict:

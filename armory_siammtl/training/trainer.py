@@ -173,6 +173,7 @@ class Trainer:
         self.anchors = anchor_grid(score_size(cfg.instance_size, net.exemplar_size, net.stride), net.stride,
                                    net.ratios, net.scales, center=cfg.instance_size // 2)
         self.average = WeightAverage(self.model) if cfg.average_from is not None else None
+        self.average_label = f"average {cfg.average_from}-{cfg.epochs}"  # its row in the history
         self.history: List[dict] = []
         self.start_epoch = 0
 
@@ -180,10 +181,8 @@ class Trainer:
     def exclusive(self):
         """Hold ``<out_dir>/.train.lock`` for a block that resumes and fits (rank 0 alone writes, so it alone
         locks): a second run on the same folder is refused instead of interleaving its epochs with ours."""
-        if not self.placement.is_main:
-            return contextlib.nullcontext()
-        return exclusive(self.out / ".train.lock",
-                         f"another training run is writing {self.out}; wait for it or choose another --out")
+        refusal = f"another training run is writing {self.out}; wait for it or choose another --out"
+        return exclusive(self.out / ".train.lock", refusal) if self.placement.is_main else contextlib.nullcontext()
 
     def _save(self, name: str, extra: dict, model=None) -> str:
         return save_checkpoint(model or self.model, self.out / name, self.cfg.variant, TrackingConfig().as_dict(),
@@ -321,8 +320,7 @@ class Trainer:
             where.barrier()
             if not where.is_main:
                 self.history.append({"epoch": epoch, **means})
-        if where.is_main and self.average is not None and not any(r["epoch"] == self._average_label()
-                                                                   for r in self.history):
+        if where.is_main and self.average is not None and all(r["epoch"] != self.average_label for r in self.history):
             self._end_average()
         return min(self.history, key=self._badness) if where.is_main else self.history[-1]
 
@@ -344,9 +342,7 @@ class Trainer:
             model = copy.deepcopy(self.model)
             model.load_state_dict(interpolate(start, end, alpha))
             if 0 < alpha < 1:
-                batches = (self._to_device(b) for b in self.pair_batches(self.train_tracks, BATCH_NORM_STREAM,
-                                                                         self.cfg.iters_per_epoch))
-                refresh_batch_norm(model, batches, lambda m, b: m(b["template"], b["search"]))
+                self._refresh_batch_norm(model)
             label = f"alpha {alpha:g}"
             extra = {"epoch": label, "interpolated": {"start": str(self.cfg.init_weights), "end": str(end_weights),
                                                       "alpha": float(alpha)}}
@@ -355,9 +351,6 @@ class Trainer:
             self._write_log()
         return min(self.history, key=self._badness)
 
-    def _average_label(self) -> str:
-        return f"average {self.cfg.average_from}-{self.cfg.epochs}"
-
     def _end_epoch(self, epoch: int, row: dict) -> None:
         self._add_candidate(self.model, row, {"epoch": epoch})
         self._save_last(epoch)
@@ -365,11 +358,9 @@ class Trainer:
     def _end_average(self) -> None:
         """Validate the weight average (batch-norm statistics recomputed on ``iters_per_epoch`` batches of
         training pairs) as one more candidate for ``best.pth``; it is also saved as ``average.pth``."""
-        cfg = self.cfg
-        batches = (self._to_device(b) for b in self.pair_batches(self.train_tracks, BATCH_NORM_STREAM,
-                                                                 cfg.iters_per_epoch))
-        model = self.average.refreshed(batches, lambda m, b: m(b["template"], b["search"]))
-        label = self._average_label()
+        model = self.average.copy()
+        self._refresh_batch_norm(model)
+        label = self.average_label
         row = {**{k: float("nan") for k in self.history[-1]}, "epoch": label, **self.validate(model)}
         extra = {"epoch": label, "averaged_epochs": self.average.count}
         digest = self._save("average.pth", extra, model)
@@ -377,6 +368,10 @@ class Trainer:
         last_epoch = max(r["epoch"] for r in self.history if isinstance(r["epoch"], int))
         self._add_candidate(model, row, extra)
         self._save_last(last_epoch)
+
+    def _refresh_batch_norm(self, model) -> None:
+        steps = self.pair_batches(self.train_tracks, BATCH_NORM_STREAM, self.cfg.iters_per_epoch)
+        refresh_batch_norm(model, map(self._to_device, steps), lambda m, b: m(b["template"], b["search"]))
 
     def _add_candidate(self, model, row: dict, extra: dict) -> None:
         improved = self._is_best(row)
