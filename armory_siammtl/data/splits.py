@@ -15,13 +15,25 @@ HELD_OUT_SEED = 900_000  # held-out evaluation videos (keypoint accuracy, sweeps
 OTB_VALIDATION_FRACTION = 0.2  # the last fifth of each OTB-layout training sequence validates
 
 
+# The real person videos this package evaluates on (``../shared/data/otb-person`` and ``uav123``) and the
+# folders that hold them; OTB2015-Person sequences are evaluation videos too (the paper's Table 2), except the
+# three the package trains on (``../shared/data/train-person``), which a full OTB2015-Person evaluation flags
+EVALUATION_ROOTS = ("otb-person", "uav123")
+OTB_PERSON_TRAINING = ("Jogging", "Subway", "Woman")
+UAV_EVALUATION = ("group1_1",)
+
+
 def refuse_evaluation_videos(path: Path) -> None:
-    """Raise when ``path`` is, or lies in, one of the real person-tracking benchmarks this package reports on
-    (OTB2015 person targets, UAV123 ``personN``): those are for evaluation only, never for training."""
+    """Raise when ``path`` is, or lies in, a real person-tracking video this package reports on: an
+    OTB2015-Person sequence (other than ``OTB_PERSON_TRAINING``), a UAV123 ``personN`` or ``group1_1``, or
+    anything under a folder named like an evaluation root (``EVALUATION_ROOTS``). Those are for evaluation
+    only, never for training, validation or tuning."""
     from armory_siammtl.data.otb import OTB_PERSON
 
     for part in Path(path).resolve().parts:
-        if part in OTB_PERSON or re.fullmatch(r"person\d+", part):
+        evaluation = (part in OTB_PERSON and part not in OTB_PERSON_TRAINING) or part in UAV_EVALUATION \
+            or part in EVALUATION_ROOTS or re.fullmatch(r"person\d+", part)
+        if evaluation:
             raise ValueError(f"{path} is (in) a person-tracking evaluation video ({part}); this package never "
                              "trains or selects models on its evaluation videos")
 
@@ -71,9 +83,11 @@ def training_tracks(videos: int, val_videos: int, frames: int, height: int, widt
                     coco_max: Optional[int] = None, lasot: Optional[str] = None,
                     lasot_max: Optional[int] = None, otb_train: Sequence[str] = (), with_procedural: bool = False,
                     backdrops: Sequence[str] = (), distractors: float = 0.0, log=print) -> Tuple[list, list]:
-    """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 as validation;
-    OTB-layout folders under each ``otb_train`` root, their last 20% validating) replace the procedural
-    videos unless ``with_procedural``; validation falls back to procedural videos. ``backdrops``: image files
+    """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 of ``val_videos``
+    of them as validation; OTB-layout folders under each ``otb_train`` root, the last 20% of every target
+    validating) replace the procedural videos unless ``with_procedural`` (then ``val_videos`` procedural
+    videos validate as well); validation falls back to procedural videos. Every validation track is tracked
+    whole when a run validates. ``backdrops``: image files
     or folders; half the procedural training videos walk in front of one of them, and a ``distractors``
     fraction of them have a second walker (validation ones never either)."""
     if coco_annotations and not coco_images:

@@ -29,6 +29,7 @@ def add_arguments(p) -> None:
                    help="batchnorm (package default) or skelevision: the reference code's head")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default=None, help="adam (package default) or sgd")
     p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr-decay", type=float, default=None, help="learning rate factor per epoch (1: constant)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=16, help="per process (torchrun: times the processes)")
@@ -69,6 +70,9 @@ def add_arguments(p) -> None:
                    help="fraction of procedural training videos in which a second walker crosses behind the person")
     p.add_argument("--lowres", type=float, default=None,
                    help="probability that a training pair is seen at a lower resolution (small, low-res people)")
+    p.add_argument("--motion-blur", type=float, default=None,
+                   help="probability of a linear motion blur of the search crop")
+    p.add_argument("--jpeg", type=float, default=None, help="probability of JPEG artefacts on both crops")
 
 
 def run(args) -> None:
@@ -78,17 +82,19 @@ def run(args) -> None:
 
     alphas = _alphas(args.alphas) if args.interpolate_to else None  # refused before any data is read
     variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
-    chosen = {k: v for k, v in dict(optimizer=args.optimizer, lr=args.lr, seed=args.seed, keypoint_loss=args.keypoint_loss,
+    chosen = {k: v for k, v in dict(optimizer=args.optimizer, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed, keypoint_loss=args.keypoint_loss,
                                     head_style=args.head_style).items() if v is not None}  # else the recipe's
     make = TrainConfig.skelevision if args.recipe == "skelevision" else TrainConfig
     cfg = make(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
                epochs=args.epochs, iters_per_epoch=args.iters, batch_size=args.batch_size,
                instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
                device=args.device, amp=args.amp, workers=args.workers, accumulate=args.accumulate,
-               average_from=args.average_from, min_gain=args.min_gain,
+               average_from=args.average_from, min_gain=args.min_gain, data=_data_record(args),
                command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
-    if args.lowres is not None:
-        cfg.augment.lowres = args.lowres
+    for name in ("lowres", "motion_blur", "jpeg"):
+        if getattr(args, name) is not None:
+            setattr(cfg.augment, name, getattr(args, name))
+    cfg.augment.__post_init__()  # the probabilities' check
     placement = place(cfg.device)
     try:
         log = print if placement.is_main else (lambda *_: None)
@@ -113,3 +119,11 @@ def _alphas(text: str) -> list:
         return [float(a) for a in text.split(",")]
     except ValueError:
         raise ValueError(f"--alphas must be comma-separated numbers in [0, 1], got {text!r}") from None
+
+
+def _data_record(args) -> dict:
+    """The flags that decide the training and validation tracks, as a run records them (a resumed run must
+    read the same data)."""
+    names = ("videos", "frames", "height", "width", "coco_annotations", "coco_images", "coco_max", "lasot",
+             "lasot_max", "otb_train", "with_procedural", "backdrops", "distractors")
+    return {name: getattr(args, name) for name in names}

@@ -15,7 +15,9 @@ class Augment:
     """pysot's defaults: template shift 4 / scale 0.05, search shift 64 / scale 0.18; 20% negative pairs;
     ``blur``: the probability of a Gaussian blur of the search crop (the reference recipe's 0.2);
     ``lowres``: the probability that both crops are seen at a lower resolution (scaled down by a factor in
-    [0.3, 1] and back up), as a small person in a low-resolution video is."""
+    [0.3, 1] and back up), as a small person in a low-resolution video is; ``motion_blur``: the probability
+    of a linear motion blur (3 to 9 px, any direction) of the search crop; ``jpeg``: the probability that
+    both crops carry JPEG artefacts (quality 20 to 70), as compressed real video does."""
 
     template_shift: float = 4
     template_scale: float = 0.05
@@ -26,9 +28,11 @@ class Augment:
     frame_range: int = 20
     blur: float = 0.0
     lowres: float = 0.0
+    motion_blur: float = 0.0
+    jpeg: float = 0.0
 
     def __post_init__(self):
-        for name in ("colour", "negative", "blur", "lowres"):
+        for name in ("colour", "negative", "blur", "lowres", "motion_blur", "jpeg"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augmentation {name} must lie in [0, 1], got {getattr(self, name)!r}")
 
@@ -55,6 +59,29 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     padded = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
     rows = F.conv2d(padded, kernel.view(1, 1, 1, -1).repeat(3, 1, 1, 1), groups=3)
     return F.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(3, 1, 1, 1), groups=3)[0]
+
+
+def _motion_blur(image: torch.Tensor, length: int, angle: float) -> torch.Tensor:
+    """(3, H, W) image smeared along a ``length``-pixel line at ``angle`` radians (edges replicated)."""
+    radius = length // 2
+    kernel = torch.zeros(2 * radius + 1, 2 * radius + 1, dtype=image.dtype)
+    for t in np.linspace(-radius, radius, 4 * length):
+        kernel[int(round(radius + t * np.sin(angle))), int(round(radius + t * np.cos(angle)))] = 1.0
+    kernel = (kernel / kernel.sum()).expand(3, 1, -1, -1)
+    padded = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
+    return F.conv2d(padded, kernel, groups=3)[0]
+
+
+def _jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """(3, H, W) image in [0, 1] through a JPEG encode and decode at ``quality``."""
+    import cv2
+
+    pixels = np.ascontiguousarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+    ok, encoded = cv2.imencode(".jpg", pixels, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
+    if not ok:
+        raise RuntimeError("OpenCV could not JPEG-encode a training crop")
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    return torch.from_numpy(decoded).permute(2, 0, 1).to(image.dtype) / 255.0
 
 
 def _lower_resolution(image: torch.Tensor, factor: float) -> torch.Tensor:
@@ -107,6 +134,11 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augme
         template, search_crop = _lower_resolution(template, factor), _lower_resolution(search_crop, factor)
     if aug.blur and rng.uniform() < aug.blur:
         search_crop = _blur(search_crop, float(rng.uniform(0.5, 1.5)))
+    if aug.motion_blur and rng.uniform() < aug.motion_blur:
+        search_crop = _motion_blur(search_crop, int(rng.integers(3, 10)), float(rng.uniform(0, np.pi)))
+    if aug.jpeg and rng.uniform() < aug.jpeg:
+        quality = int(rng.integers(20, 71))
+        template, search_crop = _jpeg(template, quality), _jpeg(search_crop, quality)
     gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
     template = (template * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
     search_crop = (search_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)

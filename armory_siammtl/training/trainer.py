@@ -35,7 +35,8 @@ class TrainConfig:
     """One training run. ``variant`` is the model it trains (lambda_K, head; see
     ``ModelVariant.for_training``); ``head_only`` trains the keypoint head alone, backbone and RPN frozen
     (the first stage of a pre-trained-head model). Search crops are ``instance_size`` pixels during training;
-    validation tracks with ``TrackingConfig()`` (the paper's 255). Both are recorded in every checkpoint.
+    validation tracks every validation video with ``tracking`` (the setting the weights are meant for). Both
+    are recorded in every checkpoint.
     ``batch_size`` is per process (a ``torchrun`` run's global batch is it times the number of processes);
     ``accumulate`` splits it into that many micro-batches whose gradients add up (the same step, less
     memory); ``workers`` data-loading processes; ``device`` auto/cpu/cuda; ``amp`` off/fp16/bf16.
@@ -73,6 +74,8 @@ class TrainConfig:
     accumulate: int = 1
     average_from: Optional[int] = None
     min_gain: float = 0.0  # the start weights stay best.pth unless a candidate beats them by more than this
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)  # validation tracks with it; recorded
+    data: dict = field(default_factory=dict)  # what the training and validation tracks were made from
 
     @classmethod
     def skelevision(cls, **overrides) -> "TrainConfig":
@@ -127,7 +130,12 @@ class TrainConfig:
         return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
                 "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
                 "instance_size": self.instance_size, "seed": self.seed, "keypoint_loss": self.keypoint_loss,
-                "head_style": self.head_style, "box_loss": self.box_loss, "average_from": self.average_from}
+                "head_style": self.head_style, "box_loss": self.box_loss, "average_from": self.average_from,
+                "tracking": self.tracking.as_dict(), "optimizer": self.optimizer, "lr": self.lr,
+                "lr_decay": self.lr_decay, "grad_clip": self.grad_clip, "select_by": self.select_by,
+                "batch_size": self.batch_size, "iters_per_epoch": self.iters_per_epoch,
+                "val_pairs": self.val_pairs, "val_videos": self.val_videos, "augment": asdict(self.augment),
+                "init_weights": self.init_weights, "min_gain": self.min_gain, "data": dict(self.data)}
 
 
 VALIDATION_STREAM = 999_999  # seeds the validation pairs apart from the training ones
@@ -185,7 +193,7 @@ class Trainer:
         return exclusive(self.out / ".train.lock", refusal) if self.placement.is_main else contextlib.nullcontext()
 
     def _save(self, name: str, extra: dict, model=None) -> str:
-        return save_checkpoint(model or self.model, self.out / name, self.cfg.variant, TrackingConfig().as_dict(),
+        return save_checkpoint(model or self.model, self.out / name, self.cfg.variant, self.cfg.tracking.as_dict(),
                                self.cfg.command, extra={"training": self.cfg.record(), **extra})
 
     def resume(self) -> bool:
@@ -251,7 +259,9 @@ class Trainer:
         return {k: v.to(self.placement.device, non_blocking=True) for k, v in batch.items()}
 
     def validate(self, model=None) -> dict:
-        """Validation losses and benign mIoU of ``model`` (default: the model being trained, in eval mode)."""
+        """Validation losses and benign mIoU of ``model`` (default: the model being trained, in eval mode): every
+        validation track is tracked from its first box with ``cfg.tracking``, scored as evaluation scores it
+        (frame 0 excluded, mean over tracks)."""
         self._set_mode(False)
         model = model or self.model
         totals, count = {}, 0
@@ -261,9 +271,9 @@ class Trainer:
                 for k, v in self.step_losses(self._to_device(batch), model=model).items():
                     totals[k] = totals.get(k, 0.0) + float(v) * self.cfg.batch_size
                 count += self.cfg.batch_size
-            tracker = SiamRPNTracker(model, TrackingConfig())
+            tracker = SiamRPNTracker(model, self.cfg.tracking)
             ious = []
-            for track in self.val_tracks[: self.cfg.val_videos]:
+            for track in self.val_tracks:
                 video = torch.from_numpy(track.video()).to(self.placement.device).float() / 255.0
                 boxes = tracker.track(video, track.boxes[0]).boxes.cpu().numpy()
                 ious.append(video_mean_iou(track.boxes, boxes))
