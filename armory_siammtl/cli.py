@@ -179,7 +179,7 @@ def cmd_keypoints(args):
 def cmd_setup(args):
     from armory_siammtl.armory.setup import run_setup
 
-    run_setup(args.home, args.weights_dir, args.videos, args.frames)
+    run_setup(args.home, args.weights_dir, args.videos, args.frames, replace=args.replace)
 
 
 def cmd_validate(args):
@@ -312,6 +312,8 @@ def build_parser():
     p.add_argument("--weights-dir", default=str(SHIPPED_WEIGHTS))
     p.add_argument("--videos", type=int, default=3, help="embedded default: number of videos")
     p.add_argument("--frames", type=int, default=30, help="embedded default: frames per video")
+    p.add_argument("--replace", action="store_true",
+                   help="replace weights files (or links) of the same names in saved_model_dir that differ")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("validate", help="check scenario JSONs (ARMORY schema, imports, installed and verified weights)")

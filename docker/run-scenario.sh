@@ -8,5 +8,5 @@ scenario="${1:-scenarios/carla_mtl_l02.json}"
 docker build -f docker/Dockerfile -t armory-siammtl:0.1.0 .
 saved=$(python -c "from armory import paths; paths.set_mode('host'); print(paths.runtime_paths().saved_model_dir)")
 mkdir -p "$saved"
-cp armory_siammtl/model_weights/manifest.json armory_siammtl/model_weights/*.pth "$saved"/
+cp armory_siammtl/model_weights/armory_siammtl_manifest.json armory_siammtl/model_weights/*.pth "$saved"/
 armory run "$scenario" --use-gpu

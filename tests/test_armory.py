@@ -59,7 +59,7 @@ def weights_dir(tmp_path):
     """A manifest-listed MTL (lambda_K 0.2, shallow) weights file with an untrained, calibrated model."""
     path = tmp_path / weights_file("mtl_l02")
     digest = save_checkpoint(calibrated_model(head="shallow"), path, MODELS["mtl_l02"])
-    (tmp_path / "manifest.json").write_text(json.dumps({"weights": [
+    (tmp_path / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [
         {"file": path.name, "sha256": digest, "kpt_weight": 0.2, "head": "shallow", "size": path.stat().st_size}]}))
     return tmp_path
 
@@ -127,7 +127,7 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         get_art_model({"kpt_weight": 0.0}, {}, str(shipped))
-    with pytest.raises(ValueError, match="lambda_K=0.2.*per .*armory_siammtl/model_weights/manifest.json"):
+    with pytest.raises(ValueError, match="lambda_K=0.2.*per .*armory_siammtl/model_weights/armory_siammtl_manifest.json"):
         get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(shipped))
     shutil.copy(own, shipped)  # other weights under a shipped name
     with pytest.raises(CheckpointError, match="sha256 .* expected"):
@@ -235,16 +235,16 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
 @pytest.mark.slow
 def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
     saved = armory_home / ".armory" / "saved_models"
-    manifest = json.loads((saved / "manifest.json").read_text())
+    manifest = json.loads((saved / "armory_siammtl_manifest.json").read_text())
     original = json.dumps(manifest)
     for entry in manifest["weights"]:
         entry["sha256"] = "0" * 64
-    (saved / "manifest.json").write_text(json.dumps(manifest))
+    (saved / "armory_siammtl_manifest.json").write_text(json.dumps(manifest))
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
     try:
         done = _armory(armory_home, str(_derived(armory_home, "tampered.json", lambda c: None)))
     finally:
-        (saved / "manifest.json").write_text(original)
+        (saved / "armory_siammtl_manifest.json").write_text(original)
     assert done.returncode != 0
     assert "sha256" in done.stdout + done.stderr
     assert set((armory_home / ".armory" / "outputs").glob("*/*.json")) == before
@@ -333,7 +333,7 @@ def test_setup_never_copies_outside_saved_model_dir(tmp_path):
 
     weights = tmp_path / "weights"
     weights.mkdir()
-    (weights / "manifest.json").write_text(json.dumps({"weights": [
+    (weights / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [
         {"file": "../../escape.pth", "sha256": "0" * 64, "kpt_weight": 0.0, "head": None}]}))
     with pytest.raises(CheckpointError, match="must be a plain file name"):
         install_weights(weights, tmp_path / "saved")

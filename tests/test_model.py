@@ -183,7 +183,7 @@ def test_manifests_without_checksums_or_with_paths_are_refused(tmp_path, entry, 
     from armory_siammtl.models import load_model
 
     save_checkpoint(SiamRPN(), tmp_path / "w.pth", ModelVariant())
-    (tmp_path / "manifest.json").write_text(json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]}))
+    (tmp_path / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]}))
     with pytest.raises(CheckpointError, match=message):
         load_model(ModelVariant(weights=tmp_path / "w.pth"))
 

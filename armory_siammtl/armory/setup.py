@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+from armory_siammtl.atomic import atomic_path, write_text
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.models.checkpoint import CheckpointError, sha256_of
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
@@ -20,13 +21,28 @@ def armory_config(home: Path) -> dict:
     """Load ``home/.armory/config.json`` or write one whose folders live under ``home/.armory``."""
     config_path = home / ".armory" / "config.json"
     if config_path.is_file():
-        return json.loads(config_path.read_text())
+        return read_armory_config(config_path)
     root = home / ".armory"
     config = {"dataset_dir": str(root / "datasets"), "local_git_dir": str(root / "git"),
               "saved_model_dir": str(root / "saved_models"), "output_dir": str(root / "outputs"),
               "tmp_dir": str(root / "tmp"), "verify_ssl": True}
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(config, indent=4, sort_keys=True) + "\n")
+    write_text(config_path, json.dumps(config, indent=4, sort_keys=True) + "\n")
+    return config
+
+
+def read_armory_config(config_path: Path) -> dict:
+    """An ARMORY ``config.json`` with a folder for each of ``ARMORY_KEYS``; ValueError naming the file and
+    what is wrong with it otherwise."""
+    try:
+        config = json.loads(Path(config_path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"ARMORY config {config_path} is not readable JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"ARMORY config {config_path} must be a JSON object, not {type(config).__name__}")
+    bad = [k for k in ARMORY_KEYS if not isinstance(config.get(k), str) or not config.get(k)]
+    if bad:
+        raise ValueError(f"ARMORY config {config_path} has no folder for {', '.join(bad)}; run `armory configure` "
+                         "or add them")
     return config
 
 
@@ -36,29 +52,49 @@ def installed_weights_dir(home="~") -> Path:
     if not config_path.is_file():
         raise ValueError(f"no ARMORY config at {config_path}: run `armory-siammtl setup`, or name the weights "
                          "folder with --weights-dir")
-    try:
-        return Path(json.loads(config_path.read_text())["saved_model_dir"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"ARMORY config {config_path} has no readable saved_model_dir: {exc}") from exc
+    return Path(read_armory_config(config_path)["saved_model_dir"])
 
 
-def install_weights(weights_dir: Path, saved_model_dir: Path) -> list:
-    """Copy every manifest-listed weights file that is present, verified, plus the manifest itself."""
+def _same_bytes(a: Path, b: Path) -> bool:
+    return a.is_file() and b.is_file() and a.stat().st_size == b.stat().st_size and sha256_of(a) == sha256_of(b)
+
+
+def install_weights(weights_dir: Path, saved_model_dir: Path, replace: bool = False) -> list:
+    """Copy every manifest-listed weights file that is present and verified, and the manifest, into
+    ``saved_model_dir``. Nothing there is written through or over unless ``replace``: a name that is a
+    symbolic link, or a file with other bytes, is refused (before anything is written) with the list of
+    such names; with ``replace`` they are replaced by the file itself (a link is replaced, never followed).
+    A folder in the way is always refused. Files already identical are left as they are."""
     manifest_path = weights_dir / MANIFEST
     entries = read_manifest(manifest_path).values()
-    saved_model_dir.mkdir(parents=True, exist_ok=True)
-    installed = []
+    plan = []
     for entry in entries:
         source = weights_dir / entry["file"]
         if not source.is_file():
             print(f"  not present (see its 'source' in the manifest): {entry['file']}")
             continue
-        if sha256_of(source) != entry["sha256"]:
+        if sha256_of(source) != entry["sha256"].lower():
             raise CheckpointError(f"{source} does not match its sha256 in {manifest_path}")
-        shutil.copy2(source, saved_model_dir / entry["file"])
-        installed.append(entry["file"])
-    shutil.copy2(manifest_path, saved_model_dir / MANIFEST)
-    return installed
+        plan.append((source, saved_model_dir / entry["file"]))
+    plan.append((manifest_path, saved_model_dir / MANIFEST))
+    folders = [str(d) for _, d in plan if d.is_dir() and not d.is_symlink()]
+    if folders:
+        raise ValueError(f"folders stand where setup would write weights: {', '.join(folders)}; move them")
+    taken = [d for s, d in plan if d.is_symlink() or (d.exists() and not _same_bytes(s, d))]
+    if taken and not replace:
+        raise ValueError(f"{saved_model_dir} already holds {', '.join(d.name for d in taken)} (a symbolic link or "
+                         "other bytes); setup writes nothing over files it did not put there. Move them, or run "
+                         "`armory-siammtl setup --replace` to replace them with this version's files")
+    saved_model_dir.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for source, destination in plan:
+        if not (destination.is_symlink() or not _same_bytes(source, destination)):
+            installed.append(destination.name)
+            continue
+        with atomic_path(destination) as tmp:  # renamed over the name: a link there is replaced, not followed
+            shutil.copyfile(source, tmp)
+        installed.append(destination.name)
+    return [name for name in installed if name != MANIFEST]
 
 
 def ensure_dataset(dataset_dir: Path, videos: int, frames: int) -> str:
@@ -72,11 +108,15 @@ def ensure_dataset(dataset_dir: Path, videos: int, frames: int) -> str:
     return f"built the embedded procedural {TFDS_NAME} ({videos} videos x {frames} frames) in {target}"
 
 
-def run_setup(home="~", weights_dir=SHIPPED_WEIGHTS, videos: int = 3, frames: int = 30, log=print) -> None:
+def run_setup(home="~", weights_dir=SHIPPED_WEIGHTS, videos: int = 3, frames: int = 30, log=print,
+              replace: bool = False) -> None:
     """ARMORY config in ``home``, verified weights in its ``saved_model_dir``, the dataset in its ``dataset_dir``."""
+    for name, value in (("videos", videos), ("frames", frames)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValueError(f"setup {name} must be a whole number >= 2, got {value!r}")
     home = Path(home).expanduser()
     config = armory_config(home)
-    weights = install_weights(Path(weights_dir), Path(config["saved_model_dir"]))
+    weights = install_weights(Path(weights_dir), Path(config["saved_model_dir"]), replace)
     log(f"armory config: {home / '.armory' / 'config.json'}")
     log(f"weights installed in {config['saved_model_dir']}: {weights or 'none'}")
     log(ensure_dataset(Path(config["dataset_dir"]), videos, frames))

@@ -154,6 +154,7 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
     missing = [m for m in config.models if not m.weights.is_file()]
     if missing:
         raise FileNotFoundError(f"model {missing[0].name!r}: no weights file at {missing[0].weights}")
+    results_path = Path(results_path).resolve()  # a link's target: one lock and one file, whatever the name
     with exclusive(results_path):
         return _run_locked(config, results_path, progress, on_cell, ray)
 

@@ -1,4 +1,6 @@
-"""``manifest.json``: the list of weights files a folder holds, each with its sha256, lambda_K and head.
+"""``armory_siammtl_manifest.json``: the list of weights files a folder holds, each with its sha256, lambda_K and
+head. The name is the package's own, so that a ``manifest.json`` of anything else in a shared folder such as
+ARMORY's ``saved_model_dir`` is neither read nor written.
 
 The project's own list ships inside the package (``SHIPPED_WEIGHTS``), so weights named as a shipped file
 are checked against it even where ARMORY copied the weights file alone into ``saved_model_dir``.
@@ -11,7 +13,7 @@ from typing import Optional
 from armory_siammtl.models.errors import CheckpointError
 from armory_siammtl.models.variant import is_sha256
 
-MANIFEST = "manifest.json"
+MANIFEST = "armory_siammtl_manifest.json"
 SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "model_weights"  # inside the installed package
 
 
