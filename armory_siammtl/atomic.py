@@ -1,5 +1,6 @@
 """Files written whole or not at all: written to a temporary file beside the target, then renamed over it;
-and the lock that keeps a second writer out of a long run's output."""
+the lock that keeps a second writer out of a long run's output; and changes to an object's settings kept
+whole or undone (``all_or_nothing``)."""
 
 import csv
 import fcntl
@@ -58,3 +59,19 @@ def exclusive(lock_path, refusal: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def all_or_nothing(obj) -> Iterator[None]:
+    """Undo every attribute change of ``obj`` (and of the contents of its list attributes, which are often
+    changed in place) when the block raises: a refused ``set_params`` leaves an ART object as it was."""
+    saved = {k: (v, list(v) if isinstance(v, list) else None) for k, v in vars(obj).items()}
+    try:
+        yield
+    except BaseException:
+        vars(obj).clear()
+        for key, (value, items) in saved.items():
+            if items is not None:
+                value[:] = items
+            vars(obj)[key] = value
+        raise

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from armory_siammtl.attacks.adversarial_texture import PatchedVideo, composite, prepare_frames
+from armory_siammtl.attacks.compositing import PatchedVideo, composite, prepare_frames
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.data.synthetic import make_video
 from armory_siammtl.estimators import build_estimator

@@ -21,7 +21,7 @@ import torch
 
 from attack_step_scaling import WEIGHTS, measure_in_child, tracking_setting
 from armory_siammtl.attacks import AdversarialTexture
-from armory_siammtl.attacks.adversarial_texture import PatchedVideo, prepare_frames
+from armory_siammtl.attacks.compositing import PatchedVideo, prepare_frames
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.data.synthetic import make_video
 from armory_siammtl.estimators import build_estimator
@@ -93,7 +93,7 @@ def attack_table(videos: int, frames: int, steps: int) -> pd.DataFrame:
         x = (scene.video.astype(np.float32) / 255)[None]
         for mode in MODES:
             estimator.set_params(gradient_mode=mode)
-            attack = AdversarialTexture(estimator, step_size=0.1, steps=steps, checkpoints=checkpoints,
+            attack = AdversarialTexture(estimator, step_size=0.1, max_iter=steps, checkpoints=checkpoints,
                                         gradient="sign-accumulated", frame_batch=None, region="rectangle",
                                         shading=None, clean_first_frame=not reference, verbose=False)
             start = time.perf_counter()

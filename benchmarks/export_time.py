@@ -14,7 +14,7 @@ import numpy as np
 from armory.instrument.export import VideoTrackingExporter
 
 from armory_siammtl.armory.ffmpeg import ensure_ffmpeg
-from armory_siammtl.armory.video_export import FrameExactVideoExporter
+from armory_siammtl.armory.scenario import FrameExactVideoExporter
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.data.synthetic import make_video
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Build the image, put the project's weights in the host's ARMORY saved_model_dir (which ARMORY mounts
-# at /armory/saved_models in its container), and run one scenario in Docker on the GPU.
-#   docker/run-scenario.sh [scenarios/carla_mtl_l02.json]
+# Run a scenario in ARMORY's Docker mode with the official image twosixarmory/armory:0.19.2 (the scenarios'
+# sysconfig.docker_image). ARMORY bind-mounts the working directory at /workspace and runs
+# `python -m armory.scenarios.main` there, so run from the repository root: armory_siammtl/ is importable
+# without installing anything into the image. The weights reach ARMORY's saved_model_dir (mounted at
+# /armory/saved_models) through `armory-siammtl setup`, as a round delivers a scenario's weights_file.
+#   docker/run-scenario.sh [scenarios/embedded/embedded_mtl_l02.json] [extra armory run flags, e.g. --use-gpu]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scenario="${1:-scenarios/carla_mtl_l02.json}"
-docker build -f docker/Dockerfile -t armory-siammtl:0.1.0 .
-saved=$(python -c "from armory import paths; paths.set_mode('host'); print(paths.runtime_paths().saved_model_dir)")
-mkdir -p "$saved"
-cp armory_siammtl/model_weights/armory_siammtl_manifest.json armory_siammtl/model_weights/*.pth "$saved"/
-armory run "$scenario" --use-gpu
+scenario="${1:-scenarios/embedded/embedded_mtl_l02.json}"
+shift || true
+armory-siammtl setup
+armory-siammtl validate "$scenario"
+armory run "$scenario" "$@"

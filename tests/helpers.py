@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from art.estimators.estimator import BaseEstimator, LossGradientsMixin
 from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 
 from armory_siammtl.models import NetworkConfig, SiamRPN
@@ -86,9 +87,9 @@ def write_coco_fixture(root):
     return root / "ann.json"
 
 
-class SmoothTracker(ObjectTrackerMixin):
+class SmoothTracker(ObjectTrackerMixin, LossGradientsMixin, BaseEstimator):
     """A stand-in object tracker whose boxes are a smooth (linear) function of the pixels: each box is the
-    ground truth shifted by 50 px plus a large weighted sum of the frame's mean colour. The L1 box loss is then
+    ground truth shifted by 50 px plus a large weighted sum of the frame's mean colour, minus ``shift``. The L1 box loss is then
     linear in the texture near any point, so one raw gradient step of size d raises it by d * |grad|^2
     exactly (up to round-off), whatever the CPU; SiamRPN's argmax over near-tied anchors has no such margin."""
 
@@ -96,15 +97,27 @@ class SmoothTracker(ObjectTrackerMixin):
 
     def __init__(self, boxes):
         self.boxes = torch.as_tensor(boxes, dtype=torch.float32)
-        self.mix = 1000 * torch.tensor([[30.0, -20.0, 10.0], [-10.0, 25.0, 15.0], [20.0, 10.0, -30.0],
-                                        [5.0, -15.0, 35.0]])
+        self.mix = 1000 * torch.tensor([[28.0, 11.0, 1.0], [-19.0, -16.0, -37.0], [-34.0, -39.0, -26.0],
+                                        [25.0, 12.0, 33.0]])
         self.device = torch.device("cpu")
+        self.shift = torch.zeros(len(self.boxes), 4)  # subtracted from every box (to centre a test's problem)
+        self.first_boxes = None  # the boxes a window's first box is looked up in (default: the ground truth)
+
+    input_shape = (None, None, 3)
+
+    def fit(self, x, y, **_):
+        raise NotImplementedError("a stand-in tracker is not trained")
+
+    def loss_gradient(self, x, y, **_):  # the texture attack differentiates through predict, not through this
+        raise NotImplementedError("the stand-in tracker gives gradients through predict's graph")
 
     def predict(self, x, y_init=None, **_):
         video = torch.as_tensor(x)[0]
-        start = int(np.argmin(np.abs(self.boxes.numpy() - np.asarray(y_init).reshape(1, 4)).sum(axis=1)))
+        rows = self.boxes.numpy() if self.first_boxes is None else np.asarray(self.first_boxes)
+        start = int(np.argmin(np.abs(rows - np.asarray(y_init).reshape(1, 4)).sum(axis=1)))
         colour = video.mean(dim=(1, 2))  # (T, 3)
-        return [{"boxes": self.boxes[start:start + len(video)] + 50.0 + colour @ self.mix.T}]
+        window = slice(start, start + len(video))
+        return [{"boxes": self.boxes[window] + 50.0 + colour @ self.mix.T - self.shift[window]}]
 
     @staticmethod
     def l1(boxes, target):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,12 @@ SETUP = Path(sys.executable).parent / "armory-siammtl"
 
 def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
     from armory_siammtl.armory.scenarios import write_scenarios
+    from armory_siammtl.experiment import preset
 
     assert {p.name for p in SCENARIOS} >= {"carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l10_d02.json",
-                                         "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json", "otb_mtl_l02.json"}
+                                         "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json", "otb_mtl_l02.json",
+                                         "carla_mtl_l10_pretrained_deep_d02.json", "otb_mtl_l10_deep_d02.json",
+                                         "embedded_mtl_l02.json", "carla_dev_stl_defended.json"}
     for path in SCENARIOS:
         validate_scenario(path)
     regenerated = write_scenarios(tmp_path)
@@ -36,22 +40,29 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
     for path in regenerated:
         shipped = REPO / "scenarios" / path.relative_to(tmp_path)
         assert json.loads(path.read_text()) == json.loads(shipped.read_text()), shipped
-    reference_attack = {"gradient": "sign-accumulated", "frame_batch": None, "region": "rectangle", "shading": None,
-                        "clean_first_frame": False}
-    for folder, steps in (("", 100), ("1000_steps", 1000)):  # the paper scenarios run the reference setting
-        reference = json.loads((REPO / "scenarios" / folder / "carla_mtl_l02.json").read_text())
-        kwargs = reference["attack"]["kwargs"]
-        assert {k: kwargs[k] for k in reference_attack} == reference_attack
-        assert kwargs["max_iter"] == steps == kwargs["checkpoints"][-1]
-        assert reference["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow", "instance_size": 287,
-                                                      "crop": "skelevision", "track_first_frame": True}
-        otb = json.loads((REPO / "scenarios" / folder / "otb_stl.json").read_text())
-        assert otb["attack"]["kwargs"]["clean_first_frame"] is True
-    today = json.loads((REPO / "scenarios" / "armory019" / "carla_mtl_l02.json").read_text())
-    assert {k: today["attack"]["kwargs"][k] for k in reference_attack} == {
-        "gradient": "sign", "frame_batch": 10, "region": "perspective", "shading": "green_screen",
-        "clean_first_frame": True}
-    assert today["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow"}
+    for folder, steps in (("", 100), ("1000_steps", 1000)):  # the paper scenarios run the reference preset
+        for name, kind in (("carla_mtl_l02.json", "carla"), ("otb_stl.json", "otb")):
+            scenario = json.loads((REPO / "scenarios" / folder / name).read_text())
+            kwargs = scenario["attack"]["kwargs"]
+            reference = preset("skelevision", kind, max_iter=steps, checkpoints=kwargs["checkpoints"])
+            assert {k: kwargs[k] for k in reference.attack.as_dict()} == reference.attack.as_dict()
+            assert kwargs["max_iter"] == steps == kwargs["checkpoints"][-1]
+            tracking = {k: v for k, v in scenario["model"]["model_kwargs"].items() if k not in ("kpt_weight", "head")}
+            assert tracking == {"instance_size": 287, "crop": "skelevision", "track_first_frame": True,
+                                **({"channel_order": "rgb"} if kind == "carla" else {})}
+    package = json.loads((REPO / "scenarios" / "package" / "carla_mtl_l02.json").read_text())
+    assert {k: package["attack"]["kwargs"][k] for k in ("gradient", "frame_batch", "region", "shading")} == {
+        "gradient": "sign", "frame_batch": 10, "region": "perspective", "shading": "green_screen"}
+    assert package["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow"}
+    armory = json.loads((REPO / "scenarios" / "armory" / "carla_dev_mtl_l02_defended.json").read_text())
+    assert armory["attack"]["name"] == "AdversarialPhysicalTexture" and armory["attack"]["kwargs"] == {
+        "batch_size": 1, "max_iter": 100, "step_size": 0.02, "verbose": True}  # eval5's kwargs
+    assert armory["defense"]["name"] == "VideoCompressionNormalizedPyTorch"
+    for path in SCENARIOS:  # nothing names ARMORY's datasets but for what they are, and no image that does not exist
+        scenario = json.loads(path.read_text())
+        assert scenario["sysconfig"]["docker_image"] == "twosixarmory/armory:0.19.2"
+        if scenario["dataset"]["module"] == "armory.data.adversarial_datasets":
+            assert path.name.startswith("carla_") and "embedded" not in path.parts
 
 
 @pytest.fixture()
@@ -143,13 +154,16 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
 
 
 def test_malformed_scenarios_are_refused(tmp_path):
-    config = scenario_config(MODELS["mtl_l02"])
+    from armory_siammtl.experiment import preset
+
+    package = preset("package", "carla")
+    config = scenario_config(MODELS["mtl_l02"], package)
     del config["dataset"]["batch_size"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="batch_size"):
         validate_scenario(bad)
-    config = scenario_config(MODELS["mtl_l02"])
+    config = scenario_config(MODELS["mtl_l02"], package)
     config["attack"]["kwargs"]["learning_rate"] = 0.1
     bad.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="learning_rate"):
@@ -157,15 +171,34 @@ def test_malformed_scenarios_are_refused(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a readable JSON"):
         validate_scenario(bad)
-    for change, message in [({"step_size": -0.1}, "step_size must be positive, got -0.1"),
-                            ({"gradient": "bogus"}, "gradient must be one of \\('raw', 'sign', 'sign-accumulated'\\), not 'bogus'"),
-                            ({"region": "circle"}, "region must be one of \\('perspective', 'rectangle'\\), not 'circle'"),
-                            ({"frame_batch": 1}, "frame_batch must be at least 2")]:
-        config = scenario_config(MODELS["mtl_l02"])
+    for change, message in [({"step_size": -0.1}, "step_size must be a finite number in (0, "),
+                            ({"step_size": 1e39}, "step_size must be a finite number in (0, "),
+                            ({"gradient": "bogus"}, "gradient must be one of ('raw', 'sign', 'sign-accumulated'), not 'bogus'"),
+                            ({"region": "circle"}, "region must be one of ('perspective', 'rectangle'), not 'circle'"),
+                            ({"frame_batch": 1}, "frame_batch must be a whole number >= 2, got 1"),
+                            ({"texture_size": [-5, 5]}, "texture_size[0] must be a whole number from 1"),
+                            ({"batch_size": 4}, "batch_size must be 1"),
+                            ({"checkpoints": [10, 500]}, "checkpoints [500] lie beyond max_iter=50")]:
+        config = scenario_config(MODELS["mtl_l02"], package)
         config["attack"]["kwargs"].update(change)
         bad.write_text(json.dumps(config))
-        with pytest.raises(ValueError, match=f"attack kwargs: {message}"):
+        with pytest.raises(ValueError, match=re.escape(f"attack kwargs: {message}")):
             validate_scenario(bad)
+    for section, change, message in [("model_kwargs", {"instance_size": 100}, "instance_size must be a whole number from 127"),
+                                     ("model_kwargs", {"pretrained_head": "false"}, "pretrained_head must be true or false"),
+                                     ("model_kwargs", {"channel_order": "bgra"}, "channel_order must be one of"),
+                                     ("wrapper_kwargs", {"clip_values": [0, 255]}, "expects pixels in [0, 1]"),
+                                     ("wrapper_kwargs", {"bogus": 1}, "unknown wrapper_kwargs ['bogus']")]:
+        config = scenario_config(MODELS["mtl_l02"], package)
+        config["model"][section].update(change)
+        bad.write_text(json.dumps(config))
+        with pytest.raises(ValueError, match=re.escape(message)):
+            validate_scenario(bad)
+    config = scenario_config(MODELS["mtl_l02"], package)
+    config["model"]["weights_file"] = None
+    bad.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="weights_file must name the weights file"):
+        validate_scenario(bad)
 
 
 def _armory(home, *args, timeout=900):
@@ -176,13 +209,14 @@ def _armory(home, *args, timeout=900):
 
 @pytest.fixture(scope="module")
 def armory_home(tmp_path_factory):
-    """An ARMORY home set up by `armory-siammtl setup` with the project's weights and a 2-video embedded set."""
+    """An ARMORY home set up by `armory-siammtl setup` with the project's weights; its dataset_dir stays empty
+    (the embedded set is the package's own dataset, rendered when read)."""
     home = tmp_path_factory.mktemp("armory_home")
     env = {**os.environ, "HOME": str(home)}
-    done = subprocess.run([str(SETUP), "setup", "--videos", "2", "--frames", "8"], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([str(SETUP), "setup"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "embedded procedural carla_video_tracking_dev" in done.stdout
+    assert "carla_video_tracking_dev is not in" in done.stdout and "scenarios/embedded/" in done.stdout
+    assert not (home / ".armory" / "datasets").exists() or not any((home / ".armory" / "datasets").iterdir())
     return home
 
 
@@ -197,7 +231,10 @@ def decoded_frames(path) -> int:
     return count
 
 
-def _derived(home, name, edit, base="carla_mtl_l02.json"):
+SMALL_EMBEDDED = {"videos": 2, "frames": 8}
+
+
+def _derived(home, name, edit, base="embedded/embedded_mtl_l02.json"):
     config = json.loads((REPO / "scenarios" / base).read_text())
     edit(config)
     path = home / name
@@ -211,7 +248,8 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
         pytest.fail("armory_siammtl/model_weights/ lacks the project's MTL weights")
 
     def shorten(config):
-        config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
+        config["dataset"].update(SMALL_EMBEDDED)
+        config["attack"]["kwargs"].update(max_iter=10, checkpoints=[5, 10])
 
     done = _armory(armory_home, str(_derived(armory_home, "short.json", shorten)))
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
@@ -220,6 +258,17 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
     summary = summarize(outputs[0])
     assert summary["benign_miou"] > 30, summary
     assert summary["adversarial_miou"] < summary["benign_miou"], summary
+    # every checkpoint in the results JSON; the last one is ARMORY's own adversarial result
+    assert sorted(summary["checkpoints"]) == [5, 10]
+    assert summary["checkpoints"][10]["miou"] == pytest.approx(summary["adversarial_miou"], abs=1e-6)
+    textures = sorted(p.name for p in (outputs[0].parent / "textures").glob("*"))
+    assert textures == [f"batch_{b:03d}{s}" for b in (1, 2) for s in (".npz", "_steps_10.png", "_steps_5.png")]
+    results = json.loads(outputs[0].read_text())["results"]
+    assert results["checkpoints"]["10"]["adversarial_video_tracking_mean_iou"] == pytest.approx(
+        [v[0] if isinstance(v, list) else v for v in results["adversarial_video_tracking_mean_iou"]])
+    printed = subprocess.run([sys.executable, "-m", "armory_siammtl.armory.results", str(outputs[0])],
+                             capture_output=True, text=True)
+    assert printed.returncode == 0 and "| 5 |" in printed.stdout and "| benign |" in printed.stdout
     # ARMORY's own exporter (export_batches), through the ffmpeg the install provides
     samples = outputs[0].parent / "saved_samples"
     videos = sorted(p.relative_to(samples).as_posix() for p in samples.rglob("*.mp4"))
@@ -242,7 +291,8 @@ def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
     (saved / "armory_siammtl_manifest.json").write_text(json.dumps(manifest))
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
     try:
-        done = _armory(armory_home, str(_derived(armory_home, "tampered.json", lambda c: None)))
+        done = _armory(armory_home, str(_derived(armory_home, "tampered.json",
+                                                 lambda c: c["dataset"].update(SMALL_EMBEDDED))))
     finally:
         (saved / "armory_siammtl_manifest.json").write_text(original)
     assert done.returncode != 0
@@ -267,7 +317,7 @@ def test_armory_run_on_otb_format_data_with_the_reference_attack(armory_home, tm
     np.savetxt(folder / "groundtruth_rect.txt", np.round(xywh), fmt="%d", delimiter=",")
 
     def shorten(config):
-        config["dataset"].update(dataset_dir=str(tmp_path / "OTB2015"), names=["Walking"])
+        config["dataset"].update(dataset_dir=str(tmp_path / "OTB2015"), sequences="all")
         config["attack"]["kwargs"].update(max_iter=10, checkpoints=[10], frame_batch=None)
 
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
@@ -317,7 +367,8 @@ def test_a_submission_runs_as_an_armory_round_runs_it(armory_home, tmp_path):
         scenario["model"]["weights_file"] = "my_submission.pth"
         scenario["model"]["model_kwargs"]["weights_sha256"] = sha256_of(saved / "my_submission.pth")
         scenario["sysconfig"]["local_repo_path"] = "submission"
-        scenario["attack"]["kwargs"].update(max_iter=5, checkpoints=[5], frame_batch=None)
+        scenario["dataset"].update(SMALL_EMBEDDED)
+        scenario["attack"]["kwargs"].update(max_iter=5, checkpoints=[5])
 
     done = subprocess.run([str(ARMORY), "run", str(_derived(home, "submission.json", submission)), "--no-docker"],
                           env=env, capture_output=True, text=True, timeout=900, cwd=home)

@@ -28,7 +28,8 @@ def test_homography_maps_corners():
 
 def test_only_visible_patch_pixels_change(estimator, clip):
     x, y, meta = clip
-    attack = AdversarialTexture(estimator, step_size=0.5, steps=2, gradient="sign", init="random", verbose=False)
+    attack = AdversarialTexture(estimator, step_size=0.5, max_iter=2, gradient="sign", init="random", verbose=False,
+                                frame_batch=None, shading=None)
     x_adv = attack.generate(x, y, y_patch_metadata=meta)
     assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
     assert x_adv.min() >= 0 and x_adv.max() <= 1
@@ -49,11 +50,11 @@ def test_only_visible_patch_pixels_change(estimator, clip):
 def test_checkpoints_equal_separate_runs(estimator, clip):
     x, y, meta = clip
     kwargs = dict(step_size=0.5, gradient="sign", frame_batch=3, seed=7, verbose=False)
-    long_run = AdversarialTexture(estimator, steps=3, checkpoints=[0, 1, 3], **kwargs)
+    long_run = AdversarialTexture(estimator, max_iter=3, checkpoints=[0, 1, 3], **kwargs)
     final = long_run.generate(x, y, y_patch_metadata=meta)
     assert [r.steps for r in long_run.checkpoint_results] == [0, 1, 3]
     for result in long_run.checkpoint_results[1:]:
-        short = AdversarialTexture(estimator, steps=result.steps, **kwargs)
+        short = AdversarialTexture(estimator, max_iter=result.steps, **kwargs)
         x_short = short.generate(x, y, y_patch_metadata=meta)
         np.testing.assert_array_equal(short.texture, result.texture)
         np.testing.assert_allclose(short.checkpoint_results[-1].boxes, result.boxes, atol=1e-5)
@@ -68,7 +69,8 @@ def test_raw_gradient_ascent_raises_the_loss(clip):
     tracker = SmoothTracker(y[0]["boxes"])
 
     def loss_after(steps):
-        attack = AdversarialTexture(tracker, step_size=1e-4, steps=steps, verbose=False)
+        attack = AdversarialTexture(tracker, step_size=1e-4, max_iter=steps, verbose=False, gradient="raw",
+                                    frame_batch=None, shading=None)
         x_adv = attack.generate(x, y, y_patch_metadata=meta)
         return tracker.l1(tracker.predict(x_adv, y_init=y[0]["boxes"][:1])[0]["boxes"], y[0]["boxes"]), attack
 
@@ -88,18 +90,48 @@ def test_raw_gradient_ascent_raises_the_loss(clip):
 def test_bad_metadata_is_refused(estimator, clip, metadata, message):
     x, y, _ = clip
     with pytest.raises(ValueError, match=message):
-        AdversarialTexture(estimator, steps=1, verbose=False).generate(x, y, y_patch_metadata=[metadata])
+        AdversarialTexture(estimator, max_iter=1, verbose=False).generate(x, y, y_patch_metadata=[metadata])
 
 
 def test_empty_video_and_bad_parameters_are_refused(estimator, clip):
     _, _, meta = clip
     with pytest.raises(ValueError, match="empty"):
-        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+        AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
             np.zeros((1, 0, 96, 128, 3), np.float32), [{"boxes": np.zeros((0, 4))}], y_patch_metadata=meta)
-    with pytest.raises(ValueError, match="checkpoints"):
-        AdversarialTexture(estimator, steps=5, checkpoints=[10])
     with pytest.raises(ValueError, match="gradient"):
         AdversarialTexture(estimator, gradient="adam")
+    for bad, message in [({"step_size": float("inf")}, "step_size must be a finite number"),
+                         ({"step_size": 1e39}, "step_size must be a finite number"),
+                         ({"batch_size": 2}, "batch_size must be 1"),
+                         ({"texture_size": (0, 0)}, "texture_size\\[0\\] must be a whole number from 1"),
+                         ({"seed": -1}, "seed must be a whole number >= 0")]:
+        with pytest.raises(ValueError, match=message):
+            AdversarialTexture(estimator, **bad)
+
+
+def test_set_params_is_checked_as_construction_is(estimator, caplog):
+    """ART's set_params runs _check_params; a refused change leaves the attack as it was; max_iter (what
+    ARMORY's --check lowers to 1) drops the checkpoints beyond it with a warning."""
+    attack = AdversarialTexture(estimator, max_iter=50, checkpoints=[10, 20], batch_size=1, verbose=False)
+    assert attack.checkpoints == (10, 20, 50)
+    before = dict(attack.__dict__)
+    for change, message in [({"gradient": "adam"}, "gradient must be one of"),
+                            ({"checkpoints": [100]}, "checkpoints \\[100\\] lie beyond max_iter=50"),
+                            ({"step_size": float("nan")}, "step_size must be a finite number"),
+                            ({"frame_batch": 1}, "frame_batch must be a whole number >= 2"),
+                            ({"verbose": "yes"}, "verbose must be true or false"),
+                            ({"bogus": 1}, "bogus")]:
+        with pytest.raises(ValueError, match=message):
+            attack.set_params(**change)
+        assert attack.__dict__ == before, change
+    with caplog.at_level("WARNING"):
+        attack.set_params(max_iter=15)
+    assert attack.max_iter == 15 and attack.checkpoints == (10, 15) and "drops checkpoints [20, 50]" in caplog.text
+    attack.set_params(gradient="sign-accumulated", step_size=0.2)
+    assert attack.gradient == "sign-accumulated" and attack.step_size == 0.2
+    with caplog.at_level("WARNING"):  # ARMORY's --check: max_iter 1 with the scenario's checkpoints
+        checked = AdversarialTexture(estimator, max_iter=1, checkpoints=[10, 20, 50, 100], verbose=False)
+    assert checked.checkpoints == (1,)
 
 
 @pytest.mark.parametrize("make_x,message", [
@@ -115,7 +147,7 @@ def test_videos_outside_0_1_are_refused_everywhere(estimator, clip, make_x, mess
     with pytest.raises(ValueError, match=message):
         estimator.loss_gradient(bad, y)
     with pytest.raises(ValueError, match=message):
-        AdversarialTexture(estimator, steps=1, verbose=False).generate(bad, y, y_patch_metadata=meta)
+        AdversarialTexture(estimator, max_iter=1, verbose=False).generate(bad, y, y_patch_metadata=meta)
 
 
 def test_init_boxes_of_the_wrong_shape_are_named(estimator, clip):
@@ -132,17 +164,17 @@ def test_init_boxes_of_the_wrong_shape_are_named(estimator, clip):
 def test_degenerate_patches_are_refused_with_the_users_corners(estimator, clip, corners, message):
     x, y, meta = clip
     with pytest.raises(ValueError, match=message):
-        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+        AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
             x, y, y_patch_metadata=[dict(meta[0], gs_coords=np.array(corners))])
 
 
 def test_nan_masks_and_one_frame_videos_are_refused(estimator, clip):
     x, y, meta = clip
     with pytest.raises(ValueError, match="masks hold NaN"):
-        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+        AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
             x, y, y_patch_metadata=[dict(meta[0], masks=np.full((4, 96, 128), np.nan))])
     with pytest.raises(ValueError, match="1 frame has nothing to attack"):
-        AdversarialTexture(estimator, steps=1, verbose=False).generate(
+        AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
             x[:, :1], [{"boxes": y[0]["boxes"][:1]}], y_patch_metadata=[dict(meta[0], masks=meta[0]["masks"][:1])])
 
 
@@ -151,7 +183,7 @@ def test_windows_without_the_patch_get_a_zero_gradient(estimator, clip):
     x, y, meta = clip
     masks = np.zeros_like(meta[0]["masks"])
     masks[3] = meta[0]["masks"][3]
-    attack = AdversarialTexture(estimator, step_size=0.1, steps=4, frame_batch=2, gradient="sign", seed=1,
+    attack = AdversarialTexture(estimator, step_size=0.1, max_iter=4, frame_batch=2, gradient="sign", seed=1,
                                 verbose=False)
     x_adv = attack.generate(x, y, y_patch_metadata=[dict(meta[0], masks=masks)])
     assert np.array_equal(x_adv[:, :3], x[:, :3])  # no patch pixel visible there
@@ -164,7 +196,7 @@ def test_sign_accumulated_steps_by_the_sign_of_the_running_gradient_sum(clip):
     pixels, with the gradient of each recorded texture recomputed through the attack's own functions."""
     import torch
 
-    from armory_siammtl.attacks.adversarial_texture import composite, prepare_frames
+    from armory_siammtl.attacks.compositing import composite, prepare_frames
     from armory_siammtl.tracking.objective import box_l1
 
     x, y, meta = clip
@@ -172,13 +204,15 @@ def test_sign_accumulated_steps_by_the_sign_of_the_running_gradient_sum(clip):
     # a target 3 px beside the grey texture's boxes: the first step overshoots it by hundreds of px, so the
     # gradient's sign flips and the two rules part
     grey = apply_texture(x[0], np.full((50, 62, 3), 0.5, np.float32), meta[0], None)
-    start = tracker.predict(grey[None], y_init=y[0]["boxes"][:1])[0]["boxes"].numpy()
-    y = [{"boxes": start + np.array([3, -3, 3, -3], np.float32)}]
+    tracker.shift = tracker.predict(grey[None], y_init=y[0]["boxes"][:1])[0]["boxes"] - torch.as_tensor(y[0]["boxes"])
+    start = tracker.predict(grey[None], y_init=y[0]["boxes"][:1])[0]["boxes"].numpy()  # the ground truth itself
+    y = [{"boxes": start + np.array([-3, -3, 3, 3], np.float32)}]  # 3 px larger all round
+    tracker.first_boxes = y[0]["boxes"]  # a window's first box is its target
     steps, delta = 6, 0.02
     runs = {}
     for gradient in ("sign-accumulated", "sign"):
-        runs[gradient] = AdversarialTexture(tracker, step_size=delta, steps=steps, checkpoints=range(steps + 1),
-                                            gradient=gradient, verbose=False)
+        runs[gradient] = AdversarialTexture(tracker, step_size=delta, max_iter=steps, checkpoints=range(steps + 1),
+                                            gradient=gradient, verbose=False, frame_batch=None, shading=None)
         runs[gradient].generate(x, y, y_patch_metadata=meta)
     textures = [r.texture for r in runs["sign-accumulated"].checkpoint_results]
     from armory_siammtl.data.patch import check_patch_metadata
@@ -224,8 +258,8 @@ def test_whole_video_or_windows_per_step(clip, frame_batch, expected):
             return super().predict(x, y_init, **kwargs)
 
     lengths = []
-    AdversarialTexture(Counting(y[0]["boxes"]), step_size=0.01, steps=3, checkpoints=[3], frame_batch=frame_batch,
-                       verbose=False).generate(x, y, y_patch_metadata=meta)
+    AdversarialTexture(Counting(y[0]["boxes"]), step_size=0.01, max_iter=3, checkpoints=[3], frame_batch=frame_batch,
+                       shading=None, verbose=False).generate(x, y, y_patch_metadata=meta)
     assert lengths[:-1] == expected and lengths[-1] == 4  # the steps, then the checkpoint's whole-video track
 
 
@@ -235,7 +269,7 @@ def test_crop_window_reads_equal_whole_attacked_frames(estimator, region, clean_
     boxes as tracking the whole composited video, and the same texture gradient up to round-off."""
     import torch
 
-    from armory_siammtl.attacks.adversarial_texture import PatchedVideo, composite, prepare_frames
+    from armory_siammtl.attacks.compositing import PatchedVideo, composite, prepare_frames
     from armory_siammtl.data.synthetic import make_video
     from armory_siammtl.tracking.objective import box_l1
 
@@ -264,7 +298,7 @@ def test_batched_texture_gradient_equals_sequential_with_reference_tracking():
     (without, then with the graph): the texture gradient equals the sequential one."""
     import torch
 
-    from armory_siammtl.attacks.adversarial_texture import PatchedVideo, prepare_frames
+    from armory_siammtl.attacks.compositing import PatchedVideo, prepare_frames
     from armory_siammtl.estimators import PyTorchSiamRPN
     from armory_siammtl.data.synthetic import make_video
     from armory_siammtl.tracking import TrackingConfig

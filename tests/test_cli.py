@@ -36,9 +36,11 @@ def test_track_writes_boxes_that_follow_the_person(scene_dir, tmp_path):
 
 def test_attack_writes_texture_video_and_checkpointed_miou(scene_dir, tmp_path):
     assert main(["attack", str(scene_dir), "--boxes", str(scene_dir / "gt.txt"), "--weights", str(STL),
-                 "--steps", "2", "--checkpoints", "1", "--gradient", "sign", "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "miou.json").read_text())
+                 "--set", "max_iter=2", "--set", "checkpoints=[1]", "--set", "gradient=sign", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "scores.json").read_text())
     assert [c["steps"] for c in report["checkpoints"]] == [1, 2]
+    assert set(report["checkpoints"][0]) == {"steps", "miou", "success", "precision20"}
+    assert report["settings"]["max_iter"] == 2 and report["settings"]["shading"] is None  # OTB's digital patch
     assert (tmp_path / "texture.png").is_file() and (tmp_path / "adversarial.mp4").stat().st_size > 0
 
 
@@ -79,11 +81,11 @@ def test_deterministic_attacks_repeat_bit_for_bit(scene_dir, tmp_path):
     try:
         for run in ("a", "b"):
             assert main(["attack", str(scene_dir), "--boxes", str(scene_dir / "gt.txt"), "--weights", str(STL),
-                         "--steps", "3", "--checkpoints", "1", "--frame-batch", "3", "--gradient", "sign",
+                         "--set", "max_iter=3", "--set", "checkpoints=[1]", "--set", "frame_batch=3",
                          "--deterministic", "--out", str(tmp_path / run)]) == 0
             facts = runtime_facts()
             assert facts["deterministic"] and facts["threads"] == 1
-            outputs.append(((tmp_path / run / "miou.json").read_text(), (tmp_path / run / "texture.png").read_bytes()))
+            outputs.append(((tmp_path / run / "scores.json").read_text(), (tmp_path / run / "texture.png").read_bytes()))
     finally:
         torch.use_deterministic_algorithms(False)
         torch.set_num_threads(threads)
@@ -91,22 +93,33 @@ def test_deterministic_attacks_repeat_bit_for_bit(scene_dir, tmp_path):
 
 
 def test_attack_inputs_are_checked_with_clear_messages(scene_dir, tmp_path, capsys):
-    base = ["attack", str(scene_dir), "--weights", str(STL), "--steps", "1", "--out", str(tmp_path / "o")]
+    base = ["attack", str(scene_dir), "--weights", str(STL), "--set", "max_iter=1", "--out", str(tmp_path / "o")]
     five = tmp_path / "five.txt"
     five.write_text("1,2,3,4,5\n" * 6)
     short = tmp_path / "short.txt"
     short.write_text("10,10,50,90\n" * 3)
     taken = tmp_path / "taken"
     taken.write_text("a file")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    header = tmp_path / "header.txt"
+    header.write_text("x,y,w,h\n" + "10,10,50,90\n" * 6)
     for extra, message in [
         ([], "needs --boxes (the ground truth) or --init"),
-        (["--boxes", str(five)], "5 numbers per line, expected 4"),
+        (["--boxes", str(five)], "line 1: 5 numbers, expected 4 per line"),
         (["--boxes", str(short)], "3 lines for 6 frames"),
-        (["--boxes", str(scene_dir / "gt.txt"), "--instance-size", "-1"], "instance_size must be a positive"),
+        (["--boxes", str(empty)], "holds no boxes (it is empty)"),
+        (["--boxes", str(header)], "line 1: 'x,y,w,h' is not four numbers"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--set", "instance_size=-1"], "instance_size must be a whole number from 127"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--set", "step_size=inf"], "step_size must be a finite number"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--set", "steps=3"], "--set takes KEY=VALUE with KEY one of"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--max-frames", "-1"], "must be a whole number >= 1, got -1"),
+        (["--boxes", str(scene_dir / "gt.txt"), "--threads", "-1"], "must be a whole number >= 1, got -1"),
         (["--boxes", str(scene_dir / "gt.txt"), "--out", str(taken)], "exists and is not a folder"),
     ]:
         assert main(base + extra) == 2, extra
-        assert message in capsys.readouterr().err, (extra, message)
+        captured = capsys.readouterr()
+        assert message in captured.err + captured.out, (extra, message)
 
 
 def test_training_sizes_of_zero_fail_before_any_work(tmp_path, capsys):

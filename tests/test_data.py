@@ -118,7 +118,7 @@ def test_otb_as_an_armory_dataset_gives_carlas_batch_structure(tmp_path):
     write_frames(tmp_path / "Jogging" / "img", 5, size=(120, 160))
     (tmp_path / "Jogging" / "groundtruth_rect.1.txt").write_text("60,40,20,40\n" * 5)
     (tmp_path / "Jogging" / "groundtruth_rect.2.txt").write_text("")  # an empty second target is skipped
-    dataset = otb2015_person(dataset_dir=str(tmp_path), names=["Jogging"], max_frames=4)
+    dataset = otb2015_person(dataset_dir=str(tmp_path), sequences="all", max_frames=4)
     assert isinstance(dataset, ArmoryDataGenerator) and dataset.batches_per_epoch == 1
     x, (y, metadata) = next(dataset)
     assert x.shape == (1, 4, 120, 160, 3) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
@@ -140,6 +140,6 @@ def test_otb_attack_videos_list_ids_first_and_load_lazily(tmp_path):
     ids, videos = attack_videos({"kind": "otb", "root": str(tmp_path), "frames": 2})
     assert len(ids) == 37 and ids[:2] == ["Basketball", "BlurBody"] and "Jogging-2" in ids
     first = next(videos)
-    assert first.video_id == "Basketball" and first.frames.shape == (2, 90, 120, 3) and first.shading is None
+    assert first.video_id == "Basketball" and first.frames.shape == (2, 90, 120, 3)
     assert first.patch_metadata["masks"][0].sum() == 0 and first.patch_metadata["masks"][1].sum() > 0
     assert [v.video_id for v in videos] == ids[1:]

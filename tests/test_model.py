@@ -200,7 +200,12 @@ def test_weights_with_nan_tensors_are_refused(tmp_path):
 @pytest.mark.parametrize("kwargs,message", [
     (dict(penalty_k=float("nan")), "penalty_k must be a finite number"),
     (dict(lr=float("inf")), "lr must be a finite number"),
-    (dict(instance_size=-1), "instance_size must be a positive whole number"),
+    (dict(instance_size=-1), "instance_size must be a whole number from 127"),
+    (dict(instance_size=287.5), "instance_size must be a whole number"),
+    (dict(lr=-5), "lr must be a number in \\[0, 1\\]"),
+    (dict(window_influence=2), "window_influence must be a number in \\[0, 1\\]"),
+    (dict(context_amount=-1), "context_amount must be a number in \\(0, 10\\]"),
+    (dict(channel_order="bgra"), "channel_order must be one of"),
 ])
 def test_tracking_settings_are_finite(kwargs, message):
     from armory_siammtl.tracking import TrackingConfig

@@ -1,4 +1,4 @@
-"""Benign tracking on real OTB-layout videos next to OpenCV MIL and a static box (../shared/ data)."""
+"""Benign tracking on real OTB-layout videos next to OpenCV MIL, NanoTrack and a static box (../shared/ data)."""
 
 from pathlib import Path
 
@@ -6,51 +6,53 @@ import numpy as np
 import pytest
 
 from armory_siammtl.cli import main
-from armory_siammtl.evaluation.real_video import scores, sequence_folders
+from armory_siammtl.evaluation.real_video import sequence_folders, summary
 from armory_siammtl.tracking.metrics import box_iou
 from helpers import SHARED
 
 OTB_PERSON_ROOT = SHARED / "data" / "otb-person"
-STL = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights" / "siamrpn_alex_stl.pth"
-
-
-def test_scores_by_hand():
-    gt = np.array([[0, 0, 10, 10]] * 3, np.float64)
-    pred = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [5, 0, 15, 10]], np.float64)  # frame 0 is not scored
-    result = scores(gt, pred)
-    assert result["miou"] == pytest.approx(100 * (1 + 50 / 150) / 2)
-    assert result["precision20"] == 100.0  # centres 0 and 5 px apart
-    # IoU 1 beats every threshold but 1.0 (20 of 21); IoU 1/3 beats 0..0.30 (7 of 21)
-    assert result["success_auc"] == pytest.approx(100 * (20 + 7) / 42)
+EVALUATION_ROOTS = [OTB_PERSON_ROOT, SHARED / "data" / "uav123"]
+NANOTRACK = SHARED / "models" / "nanotrack"
+WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights"
+STL = WEIGHTS / "siamrpn_alex_stl.pth"
 
 
 def test_roots_name_the_missing_person_sequences(tmp_path):
     if not OTB_PERSON_ROOT.is_dir():
         pytest.skip(f"{OTB_PERSON_ROOT} is absent (a fresh clone has no ../shared/)")
     folders, note = sequence_folders([OTB_PERSON_ROOT])
-    assert [f.name for f in folders] == ["Crossing", "Human3"]
-    assert "holds 2 of the 36 OTB2015-Person sequences; missing: Basketball, BlurBody" in note
+    assert [f.name for f in folders] == ["Bolt", "Crossing", "Girl2", "Human3", "Human7", "Skiing"]
+    assert "holds 6 of the 36 OTB2015-Person sequences; missing: Basketball, BlurBody" in note
     with pytest.raises(ValueError, match="neither a sequence folder"):
         sequence_folders([tmp_path])
 
 
-def test_evaluate_real_runs_three_trackers_on_a_real_video(tmp_path, capsys):
-    crossing = OTB_PERSON_ROOT / "Crossing"
-    if not crossing.is_dir():
-        pytest.skip(f"{crossing} is absent (a fresh clone has no ../shared/)")
+def test_evaluate_real_runs_every_tracker_on_real_videos(tmp_path, capsys):
+    videos = [OTB_PERSON_ROOT / "Crossing", SHARED / "data" / "uav123" / "person11"]
+    if not all(v.is_dir() for v in videos) or not NANOTRACK.is_dir():
+        pytest.skip(f"{videos} or {NANOTRACK} is absent (a fresh clone has no ../shared/)")
     import pandas as pd
 
     from armory_siammtl.data.otb import read_otb_boxes
 
-    assert main(["evaluate-real", str(crossing), "--weights", str(STL), "--max-frames", "12", "--out",
-                 str(tmp_path)]) == 0
+    assert main(["evaluate-real", *map(str, videos), "--weights", str(STL), "--weights",
+                 str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "--nanotrack", str(NANOTRACK), "--max-frames", "12",
+                 "--out", str(tmp_path)]) == 0
     results = pd.read_csv(tmp_path / "real_video.csv")
-    assert list(results["tracker"]) == ["siamrpn_alex_stl", "OpenCV MIL", "static box"]
-    gt = read_otb_boxes(crossing / "groundtruth_rect.txt")[:12]
-    static = results[results["tracker"] == "static box"].iloc[0]
+    assert list(dict.fromkeys(results["tracker"])) == ["STL (siamrpn_alex_stl.pth)",
+                                                       "MTL λK=0.2 shallow (siamrpn_alex_mtl_l02.pth)",
+                                                       "OpenCV MIL", "NanoTrack", "static box"]
+    gt = read_otb_boxes(videos[0] / "groundtruth_rect.txt")[:12]
+    static = results[(results["tracker"] == "static box") & (results["video"] == "Crossing")].iloc[0]
     assert static["miou"] == pytest.approx(100 * box_iou(gt[1:], np.repeat(gt[:1], 11, axis=0)).mean())
-    assert (results["fps"] > 0).all() and results[["miou", "success_auc", "precision20"]].stack().between(0, 100).all()
-    assert "| mean over videos | OpenCV MIL |" in capsys.readouterr().out
+    assert (results["fps"] > 0).all() and results[["miou", "success", "precision20"]].stack().between(0, 100).all()
+    means = summary(results).set_index("tracker")
+    assert means.loc["static box", "miou"] == pytest.approx(results[results["tracker"] == "static box"]["miou"].mean())
+    assert means.loc["static box", "miou_low"] <= means.loc["static box", "miou"] <= means.loc["static box", "miou_high"]
+    pairs = results.pivot(index="video", columns="tracker", values="miou")
+    assert means.loc["NanoTrack", "miou_vs_ref"] == pytest.approx((pairs["NanoTrack"] - pairs["OpenCV MIL"]).mean())
+    out = capsys.readouterr().out
+    assert "| OpenCV MIL |" in out and "Δ OpenCV MIL" in out and (tmp_path / "real_video.md").is_file()
 
 
 def test_tre_tracks_each_video_from_later_start_frames(tmp_path, capsys):

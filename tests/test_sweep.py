@@ -1,13 +1,15 @@
 """The sweep (resumable, checkpointed) and its report, on tiny procedural videos with the project's weights."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from armory_siammtl.evaluation.report import markdown_table, paper_table, read_results, verdict_table, write_report
+from armory_siammtl.evaluation.report import read_results, write_report
+from armory_siammtl.evaluation.tables import markdown_table, paper_table, verdict_table
 from armory_siammtl.evaluation.statistics import paired_comparisons
 from armory_siammtl.evaluation.sweep import ResultsFile, emit_scenarios, run_sweep
 from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_config_from_dict
@@ -17,7 +19,7 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weight
 MODELS = [{"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},
           {"name": "MTL-0.2", "weights": str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "kpt_weight": 0.2,
            "head": "shallow"}]
-RAW = {"models": MODELS, "step_sizes": [0.1, 0.2], "steps": [1, 2], "frame_batch": 3,
+RAW = {"models": MODELS, "step_sizes": [0.1, 0.2], "max_iter": 2, "checkpoints": [1, 2], "frame_batch": 3,
        "dataset": {"kind": "procedural", "videos": 1, "frames": 5, "height": 180, "width": 240, "seed": 910000}}
 
 
@@ -53,7 +55,7 @@ def test_resumed_sweep_equals_uninterrupted_one(full_run, tmp_path):
 
 
 def test_checkpointed_steps_equal_separate_runs(full_run, tmp_path):
-    raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], steps=[1])
+    raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], max_iter=1, checkpoints=[1])
     run_sweep(sweep_config_from_dict(raw), tmp_path / "one_step.csv", progress=False)
     separate = read_results(tmp_path / "one_step.csv").set_index("steps")["miou"]
     full = read_results(full_run)
@@ -92,7 +94,7 @@ def test_cell_records_hold_what_the_rows_say(full_run):
         record = load_cell(cell_path(full_run, row.model, row.step_size, row.video, row.seed))
         k = list(record["steps"]).index(row.steps)
         assert 100 * video_mean_iou(record["gt_boxes"], record["adversarial_boxes"][k]) == pytest.approx(row.miou, abs=1e-3)
-        assert record["textures"].shape[0] == len(RAW["steps"]) and 0 <= record["textures"].min() <= record["textures"].max() <= 1
+        assert record["textures"].shape[0] == len(RAW["checkpoints"]) and 0 <= record["textures"].min() <= record["textures"].max() <= 1
     benign = rows[rows["steps"] == 0].iloc[0]
     record = load_cell(cell_path(full_run, benign.model, benign.step_size, benign.video, benign.seed))
     assert 100 * video_mean_iou(record["gt_boxes"], record["benign_boxes"]) == pytest.approx(benign.miou, abs=1e-3)
@@ -146,6 +148,7 @@ def test_emitted_scenarios_validate(tmp_path):
     for path in paths:
         config = validate_scenario(path, WEIGHTS)
         assert config["attack"]["kwargs"]["max_iter"] == 2 and config["attack"]["kwargs"]["checkpoints"] == [1, 2]
+        assert config["dataset"]["name"] == "siammtl_embedded_tracking" and config["dataset"]["frames"] == 5
     stl = json.loads(paths[0].read_text())
     assert stl["model"]["weights_file"] == "siamrpn_alex_stl.pth" and stl["model"]["model_kwargs"]["head"] is None
 
@@ -156,17 +159,26 @@ def test_emitted_scenarios_validate(tmp_path):
     ({"models": [MODELS[0], MODELS[0]]}, "unique"),
     ({"dataset": {"kind": "kitti"}}, "dataset kind must be one of"),
     ({"dataset": {"kind": "otb"}}, "needs 'root'"),
-    ({"step_sizes": [0.1, -0.2]}, "step_sizes must be positive"),
-    ({"steps": [0, 10]}, "steps must be positive"),
+    ({"step_sizes": [0.1, -0.2]}, "step_sizes[1] must be a finite number in (0,"),
+    ({"step_sizes": [float("inf")]}, "step_sizes[0] must be a finite number"),
+    ({"step_sizes": [1e39]}, "step_sizes[0] must be a finite number"),
+    ({"steps": [0, 10]}, "'steps' is neither"),
+    ({"checkpoints": [0, 10], "max_iter": 5}, "checkpoints [10] lie beyond max_iter=5"),
+    ({"preset": "paper"}, "preset must be one of"),
+    ({"crop": "round"}, "tracking crop must be one of"),
+    ({"window_influence": 2}, "window_influence must be a number in [0, 1]"),
+    ({"seeds": [True]}, "seeds[0] must be a whole number"),
+    ({"models": [dict(MODELS[0], pretrained_head="false")]}, "pretrained_head must be true or false"),
+    ({"models": [dict(MODELS[0], sha256="0" * 64)]}, "'weights_sha256'"),
     ({"budget": 3}, "unknown sweep config keys ['budget']"),
     ({"seed": 3}, "seeds: [0, 1, 2]"),
-    ({"seeds": [0, 0]}, "distinct"),
+    ({"seeds": [0, 0]}, "repeat a value"),
     ({"seeds": []}, "seeds must be"),
     ({"seeds": [0, 1], "frame_batch": None}, "several seeds change nothing"),
-    ({"init": "zeros"}, "init must be"),
+    ({"init": "zeros"}, "init must be one of"),
 ])
 def test_bad_configs_are_refused(change, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         sweep_config_from_dict(dict(RAW, **change))
 
 
@@ -215,7 +227,7 @@ def test_otb_sweeps_emit_scenarios_on_the_otb_dataset(tmp_path):
 def test_seeds_are_a_sweep_dimension_and_runtimes_are_recorded(tmp_path):
     import torch
 
-    raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], steps=[2], seeds=[0, 1])
+    raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], max_iter=2, checkpoints=[2], seeds=[0, 1])
     path = tmp_path / "seeds.csv"
     run_sweep(sweep_config_from_dict(raw), path, progress=False)
     rows = read_results(path)
@@ -256,7 +268,9 @@ def test_damaged_rows_are_dropped_and_their_cells_run_again(full_run, tmp_path):
     shutil.copy(full_run, path)
     shutil.copy(full_run.with_name(full_run.name + ".settings.json"), tmp_path / (path.name + ".settings.json"))
     lines = path.read_text().splitlines()
-    lines[2] = lines[2].rsplit(",", 2)[0] + ",,"  # empty mIoU in the first cell's step-1 row
+    fields = lines[2].split(",")
+    fields[-4] = ""  # empty mIoU in the first cell's step-1 row
+    lines[2] = ",".join(fields)
     path.write_text("\n".join(lines[:-1] + [lines[-1][:12]]) + "\n")  # and a truncated last row
     results = ResultsFile(path)
     assert results.damaged == 2 and len(results.done((1, 2))) == 4 - 2
@@ -272,7 +286,7 @@ def test_weights_changed_under_the_same_name_are_refused(full_run, tmp_path):
     weights = tmp_path / "siamrpn_alex_stl.pth"
     shutil.copy(MODELS[0]["weights"], weights)
     path = tmp_path / "results.csv"
-    raw = dict(RAW, models=[dict(MODELS[0], weights=str(weights))], step_sizes=[0.2], steps=[1])
+    raw = dict(RAW, models=[dict(MODELS[0], weights=str(weights))], step_sizes=[0.2], max_iter=1, checkpoints=[1])
     run_sweep(sweep_config_from_dict(raw), path, progress=False)
     shutil.copy(MODELS[1]["weights"], weights)  # other weights, same file name
     with pytest.raises(ValueError, match=r"models \['STL'\] with other weights \(file or sha256\)"):

@@ -96,19 +96,21 @@ def test_an_epoch_killed_before_its_metrics_file_is_kept_whole(tmp_path, monkeyp
 
     tracks = _tracks()
     cfg = dict(out_dir=str(tmp_path), epochs=2, iters_per_epoch=2, **SMALL)
+    from armory_siammtl.training.run_folder import RunFolder
+
     writes = []
-    original = Trainer._write_log
+    original = RunFolder.write_log
 
-    def killed_on_second_epoch(self):
-        writes.append(len(self.history))
-        if len(self.history) == 2:
+    def killed_on_second_epoch(self, history):
+        writes.append(len(history))
+        if len(history) == 2:
             raise KeyboardInterrupt("killed between last.pth and metrics.json")
-        original(self)
+        original(self, history)
 
-    monkeypatch.setattr(Trainer, "_write_log", killed_on_second_epoch)
+    monkeypatch.setattr(RunFolder, "write_log", killed_on_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         Trainer(TrainConfig(**cfg), tracks, tracks).fit()
-    monkeypatch.setattr(Trainer, "_write_log", original)
+    monkeypatch.setattr(RunFolder, "write_log", original)
     import json
 
     assert len(json.loads((tmp_path / "metrics.json").read_text())["epochs"]) == 1  # the stale log
@@ -276,7 +278,7 @@ def test_weight_average_is_the_mean_of_the_epochs_and_resumes(tmp_path, monkeypa
     def recording(self, epoch, row):
         weights.append({k: v.clone() for k, v in self.model.state_dict().items()})
         original(self, epoch, row)
-        if epoch == 1 and self.out.name == "killed":
+        if epoch == 1 and self.folder.path.name == "killed":
             raise KeyboardInterrupt("killed after epoch 2")
 
     monkeypatch.setattr(Trainer, "_end_epoch", recording)

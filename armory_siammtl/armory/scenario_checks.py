@@ -17,14 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from armory_siammtl.armory.factories import scenario_model
-from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, texture_settings
+from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, check_attack_settings
+from armory_siammtl.models.errors import CheckpointError
 from armory_siammtl.models.loading import load_model
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
 from armory_siammtl.models.variant import ModelVariant
 
 
 FACTORY_MODULE = "armory_siammtl.armory.factories"
-TEXTURE_SETTINGS = tuple(inspect.signature(texture_settings).parameters)
+ARMORY_DATASETS = ("carla_video_tracking_dev", "carla_video_tracking_test")  # what ARMORY downloads itself
 
 
 def _import(section: dict, what: str):
@@ -81,17 +82,19 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
         if unknown:
             raise ValueError(f"{path}: attack {attack_cls.__name__} takes no {unknown}")
     if attack_cls is AdversarialTexture:
-        kwargs = config["attack"].get("kwargs", {})
         try:
-            texture_settings(**{k: v for k, v in kwargs.items() if k in TEXTURE_SETTINGS})
+            check_attack_settings(config["attack"].get("kwargs") or {})
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{path}: attack kwargs: {exc}") from exc
     model = config["model"]
     factory = _import(model, "model factory")
     if model["module"] == FACTORY_MODULE:
         kwargs = model["model_kwargs"]
+        if not isinstance(model.get("weights_file"), str) or not model["weights_file"]:
+            raise ValueError(f"{path}: model weights_file must name the weights file; armory-siammtl never runs "
+                             "random weights")
         try:
-            variant, _ = scenario_model(kwargs)
+            variant, _ = scenario_model(kwargs, wrapper_kwargs=model.get("wrapper_kwargs"))
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
         if saved_model_dir is None:
@@ -106,7 +109,7 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
                 estimator = factory(kwargs, model["wrapper_kwargs"], weights)
             else:
                 load_model(dataclasses.replace(variant, weights=weights))
-        except ValueError as exc:
+        except (ValueError, TypeError, CheckpointError) as exc:
             raise ValueError(f"{path}: model_kwargs {kwargs} and weights {weights}: {exc}") from exc
         if load:
             rng = np.random.default_rng(0)
@@ -120,3 +123,16 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
             if not np.array_equal(x, copy):
                 raise ValueError(f"{path}: the model overwrote its input")
     return config
+
+
+def dataset_note(config: dict, dataset_dir) -> str:
+    """What ``armory run`` will do about the scenario's dataset: for ARMORY's CARLA datasets absent from
+    ``dataset_dir``, that ARMORY downloads them (and the embedded set is the offline alternative)."""
+    name = config.get("dataset", {}).get("name")
+    if name not in ARMORY_DATASETS:
+        return ""
+    folder = Path(dataset_dir) / name if dataset_dir else None
+    if folder is not None and folder.is_dir() and any(folder.iterdir()):
+        return f"ARMORY's {name} is in {folder}"
+    return (f"ARMORY will download {name} from its S3 bucket into {dataset_dir or 'its dataset_dir'} (network "
+            "needed); offline, scenarios/embedded/ runs the same attack on the package's embedded set")

@@ -1,8 +1,11 @@
-"""``armory-siammtl setup``: ARMORY's config, the project's weights and the CARLA dataset, offline.
+"""``armory-siammtl setup``: ARMORY's config and the project's weights, offline.
 
-Writes ``~/.armory/config.json`` (unless one exists), copies the package's ``model_weights/*.pth`` and their manifest
-into ARMORY's ``saved_model_dir`` after checking each sha256, and, when ``carla_video_tracking_dev`` 2.0.0
-is not already in ``dataset_dir``, builds the embedded default from the procedural scene.
+Writes ``~/.armory/config.json`` (unless one exists) and copies the package's ``model_weights/*.pth`` and
+their manifest into ARMORY's ``saved_model_dir`` after checking each sha256, never over or through what is
+there (``install_weights``). It writes nothing in ``dataset_dir``: the embedded default is a dataset of the
+package's own name, rendered when a scenario reads it (``armory.embedded_dataset``). It says whether
+ARMORY's real CARLA tracking data is there, and how to remove an embedded copy that an earlier version of
+this package wrote under ARMORY's ``carla_video_tracking_dev`` name.
 """
 
 import json
@@ -10,7 +13,6 @@ import shutil
 from pathlib import Path
 
 from armory_siammtl.atomic import atomic_path, write_text
-from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.models.checkpoint import CheckpointError, sha256_of
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
 
@@ -55,6 +57,12 @@ def installed_weights_dir(home="~") -> Path:
     return Path(read_armory_config(config_path)["saved_model_dir"])
 
 
+def armory_dataset_dir(home="~"):
+    """ARMORY's ``dataset_dir`` per ``home/.armory/config.json``, or None when ARMORY is not set up."""
+    config_path = Path(home).expanduser() / ".armory" / "config.json"
+    return Path(read_armory_config(config_path)["dataset_dir"]) if config_path.is_file() else None
+
+
 def _same_bytes(a: Path, b: Path) -> bool:
     return a.is_file() and b.is_file() and a.stat().st_size == b.stat().st_size and sha256_of(a) == sha256_of(b)
 
@@ -97,26 +105,32 @@ def install_weights(weights_dir: Path, saved_model_dir: Path, replace: bool = Fa
     return [name for name in installed if name != MANIFEST]
 
 
-def ensure_dataset(dataset_dir: Path, videos: int, frames: int) -> str:
-    from armory_siammtl.data.export import TFDS_NAME, TFDS_VERSION, write_tfds
-
-    target = dataset_dir / TFDS_NAME / TFDS_VERSION
-    if target.is_dir():
-        kind = "embedded procedural" if (target / "SIAMMTL_EMBEDDED.json").is_file() else "real ARMORY"
-        return f"{kind} {TFDS_NAME} already in {target}"
-    write_tfds(dataset_dir, range(EMBEDDED_SEED, EMBEDDED_SEED + videos), frames)
-    return f"built the embedded procedural {TFDS_NAME} ({videos} videos x {frames} frames) in {target}"
+EARLIER_EMBEDDED = ("carla_video_tracking_dev", "2.0.0", "SIAMMTL_EMBEDDED.json")  # written by versions < 0.2
 
 
-def run_setup(home="~", weights_dir=SHIPPED_WEIGHTS, videos: int = 3, frames: int = 30, log=print,
-              replace: bool = False) -> None:
-    """ARMORY config in ``home``, verified weights in its ``saved_model_dir``, the dataset in its ``dataset_dir``."""
-    for name, value in (("videos", videos), ("frames", frames)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"setup {name} must be a whole number >= 2, got {value!r}")
+def dataset_status(dataset_dir: Path) -> list:
+    """Lines saying what ``dataset_dir`` holds of ARMORY's CARLA tracking data; reads, never writes."""
+    name, version, marker = EARLIER_EMBEDDED
+    lines = []
+    real = Path(dataset_dir) / name / version
+    if (real / marker).is_file():
+        lines.append(f"{real} holds procedural videos an earlier armory-siammtl wrote under ARMORY's own name; "
+                     f"ARMORY would read them as its real dataset. Remove them with `rm -r {real}` (this package "
+                     "no longer uses them)")
+    elif real.is_dir():
+        lines.append(f"ARMORY's {name} {version} is in {real}: scenarios/carla_*.json run on it")
+    else:
+        lines.append(f"ARMORY's {name} is not in {dataset_dir}: `armory run scenarios/carla_*.json` downloads it "
+                     "(network needed); offline, scenarios/embedded/ runs on the package's embedded set")
+    return lines
+
+
+def run_setup(home="~", weights_dir=SHIPPED_WEIGHTS, log=print, replace: bool = False) -> None:
+    """ARMORY config in ``home``, verified weights in its ``saved_model_dir``, and what its ``dataset_dir`` holds."""
     home = Path(home).expanduser()
     config = armory_config(home)
     weights = install_weights(Path(weights_dir), Path(config["saved_model_dir"]), replace)
     log(f"armory config: {home / '.armory' / 'config.json'}")
     log(f"weights installed in {config['saved_model_dir']}: {weights or 'none'}")
-    log(ensure_dataset(Path(config["dataset_dir"]), videos, frames))
+    for line in dataset_status(Path(config["dataset_dir"])):
+        log(line)

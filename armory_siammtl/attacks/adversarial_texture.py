@@ -1,7 +1,7 @@
 """One static adversarial texture for a whole video, by gradient ascent on the tracker's box error.
 
 x <- x + delta * grad L with L = sum_t |y_hat_t - y_bar_t|_1 (the paper's Eq. 4); only texture pixels change,
-occluders in front of the patch stay on top, and the texture follows the scene's perspective.
+occluders in front of the patch stay on top. The settings are an ``experiment.AttackConfig``.
 """
 
 import logging
@@ -11,20 +11,22 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 import torch
 from art.attacks.attack import EvasionAttack
+from art.estimators.estimator import BaseEstimator, LossGradientsMixin
 from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 from tqdm.auto import tqdm
 
-from armory_siammtl.attacks.warp import place, place_rectangle, warp_texture
+from armory_siammtl import values
+from armory_siammtl.atomic import all_or_nothing
+from armory_siammtl.attacks.compositing import PatchedVideo, composite, prepare_frames
 from armory_siammtl.data.patch import check_patch_metadata
-from armory_siammtl.input_checks import check_pixels
-from armory_siammtl.tracking.crop import FrameReader
+from armory_siammtl.experiment.attack import AttackConfig
+from armory_siammtl.input_checks import check_boxes, check_pixels
 from armory_siammtl.tracking.metrics import video_mean_iou
 from armory_siammtl.tracking.objective import box_l1
 
 logger = logging.getLogger(__name__)
-GRADIENTS = ("raw", "sign", "sign-accumulated")
-REGIONS = {"perspective": place, "rectangle": place_rectangle}
-GREEN_SCREEN_VALUE = 0.5647  # HSV value of CARLA's #00903a green screen, as ARMORY's texture attack uses
+DEFAULTS = AttackConfig()
+MAX_TEXTURE_TEXELS = 4096 * 4096  # a texture larger than this (a patch far outside the frame) is refused
 
 
 @dataclass
@@ -35,187 +37,99 @@ class CheckpointResult:
     mean_iou: float  # against the ground truth, frame 0 excluded
 
 
-def texture_settings(step_size: float = 0.1, steps: Optional[int] = None, checkpoints: Optional[Sequence[int]] = None,
-                     gradient: str = "raw", frame_batch: Optional[int] = None, shading: Optional[str] = None,
-                     init: str = "mean", max_iter: Optional[int] = None, region: str = "perspective") -> dict:
-    """The attack's settings checked, with ``steps`` and ``checkpoints`` resolved (``max_iter``, ARMORY's
-    name for ``steps``, drops larger checkpoints with a warning); used by the attack and by ``validate``."""
-    if max_iter is not None:
-        if steps is not None and steps != max_iter:
-            raise ValueError(f"steps={steps} and max_iter={max_iter} disagree; give one of them")
-        steps = max_iter
-        dropped = [c for c in (checkpoints or []) if c > steps]
-        if dropped:
-            logger.warning("AdversarialTexture: max_iter=%d drops checkpoints %s", steps, dropped)
-        checkpoints = [c for c in (checkpoints or []) if c <= steps] + [steps]
-    checkpoints = sorted({int(c) for c in (checkpoints or ([steps] if steps is not None else [10]))})
-    steps = int(steps) if steps is not None else checkpoints[-1]
-    if not float(step_size) > 0:
-        raise ValueError(f"step_size must be positive, got {step_size}")
-    if steps < 0 or any(c < 0 or c > steps for c in checkpoints):
-        raise ValueError(f"checkpoints {checkpoints} must lie in [0, steps={steps}]")
-    if gradient not in GRADIENTS:
-        raise ValueError(f"gradient must be one of {GRADIENTS}, not {gradient!r}")
-    if region not in REGIONS:
-        raise ValueError(f"region must be one of {tuple(REGIONS)}, not {region!r}")
-    if shading not in (None, "green_screen"):
-        raise ValueError(f"shading must be None or 'green_screen', not {shading!r}")
-    if init not in ("mean", "random"):
-        raise ValueError(f"init must be 'mean' or 'random', not {init!r}")
-    if frame_batch is not None and frame_batch < 2:
-        raise ValueError(f"frame_batch must be at least 2 frames, got {frame_batch}")
-    return {"step_size": float(step_size), "steps": steps, "checkpoints": checkpoints}
-
-
-def prepare_frames(video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw, shading: Optional[str],
-                   clean_first_frame: bool, region: str = "perspective") -> list:
-    """Per frame: placement of the texture and the alpha (coverage x visibility) of each pixel, and the
-    scene's shading (None for a frame without the patch)."""
-    frames = []
-    for t in range(video.shape[0]):
-        if t == 0 and clean_first_frame:
-            frames.append(None)
-            continue
-        placement = REGIONS[region](coords[t], texture_hw, video.shape[1:3], video.device)
-        if placement is None:
-            frames.append(None)
-            continue
-        window = (slice(placement.y0, placement.y1), slice(placement.x0, placement.x1))
-        alpha = placement.coverage * torch.as_tensor(masks[t][window], device=video.device)
-        shade = torch.ones((), device=video.device)
-        if shading == "green_screen":
-            shade = (video[t][window].max(dim=-1).values / GREEN_SCREEN_VALUE)[..., None]
-        frames.append((placement, window, alpha[..., None], shade))
-    return frames
-
-
-def composite(video: torch.Tensor, texture: torch.Tensor, prepared) -> torch.Tensor:
-    """Video (T, H, W, 3) in [0, 1] with the texture pasted where ``prepared`` says, clipped to [0, 1]; only
-    the patch's window of each frame is computed (and kept for the backward pass)."""
-    out = []
-    for frame, prep in zip(video, prepared):
-        if prep is None:
-            out.append(frame)
-            continue
-        frame = frame.clone()
-        frame[prep[1]] = paste(frame, texture, prep)
-        out.append(frame)
-    return torch.stack(out)
-
-
-def paste(frame: torch.Tensor, texture: torch.Tensor, prep) -> torch.Tensor:
-    """The patch window of ``frame`` (H, W, 3) with the texture pasted as ``prep`` (one frame's entry of
-    ``prepared``, not None) says, clipped to [0, 1]: (h, w, 3)."""
-    placement, window, alpha, shade = prep
-    return (frame[window] * (1 - alpha) + warp_texture(texture, placement) * shade * alpha).clamp(0.0, 1.0)
-
-
-class PatchedVideo:
-    """The attacked video (T, H, W, 3) as the tracker reads it (``tracking.tracker.TensorFrames``' calls):
-    each crop window is cut from the clean frame with the texture pasted where it overlaps the patch, so no
-    whole attacked frame is built, kept for the backward pass, or given a whole-frame gradient. Its values
-    equal ``composite``'s. ``video``'s pixels must have been checked to lie in [0, 1]."""
-
-    def __init__(self, video: torch.Tensor, texture: torch.Tensor, prepared):
-        self.video, self.texture, self.prepared = video, texture, prepared
-        self.num_frames, self.height, self.width = video.shape[:3]
-        self.dtype, self.device = video.dtype, video.device
-        self._pasted = {}
-
-    def _patch(self, t: int) -> torch.Tensor:
-        key = (t, torch.is_grad_enabled())  # a patch pasted without the graph does not serve a pass with it
-        if key not in self._pasted:
-            self._pasted[key] = paste(self.video[t], self.texture, self.prepared[t])
-        return self._pasted[key]
-
-    def _read(self, t: int, y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
-        out = self.video[t, y0:y1, x0:x1]
-        prep = self.prepared[t]
-        if prep is not None:
-            rows, cols = prep[1]
-            top, bottom, left, right = max(y0, rows.start), min(y1, rows.stop), max(x0, cols.start), min(x1, cols.stop)
-            if top < bottom and left < right:
-                out = out.clone()
-                out[top - y0:bottom - y0, left - x0:right - x0] = \
-                    self._patch(t)[top - rows.start:bottom - rows.start, left - cols.start:right - cols.start]
-        return out.permute(2, 0, 1)
-
-    def frame(self, t: int) -> FrameReader:
-        return FrameReader(lambda y0, y1, x0, x1: self._read(t, y0, y1, x0, x1), self.height, self.width)
-
-    def first_frame_mean(self) -> torch.Tensor:
-        frame = self.video[0]
-        if self.prepared[0] is not None:  # a patched frame 0 (the reference's CARLA setting): built whole
-            frame = frame.clone()
-            frame[self.prepared[0][1]] = self._patch(0)
-        return frame.permute(2, 0, 1).mean(dim=(1, 2))
-
-
-def apply_texture(frames: np.ndarray, texture: np.ndarray, patch_metadata: dict, shading: Optional[str],
-                  clean_first_frame: bool = True, region: str = "perspective") -> np.ndarray:
-    """The video (T, H, W, 3) in [0, 1] with ``texture`` (th, tw, 3) on its patch, exactly as the attack
-    composites it (to redraw an attacked video from a saved texture)."""
-    coords, masks = check_patch_metadata(patch_metadata, frames.shape)
-    check_pixels(frames)
-    video = torch.as_tensor(frames, dtype=torch.float32)
-    texture = torch.as_tensor(texture, dtype=torch.float32)
-    with torch.no_grad():
-        prepared = prepare_frames(video, coords, masks, tuple(texture.shape[:2]), shading, clean_first_frame, region)
-        return composite(video, texture, prepared).numpy()
+def check_attack_settings(settings: dict) -> AttackConfig:
+    """The attack's settings (its ``attack_params``, as a scenario's kwargs give them) checked: the
+    ``AttackConfig`` of the spec's keys, a whole ``seed`` >= 0, a true/false ``verbose`` and ``batch_size``
+    1; unknown keys are refused."""
+    known = (*AttackConfig.keys(), "seed", "verbose", "batch_size", "on_step")
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ValueError(f"AdversarialTexture takes no {unknown}; its settings are {list(known[:-1])}")
+    values.whole("seed", settings.get("seed", 0), 0)
+    values.boolean("verbose", settings.get("verbose", True))
+    if values.whole("batch_size", settings.get("batch_size", 1), 1) != 1:
+        raise ValueError(f"batch_size must be 1: the attack makes one texture per video, got {settings['batch_size']}")
+    return AttackConfig(**{k: settings[k] for k in AttackConfig.keys() if k in settings})
 
 
 class AdversarialTexture(EvasionAttack):
-    """The seed paper's texture attack; ``generate`` has ARMORY's signature.
+    """The seed paper's texture attack; ``generate`` has ARMORY's signature. Its settings are those of
+    ``experiment.AttackConfig`` (defaults: the ``package`` preset), checked by ``_check_params`` at
+    construction and on every ``set_params`` (a refused change leaves the attack as it was).
 
     :param estimator: an ART object tracker (``PyTorchSiamRPN``) whose ``predict`` keeps the graph on tensors.
-    :param step_size: delta in x <- x + delta * grad (or delta * sign(grad) with ``gradient="sign"``).
-    :param steps: number of gradient steps; defaults to the largest checkpoint. ``max_iter`` (ARMORY's
-        name, which ``armory run --check`` lowers to 1) is accepted for it; checkpoints beyond it are
-        dropped with a warning.
-    :param checkpoints: step counts at which the texture and the adversarial boxes are recorded
-        (``checkpoint_results``), so one run serves several step counts.
-    :param frame_batch: frames tracked per step (a seeded random window, started from its ground-truth
-        box); None tracks the whole video every step.
-    :param clean_first_frame: leave frame 0 (the template frame) without the patch.
-    :param shading: "green_screen" scales the texture by the scene's brightness on the green screen
-        (CARLA, as ARMORY does); None pastes it as is (digital patch, OTB).
-    :param texture_size: (height, width) of the texture; default the patch's extent in the frame.
-    :param gradient: "raw" (the paper's Eq. 4), "sign" (what ARMORY's texture attack does with ART >= 1.10.3)
-        or "sign-accumulated" (the sign of the sum of all gradients so far: ART 1.9.1, under the paper's
-        reference run, never reset the texture's gradient between steps).
-    :param region: "perspective" (the texture warped onto the patch's corners, ARMORY >= 0.15) or
-        "rectangle" (pasted upright, texel for pixel, in the corners' bounding rectangle, as the paper's
-        reference ran it); the masks decide which pixels show it in both.
+    :param step_size: delta in x <- x + delta * update.
+    :param max_iter: gradient steps (default 50; ART's and ARMORY's name, which ``armory run --check`` lowers
+        to 1: checkpoints beyond it are then dropped with a warning).
+    :param checkpoints: step counts at which texture and adversarial boxes are recorded
+        (``checkpoint_results``); default those of 10, 20, 50 within ``max_iter``; ``max_iter`` is always one.
+    :param gradient: "raw", "sign" or "sign-accumulated" (``AttackConfig``).
+    :param frame_batch: frames tracked per step (a seeded random window, started from its ground-truth box);
+        None tracks the whole video every step.
+    :param region: "perspective" or "rectangle" (``AttackConfig``).
+    :param shading: "green_screen" or None (``AttackConfig``).
+    :param clean_first_frame: leave frame 0 (the template frame) without the texture.
     :param init: "mean" (0.5 grey) or "random" (seeded uniform).
+    :param texture_size: (height, width) of the texture; default the patch's extent within the frame.
     :param seed: seeds the frame windows and the random init.
     :param verbose: show a progress bar over the steps.
-    :param max_iter: ARMORY's name for ``steps``.
+    :param batch_size: ART's and ARMORY's batch size; must be 1 (one texture per video).
     :param on_step: called with the step count after every gradient step (progress reporting).
     """
 
-    attack_params = EvasionAttack.attack_params + [
-        "step_size", "steps", "checkpoints", "gradient", "frame_batch", "clean_first_frame", "shading",
-        "texture_size", "init", "seed", "verbose", "region"]
-    _estimator_requirements = (ObjectTrackerMixin,)
+    attack_params = EvasionAttack.attack_params + [*AttackConfig.keys(), "seed", "verbose", "batch_size"]
+    _estimator_requirements = (BaseEstimator, LossGradientsMixin, ObjectTrackerMixin)
 
-    def __init__(self, estimator: ObjectTrackerMixin, step_size: float = 0.1, steps: Optional[int] = None,
-                 checkpoints: Optional[Sequence[int]] = None, gradient: str = "raw",
-                 frame_batch: Optional[int] = None, clean_first_frame: bool = True,
-                 shading: Optional[str] = None, texture_size: Optional[Sequence[int]] = None,
-                 init: str = "mean", seed: int = 0, verbose: bool = True, max_iter: Optional[int] = None,
-                 on_step: Optional[Callable[[int], None]] = None, region: str = "perspective"):
+    def __init__(self, estimator, step_size: float = DEFAULTS.step_size, max_iter: int = DEFAULTS.max_iter,
+                 checkpoints: Optional[Sequence[int]] = None, gradient: str = DEFAULTS.gradient,
+                 frame_batch: Optional[int] = DEFAULTS.frame_batch, clean_first_frame: bool = DEFAULTS.clean_first_frame,
+                 shading: Optional[str] = DEFAULTS.shading, texture_size: Optional[Sequence[int]] = None,
+                 init: str = DEFAULTS.init, seed: int = 0, verbose: bool = True,
+                 on_step: Optional[Callable[[int], None]] = None, region: str = DEFAULTS.region, batch_size: int = 1):
         super().__init__(estimator=estimator)
-        settings = texture_settings(step_size, steps, checkpoints, gradient, frame_batch, shading, init, max_iter,
-                                    region)
-        self.step_size, self.steps, self.checkpoints = settings["step_size"], settings["steps"], settings["checkpoints"]
-        self.gradient, self.frame_batch, self.shading, self.init = gradient, frame_batch, shading, init
-        self.clean_first_frame, self.region = clean_first_frame, region
-        self.texture_size = tuple(texture_size) if texture_size is not None else None
-        self.seed = int(seed)
-        self.verbose = verbose
+        if checkpoints is None:
+            checkpoints = [c for c in DEFAULTS.checkpoints if isinstance(max_iter, int) and c <= max_iter]
+        self._max_iter, self.checkpoints = max_iter, self._within(checkpoints, max_iter)
+        self.step_size, self.gradient = step_size, gradient
+        self.frame_batch, self.region, self.shading, self.clean_first_frame = frame_batch, region, shading, clean_first_frame
+        self.init, self.texture_size, self.seed, self.verbose, self.batch_size = init, texture_size, seed, verbose, batch_size
         self.on_step = on_step
+        self._check_params()
         self.checkpoint_results: List[CheckpointResult] = []
         self.texture: Optional[np.ndarray] = None
+
+    @staticmethod
+    def _within(checkpoints, max_iter) -> list:
+        """``checkpoints`` without those beyond ``max_iter`` (dropped with a warning: ARMORY's ``--check``
+        lowers ``max_iter`` to 1)."""
+        if not isinstance(checkpoints, (list, tuple, range)):
+            return checkpoints  # refused by the check
+        dropped = [c for c in checkpoints if isinstance(max_iter, int) and isinstance(c, int) and c > max_iter]
+        if dropped:
+            logger.warning("AdversarialTexture: max_iter=%s drops checkpoints %s", max_iter, dropped)
+        return [c for c in checkpoints if c not in dropped]
+
+    @property
+    def max_iter(self) -> int:
+        """The number of gradient steps; setting it drops the checkpoints beyond it (with a warning)."""
+        return self._max_iter
+
+    @max_iter.setter
+    def max_iter(self, max_iter: int) -> None:
+        self._max_iter, self.checkpoints = max_iter, self._within(self.checkpoints, max_iter)
+
+    def _check_params(self) -> None:
+        """Every setting checked together (``check_attack_settings``); normalised values (sorted checkpoints
+        that end at ``max_iter``) are written back."""
+        super()._check_params()
+        self.config = check_attack_settings({k: getattr(self, k) for k in self.attack_params})
+        for key in AttackConfig.keys():
+            setattr(self, key, getattr(self.config, key))
+
+    def set_params(self, **kwargs) -> None:
+        """Change settings (ART's API); all are checked together, and a refused change changes nothing."""
+        with all_or_nothing(self):
+            super().set_params(**kwargs)
 
     # -- attack ------------------------------------------------------------------------------------
     def _track(self, video: torch.Tensor, box) -> torch.Tensor:
@@ -224,11 +138,24 @@ class AdversarialTexture(EvasionAttack):
 
     def _track_patched(self, video: torch.Tensor, texture: torch.Tensor, prepared, box) -> torch.Tensor:
         """Boxes of ``video`` with ``texture`` pasted: read a crop window at a time when the estimator
-        tracks such a source (``PyTorchSiamRPN`` without preprocessing), else through whole frames."""
+        tracks such a source (``PyTorchSiamRPN`` without preprocessing), else through whole frames (so that
+        ART preprocessing and defences apply)."""
         track_frames = getattr(self.estimator, "track_frames", None)
         if track_frames is not None and getattr(self.estimator, "values_checked", False):
             return track_frames(PatchedVideo(video, texture, prepared), box)
         return self._track(composite(video, texture, prepared), box)
+
+    def _texture_hw(self, coords: np.ndarray, height: int, width: int) -> tuple:
+        """The texture's (height, width): given, else the patch's extent clipped to the frame."""
+        if self.texture_size is not None:
+            return tuple(self.texture_size)
+        low = np.clip(coords.min(axis=1), 0, [width, height])
+        high = np.clip(coords.max(axis=1), 0, [width, height])
+        extent = np.ceil(high - low).max(axis=0).astype(int)  # (w, h)
+        hw = (max(int(extent[1]), 1), max(int(extent[0]), 1))
+        if hw[0] * hw[1] > MAX_TEXTURE_TEXELS:
+            raise ValueError(f"the patch spans {hw[1]}x{hw[0]} pixels; give texture_size for a texture that large")
+        return hw
 
     def generate(self, x: np.ndarray, y: Optional[List[dict]] = None,
                  y_patch_metadata: Optional[List[dict]] = None, y_init: Optional[np.ndarray] = None,
@@ -262,12 +189,12 @@ class AdversarialTexture(EvasionAttack):
             with torch.no_grad():
                 target = self._track(video, np.asarray(first).reshape(4)).detach()
         else:
-            target = torch.as_tensor(np.asarray(y[0]["boxes"]), dtype=torch.float32, device=device)
-        if target.shape != (x.shape[1], 4):
-            raise ValueError(f"ground-truth boxes have shape {tuple(target.shape)}, expected ({x.shape[1]}, 4)")
+            if not isinstance(y, (list, tuple)) or not y or not isinstance(y[0], dict) or "boxes" not in y[0]:
+                raise ValueError("y must be [{'boxes': (T, 4)}], the ground truth of the one video")
+            boxes = check_boxes(y[0]["boxes"], x.shape[1], x.shape[2], x.shape[3], "ground-truth boxes")
+            target = torch.as_tensor(boxes, dtype=torch.float32, device=device)
 
-        extent = np.ceil(coords.max(axis=1) - coords.min(axis=1)).max(axis=0).astype(int)  # (w, h)
-        texture_hw = self.texture_size or (max(int(extent[1]), 1), max(int(extent[0]), 1))
+        texture_hw = self._texture_hw(coords, x.shape[2], x.shape[3])
         rng = np.random.default_rng(self.seed)
         init = (rng.uniform(0, 1, (*texture_hw, 3)) if self.init == "random"
                 else np.full((*texture_hw, 3), 0.5))
@@ -275,16 +202,19 @@ class AdversarialTexture(EvasionAttack):
         prepared = prepare_frames(video, coords, masks, texture_hw, self.shading, self.clean_first_frame, self.region)
         accumulated = torch.zeros_like(texture)
         num_frames = x.shape[1]
+        present = np.nonzero(torch.isfinite(target).all(dim=1).cpu().numpy())[0]  # frames holding the target
 
         self.checkpoint_results = []
-        for step in tqdm(range(self.steps + 1), desc="AdversarialTexture", disable=not self.verbose):
+        for step in tqdm(range(self.max_iter + 1), desc="AdversarialTexture", disable=not self.verbose):
             if step in self.checkpoints:
                 self._record(step, video, texture, prepared, target)
-            if step == self.steps:
+            if step == self.max_iter:
                 break
             start, stop = 0, num_frames
             if self.frame_batch is not None and self.frame_batch < num_frames:
                 start = int(rng.integers(0, num_frames - self.frame_batch + 1))
+                if start not in present:  # a window starts where the target is (frame 0 always holds it)
+                    start = int(present[present <= start][-1])
                 stop = start + self.frame_batch
             texture.requires_grad_(True)
             boxes = self._track_patched(video[start:stop], texture, prepared[start:stop],

@@ -1,13 +1,13 @@
 """OTB2015-Person (36 sequences, 38 annotated targets); only the first 100 frames are used (the paper's
 setting). Its digital patch is ``data.patch.digital_patch_metadata``."""
 
-import io
 from pathlib import Path
 from typing import List, Tuple
 
 import numpy as np
 
 from armory_siammtl.data.track import DiskTrack
+from armory_siammtl.input_checks import check_boxes, parse_box_text
 from armory_siammtl.data.video import frame_files, read_video
 
 # OTB2015 sequences with a person target, as listed by the SkeleVision authors; Jogging and Skating2
@@ -21,13 +21,9 @@ MAX_FRAMES = 100
 
 
 def read_otb_boxes(path) -> np.ndarray:
-    """OTB ``groundtruth_rect*.txt`` (x, y, w, h; commas, tabs or spaces) -> (T, 4) x1 y1 x2 y2."""
-    text = Path(path).read_text().replace(",", " ").replace("\t", " ")
-    if not text.strip():
-        raise ValueError(f"{path} is empty")
-    boxes = np.loadtxt(io.StringIO(text), ndmin=2).astype(np.float64)
-    if boxes.shape[1] != 4:
-        raise ValueError(f"{path}: expected 4 numbers per line (x, y, w, h), got {boxes.shape[1]}")
+    """OTB ``groundtruth_rect*.txt`` (x, y, w, h; commas, tabs or spaces) -> (T, 4) x1 y1 x2 y2 (rows of an
+    absent target, NaN or zeros, stay as they are: ``input_checks.check_boxes`` reads them)."""
+    boxes = parse_box_text(Path(path).read_text(), path)
     boxes[:, 2:] += boxes[:, :2]
     return boxes
 
@@ -51,6 +47,7 @@ def load_otb_sequence(root, name: str, max_frames: int = MAX_FRAMES) -> List[Tup
         boxes = read_otb_boxes(file)[:limit]
         if len(boxes) < len(frames):
             raise ValueError(f"{file}: {len(boxes)} boxes for {len(frames)} frames")
+        boxes = check_boxes(boxes[:len(frames)], len(frames), *frames.shape[1:3], what=str(file))
         videos.append((video_id, frames, boxes))
     return videos
 

@@ -73,6 +73,8 @@ def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = C
         if t == 0:
             continue  # the template frame stays clean
         masks[t, y1:y2, x1:x2] = 1
+        if not np.isfinite(box).all():
+            continue  # the target is absent from this frame: nothing to leave uncovered
         bx1, by1 = max(0, int(np.floor(box[0])) - pad), max(0, int(np.floor(box[1])) - pad)
         bx2, by2 = min(width, int(np.ceil(box[2])) + pad + 1), min(height, int(np.ceil(box[3])) + pad + 1)
         masks[t, by1:by2, bx1:bx2] = 0

@@ -7,7 +7,8 @@ import torch
 from art.estimators.object_tracking.object_tracker import ObjectTrackerMixin
 from art.estimators.pytorch import PyTorchEstimator
 
-from armory_siammtl.input_checks import check_boxes_per_video, check_pixels
+from armory_siammtl.atomic import all_or_nothing
+from armory_siammtl.input_checks import check_boxes, check_boxes_per_video, check_pixels
 from armory_siammtl.models.siamrpn import SiamRPN
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.objective import box_l1
@@ -56,12 +57,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
             self._device = torch.device("cpu")
         else:
             self._device = torch.device(f"cuda:{torch.cuda.current_device()}")
-        if channels_first:
-            raise ValueError("PyTorchSiamRPN takes channels-last videos (N, T, H, W, 3); set channels_first=False")
-        if clip_values is not None and tuple(float(v) for v in clip_values) != (0.0, 1.0):
-            raise ValueError(f"PyTorchSiamRPN expects pixels in [0, 1]; got clip_values={clip_values}")
-        if postprocessing_defences is not None:
-            raise ValueError("PyTorchSiamRPN does not support postprocessing_defences")
+        self._check_own(channels_first, clip_values, postprocessing_defences)
         model.to(self._device).eval()
         for parameter in model.parameters():  # attacks need pixel gradients only; `fit` is not supported
             parameter.requires_grad_(False)
@@ -70,11 +66,48 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                          postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
                          device_type=device_type)
         self._input_shape = tuple(input_shape)
-        # check_pixels (in _check_batch) refuses NaN/inf/out-of-range pixels; unless preprocessing may change
-        # them, the tracker need not pass over every pixel again
-        self.values_checked = preprocessing is None and not preprocessing_defences
         self.tracker = SiamRPNTracker(model, tracking, gradient_mode=gradient_mode, batch_frames=batch_frames)
         self.attack_losses: Tuple[str, ...] = (LOSS_NAME,)
+
+    @staticmethod
+    def _check_own(channels_first, clip_values, postprocessing_defences) -> None:
+        if channels_first:
+            raise ValueError("PyTorchSiamRPN takes channels-last videos (N, T, H, W, 3); set channels_first=False")
+        if clip_values is None or np.asarray(clip_values, dtype=np.float64).tolist() != [0.0, 1.0]:
+            raise ValueError(f"PyTorchSiamRPN expects pixels in [0, 1]; got clip_values={clip_values}")
+        if postprocessing_defences:
+            raise ValueError("PyTorchSiamRPN does not support postprocessing_defences")
+
+    def _check_params(self) -> None:
+        """ART's checks and this estimator's (channels-last, pixels in [0, 1], no postprocessing), on every
+        ``set_params`` as at construction; a refused change is undone."""
+        super()._check_params()
+        self._check_own(self.channels_first, self.clip_values, self.postprocessing_defences)
+
+    def set_params(self, **kwargs) -> None:
+        """Change estimator parameters (ART's API; attaching a defence afterwards is what ARMORY does); all are
+        checked together, and a refused change leaves the estimator as it was."""
+        if isinstance(kwargs.get("preprocessing"), tuple):  # as the constructor does: ART's set_params would
+            from art.preprocessing.standardisation_mean_std.pytorch import StandardisationMeanStdPyTorch
+
+            mean, std = kwargs["preprocessing"]  # make a numpy standardiser, which cannot take the tracker's tensors
+            kwargs["preprocessing"] = StandardisationMeanStdPyTorch(mean=mean, std=std, device_type=self._device_type)
+        with all_or_nothing(self):
+            super().set_params(**kwargs)
+
+    @property
+    def values_checked(self) -> bool:
+        """True when nothing changes the pixels between ``predict``'s input check and the tracker (no ART
+        preprocessing or defence, or only an identity standardisation): the tracker need not pass over every
+        pixel again, and the attack may read crop windows. Derived from the current preprocessing each time,
+        so a defence attached after construction is seen."""
+        for operation in self.preprocessing_operations:
+            mean, std = getattr(operation, "mean", None), getattr(operation, "std", None)
+            identity = (type(operation).__name__.startswith("StandardisationMeanStd") and mean is not None
+                        and std is not None and np.all(np.asarray(mean) == 0) and np.all(np.asarray(std) == 1))
+            if not identity:
+                return False
+        return True
 
     @property
     def gradient_mode(self) -> str:
@@ -110,6 +143,8 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
 
     @staticmethod
     def _check_batch(x):
+        if not isinstance(x, (np.ndarray, torch.Tensor)):
+            raise ValueError(f"videos must be a numpy array or torch tensor (N, T, H, W, 3), got {type(x).__name__}")
         if x.ndim != 5 or x.shape[-1] != 3:
             raise ValueError(f"expected videos of shape (N, T, H, W, 3), got {tuple(x.shape)}")
         if x.shape[0] == 0 or x.shape[1] == 0:
@@ -172,10 +207,16 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         return predictions
 
     def _losses(self, x: np.ndarray, y: List[dict], y_init=None, with_grad: bool = False):
-        """Per-video L1 losses, and the per-video input tensors that hold their gradients."""
+        """Per-video L1 losses over the frames whose ground truth is present (``input_checks.check_boxes``),
+        and the per-video input tensors that hold their gradients."""
         self._check_batch(x)
-        if len(y) != x.shape[0]:
-            raise ValueError(f"{len(y)} label dicts for {x.shape[0]} videos")
+        if x.shape[1] < 2:
+            raise ValueError(f"a loss needs at least 2 frames (frame 0 gives the first box), got {x.shape[1]}")
+        if not isinstance(y, (list, tuple)) or len(y) != x.shape[0] or not all(
+                isinstance(y_i, dict) and "boxes" in y_i for y_i in y):
+            raise ValueError(f"y must be one {{'boxes': (T, 4)}} dict per video ({x.shape[0]} videos)")
+        y = [{"boxes": check_boxes(y_i["boxes"], x.shape[1], x.shape[2], x.shape[3],
+                                   f"ground-truth boxes of video {i}")} for i, y_i in enumerate(y)]
         boxes0 = (self._init_boxes(y_init, x.shape[0]) if y_init is not None
                   else torch.stack([torch.as_tensor(np.asarray(y_i["boxes"])[0], dtype=torch.float64)
                                     for y_i in y]))
@@ -183,10 +224,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         for i in range(x.shape[0]):
             video = torch.tensor(np.asarray(x[i]), dtype=torch.float32, device=self._device,
                                  requires_grad=with_grad)
-            target = torch.as_tensor(np.asarray(y[i]["boxes"]), dtype=torch.float32, device=self._device)
-            if target.shape != (x.shape[1], 4):
-                raise ValueError(f"ground-truth boxes of video {i} have shape {tuple(target.shape)}, "
-                                 f"expected ({x.shape[1]}, 4)")
+            target = torch.as_tensor(y[i]["boxes"], dtype=torch.float32, device=self._device)
             with torch.set_grad_enabled(with_grad):
                 boxes, _ = self._track_one(video, boxes0[i])
                 losses.append(box_l1(boxes, target))

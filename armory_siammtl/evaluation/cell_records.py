@@ -7,6 +7,7 @@ rounded to 8 bits (what a picture shows); boxes as float32.
 """
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Optional
 
@@ -50,7 +51,7 @@ def load_cell(path) -> Optional[dict]:
     try:
         with np.load(path) as data:
             record = {k: data[k] for k in FIELDS}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"sweep cell record {path} is unreadable: {exc}") from exc
     record["textures"] = record["textures"].astype(np.float32) / 255.0
     return record

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from armory_siammtl.attacks.adversarial_texture import apply_texture
+from armory_siammtl.attacks.compositing import apply_texture
 from armory_siammtl.data.attack_videos import AttackVideo, attack_videos
 from armory_siammtl.evaluation.cell_records import cell_path, load_cell
 from armory_siammtl.tracking.metrics import box_iou
@@ -30,11 +30,12 @@ class Showcase:
     seed: int
     records: Dict[str, dict]  # model -> cell record (cell_records.load_cell)
     rule: str  # how the cell was chosen, for captions
+    placing: dict  # the attack's shading, clean_first_frame and region (the sweep's spec)
 
     def adversarial_frames(self, model: str) -> np.ndarray:
-        """The video with ``model``'s final texture on its patch."""
+        """The video with ``model``'s final texture on its patch, placed as the attack placed it."""
         return apply_texture(self.video.frames, self.records[model]["textures"][-1], self.video.patch_metadata,
-                             self.video.shading)
+                             **self.placing)
 
 
 def choose_cell(frame: pd.DataFrame, stl: str) -> tuple:
@@ -52,8 +53,15 @@ def choose_cell(frame: pd.DataFrame, stl: str) -> tuple:
     return step_size, video, int(seed)
 
 
-def load_showcase(results_path, frame: pd.DataFrame, dataset: dict, models: List[str], stl: str) -> Optional[Showcase]:
-    """The chosen cell for ``models`` (STL first), or None when the sweep kept no records of it."""
+def load_showcase(results_path, frame: pd.DataFrame, dataset: dict, models: List[str], stl: str,
+                  spec: Optional[dict] = None) -> Optional[Showcase]:
+    """The chosen cell for ``models`` (STL first), or None when the sweep kept no records of it; ``spec``:
+    the sweep's recorded experiment spec (default the package preset's placement for the dataset)."""
+    from armory_siammtl.experiment import preset
+
+    placing_keys = ("shading", "clean_first_frame", "region")
+    default = preset("package", dataset["kind"]).as_dict()
+    placing = {k: (spec or {}).get(k, default[k]) for k in placing_keys}
     step_size, video_id, seed = choose_cell(frame, stl)
     records = {m: load_cell(cell_path(results_path, m, step_size, video_id, seed)) for m in models}
     if any(r is None for r in records.values()):
@@ -62,7 +70,7 @@ def load_showcase(results_path, frame: pd.DataFrame, dataset: dict, models: List
     video = next(v for v in videos if v.video_id == video_id)
     rule = (f"δ = {step_size}, video {video_id}, attack seed {seed}: the (video, seed) whose {stl} mIoU drop "
             "is the median of the sweep's")
-    return Showcase(step_size, video, seed, records, rule)
+    return Showcase(step_size, video, seed, records, rule, placing)
 
 
 def _pyplot():

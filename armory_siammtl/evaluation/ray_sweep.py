@@ -34,15 +34,12 @@ def _attack_cell_task(model, video, step_size: float, seed: int, config, threads
 
     from armory_siammtl.runtime import runtime_facts, runtime_label
 
-    from armory_siammtl.estimators.build import build_estimator
-    from armory_siammtl.evaluation.sweep import attack_cell
-    from armory_siammtl.tracking.config import TrackingConfig
+    from armory_siammtl.evaluation.cells import attack_cell, load_estimator
 
     torch.set_num_threads(threads)
-    key = (model.name, str(model.weights), config.instance_size, use_gpu)
+    key = (model.name, str(model.weights), model.sha256, config.spec.tracking, use_gpu)
     if key not in _ESTIMATORS:
-        _ESTIMATORS[key] = build_estimator(model, TrackingConfig(instance_size=config.instance_size),
-                                           device_type="gpu" if use_gpu else "cpu")
+        _ESTIMATORS[key] = load_estimator(model, config.spec.tracking, "gpu" if use_gpu else "cpu")
     run = attack_cell(_ESTIMATORS[key], video, step_size, seed, config)
     return dataclasses.replace(run, adversarial=None), runtime_label(runtime_facts())
 

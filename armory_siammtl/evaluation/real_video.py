@@ -1,13 +1,16 @@
-"""Benign tracking on real videos in the OTB layout, next to OpenCV's MIL tracker and a box that never moves.
+"""Benign tracking on real videos in the OTB layout, next to the trackers a user would pick instead: OpenCV's
+MIL tracker (Babenko et al. 2009), NanoTrack v2 (a 2022 Siamese tracker trained on large real data, run by
+OpenCV's ``TrackerNano`` from its ONNX files) and a box that never moves.
 
 A path is a sequence folder (``img/`` + ``groundtruth_rect*.txt``, x, y, w, h separated by commas, tabs or
 spaces, any frame numbering) or a root holding such folders (an OTB2015 root may hold any subset of the
-38 person targets; which are missing is said). Scores per video, frame 0 excluded as ARMORY does: mIoU,
-OTB's success AUC (IoU above each of 21 thresholds 0, 0.05, ..., 1) and precision at 20 px (centre
-distance), all x 100, with each tracker's frames/s. With ``starts`` > 1 each video is also tracked from later
-start frames (OTB's temporal robustness evaluation, TRE: start ``k * T // starts``, run to the end), so that
-one early loss of the target is not the video's only sample; the table gives the mean over the starts and
-their standard deviation.
+38 person targets; which are missing is said). Scores per video are ``tracking.metrics``' (frame 0 and
+frames without the target excluded): mIoU, success rate (the area under the success plot, ARMORY's
+definition) and precision at 20 px, all x 100, with each tracker's frames/s. The summary gives each
+tracker's mean over videos with a 95 % bootstrap interval, and each tracker's paired difference to MIL
+(same videos) with its interval. With ``starts`` > 1 each video is also tracked from later start frames
+(OTB's temporal robustness evaluation, TRE: start ``k * T // starts``, run to the end); a video's score is
+then the mean over its starts.
 """
 
 import time
@@ -19,10 +22,10 @@ import pandas as pd
 
 from armory_siammtl.atomic import write_text
 from armory_siammtl.data.otb import OTB_PERSON, load_otb_sequence
-from armory_siammtl.tracking.metrics import box_iou
+from armory_siammtl.evaluation.statistics import mean_interval
+from armory_siammtl.tracking.metrics import METRICS, video_scores
 
-AUC_THRESHOLDS = np.linspace(0.0, 1.0, 21)
-PRECISION_PX = 20.0
+NANOTRACK_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
 Tracker = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (frames (T, H, W, 3) in [0, 1], box) -> (T, 4)
 
 
@@ -47,34 +50,50 @@ def sequence_folders(paths: Iterable) -> Tuple[List[Path], str]:
     return folders, "\n".join(notes)
 
 
-def scores(gt: np.ndarray, boxes: np.ndarray) -> Dict[str, float]:
-    """mIoU, success AUC and precision at 20 px (x 100) over frames 1..T-1."""
-    ious = box_iou(gt[1:], boxes[1:])
-    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
-    distance = np.linalg.norm(centre(gt[1:]) - centre(boxes[1:]), axis=1)
-    return {"miou": 100 * float(ious.mean()),
-            "success_auc": 100 * float(np.mean([(ious > t).mean() for t in AUC_THRESHOLDS])),
-            "precision20": 100 * float((distance <= PRECISION_PX).mean())}
-
-
 def static_box(frames: np.ndarray, box: np.ndarray) -> np.ndarray:
     """A tracker that never moves the first box."""
     return np.repeat(np.asarray(box, np.float64)[None], len(frames), axis=0)
 
 
-def opencv_mil(frames: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """OpenCV's MIL tracker (Babenko et al. 2009) on the same frames; a lost target keeps its last box."""
+def _opencv(tracker, frames: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """An OpenCV tracker on ``frames`` (BGR uint8, as OpenCV reads video); a lost target keeps its last box."""
     import cv2
 
     images = [cv2.cvtColor(np.round(f * 255).astype(np.uint8), cv2.COLOR_RGB2BGR) for f in frames]
     x1, y1, x2, y2 = (float(v) for v in box)
-    tracker = cv2.TrackerMIL_create()
     tracker.init(images[0], (int(round(x1)), int(round(y1)), int(round(x2 - x1)), int(round(y2 - y1))))
     out = [np.array([x1, y1, x2, y2])]
     for image in images[1:]:
         ok, (x, y, w, h) = tracker.update(image)
         out.append(np.array([x, y, x + w, y + h], np.float64) if ok else out[-1])
     return np.stack(out)
+
+
+def opencv_mil(frames: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """OpenCV's MIL tracker (Babenko et al. 2009) on the same frames."""
+    import cv2
+
+    return _opencv(cv2.TrackerMIL_create(), frames, box)
+
+
+def nanotrack(folder) -> Tracker:
+    """NanoTrack v2 through OpenCV's ``TrackerNano`` (opencv >= 4.7), from ``folder`` holding its two ONNX
+    files (``NANOTRACK_FILES``)."""
+    import cv2
+
+    folder = Path(folder)
+    missing = [name for name in NANOTRACK_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"NanoTrack's ONNX files {missing} are not in {folder}")
+    if not hasattr(cv2, "TrackerNano_create"):
+        raise ValueError(f"OpenCV {cv2.__version__} has no TrackerNano (it came in 4.7)")
+
+    def track(frames, box):
+        params = cv2.TrackerNano_Params()
+        params.backbone, params.neckhead = (str(folder / name) for name in NANOTRACK_FILES)
+        return _opencv(cv2.TrackerNano_create(params), frames, box)
+
+    return track
 
 
 def siamrpn(model, tracking=None) -> Tracker:
@@ -110,49 +129,118 @@ def evaluate(folders: List[Path], trackers: Dict[str, Tracker], max_frames: int 
     rows = []
     for folder in tqdm(folders, desc="videos", disable=not progress):
         for video_id, frames, gt in load_otb_sequence(folder.parent, folder.name, max_frames):
+            present = np.isfinite(gt).all(axis=1)
             for first in start_frames(len(frames), starts):
+                if not present[first]:  # a TRE start where the target is absent moves to where it is next
+                    later = np.nonzero(present[first:])[0]
+                    if len(later) == 0 or first + later[0] >= len(frames) - 1:
+                        continue
+                    first += int(later[0])
                 for name, track in trackers.items():
                     start = time.perf_counter()
                     boxes = np.asarray(track(frames[first:], gt[first]), np.float64)
                     seconds = time.perf_counter() - start
                     rows.append({"video": video_id, "start": first, "frames": len(frames) - first, "tracker": name,
-                                 **scores(gt[first:], boxes), "fps": (len(frames) - first) / seconds})
+                                 **video_scores(gt[first:], boxes), "fps": (len(frames) - first) / seconds})
     return pd.DataFrame(rows)
 
 
-def markdown(results: pd.DataFrame) -> str:
-    """Per video and tracker (the mean over start frames, and their standard deviation when there are
-    several), then the mean over videos."""
-    columns = ["miou", "success_auc", "precision20", "fps"]
-    by_video = results.groupby(["video", "tracker"], sort=False)
-    per_video = by_video[columns].mean().reset_index()
-    per_video["spread"] = by_video["miou"].std(ddof=1).to_numpy()  # NaN for one start
-    means = per_video.groupby("tracker", sort=False)[columns].mean().reset_index()
-    means.insert(0, "video", "mean over videos")
-    table = pd.concat([per_video, means], ignore_index=True)
-    several = results.groupby(["video", "tracker"]).size().max() > 1
+def per_video(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (video, tracker): the mean of each metric over start frames, their number, the mIoU's
+    standard deviation over them, and frames/s."""
+    columns = list(METRICS) + ["fps"]
+    grouped = results.groupby(["video", "tracker"], sort=False)
+    table = grouped[columns].mean().reset_index()
+    table["starts"] = grouped.size().to_numpy()
+    table["spread"] = grouped["miou"].std(ddof=1).to_numpy()  # NaN for one start
+    return table
+
+
+def summary(results: pd.DataFrame, reference: str = "OpenCV MIL") -> pd.DataFrame:
+    """Per tracker and metric: the mean over videos with its 95 % bootstrap interval, and the paired
+    difference to ``reference`` (same videos) with its interval (none for the reference itself)."""
+    videos = per_video(results)
+    rows = []
+    for tracker in dict.fromkeys(videos["tracker"]):
+        mine = videos[videos["tracker"] == tracker].set_index("video")
+        row = {"tracker": tracker, "videos": len(mine)}
+        for metric in METRICS:
+            row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = mean_interval(mine[metric])
+            if reference in set(videos["tracker"]) and tracker != reference:
+                base = videos[videos["tracker"] == reference].set_index("video")[metric]
+                diff = (mine[metric] - base.reindex(mine.index)).dropna()
+                row[f"{metric}_vs_ref"], row[f"{metric}_vs_ref_low"], row[f"{metric}_vs_ref_high"] = mean_interval(diff)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fps(value: float) -> str:
+    return f"{value:.1f}" if value < 1e4 else "> 10⁴"  # a static box costs nothing
+
+
+def markdown(results: pd.DataFrame, reference: str = "OpenCV MIL") -> str:
+    """Per video and tracker (mIoU with its sd over start frames when there are several), then each
+    tracker's mean over videos [95 % bootstrap interval] and its paired difference to ``reference``."""
+    videos = per_video(results)
+    several = videos["starts"].max() > 1
     spread = " (sd over starts)" if several else ""
-    lines = [f"| video | tracker | mIoU{spread} | success AUC | precision@20px | frames/s |", "|---|---|---|---|---|---|"]
-    for r in table.itertuples():
-        fps = f"{r.fps:.1f}" if r.fps < 1e4 else "> 10⁴"  # a static box costs nothing
+    lines = [f"| video | tracker | mIoU{spread} | success | precision@20px | frames/s |", "|---|---|---|---|---|---|"]
+    for r in videos.itertuples():
         miou = f"{r.miou:.1f}" + (f" ({r.spread:.1f})" if several and np.isfinite(r.spread) else "")
-        lines.append(f"| {r.video} | {r.tracker} | {miou} | {r.success_auc:.1f} | {r.precision20:.1f} | {fps} |")
+        lines.append(f"| {r.video} | {r.tracker} | {miou} | {r.success:.1f} | {r.precision20:.1f} | {_fps(r.fps)} |")
+    n = videos["video"].nunique()
+    lines += ["", f"Mean over the {n} videos [95 % bootstrap interval over videos]; Δ {reference}: the paired "
+                  f"difference to {reference} on the same videos [95 % interval].", "",
+              f"| tracker | mIoU | Δ {reference} | success | Δ {reference} | precision@20px | Δ {reference} |",
+              "|---|---|---|---|---|---|---|"]
+    for r in summary(results, reference).to_dict("records"):
+        cells = []
+        for metric in METRICS:
+            cells.append(f"{r[metric]:.1f} [{r[metric + '_low']:.1f}, {r[metric + '_high']:.1f}]")
+            key = f"{metric}_vs_ref"
+            cells.append(f"{r[key]:+.1f} [{r[key + '_low']:+.1f}, {r[key + '_high']:+.1f}]"
+                         if key in r and np.isfinite(r[key]) else "–")
+        lines.append(f"| {r['tracker']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def run(paths, variant, tracking=None, max_frames: int = 100, out=None, starts: int = 1) -> pd.DataFrame:
-    """``armory-siammtl evaluate-real``: ``variant``'s weights, OpenCV MIL and a static box on ``paths``
-    (from ``starts`` start frames each); prints which OTB2015-Person sequences a root lacks and the table,
-    writes ``out/real_video.csv``."""
+def baselines(nanotrack_dir=None) -> Dict[str, Tracker]:
+    """OpenCV MIL, NanoTrack (when ``nanotrack_dir`` is given) and the static box."""
+    trackers = {"OpenCV MIL": opencv_mil}
+    if nanotrack_dir is not None:
+        trackers["NanoTrack"] = nanotrack(nanotrack_dir)
+    trackers["static box"] = static_box
+    return trackers
+
+
+def model_label(variant) -> str:
+    """A table label for a model: STL / MTL λK=... (head), and its weights file."""
+    kind = "STL" if not variant.kpt_weight else f"MTL λK={variant.kpt_weight:g} {variant.head}"
+    return f"{kind} ({Path(variant.weights).name})"
+
+
+def run(paths, variants, tracking=None, max_frames: int = 100, out=None, starts: int = 1,
+        nanotrack_dir=None) -> pd.DataFrame:
+    """``armory-siammtl evaluate-real``: each of ``variants``' weights, OpenCV MIL, NanoTrack (given its
+    folder) and a static box on ``paths`` (from ``starts`` start frames each); prints which OTB2015-Person
+    sequences a root lacks and the tables, writes ``out/real_video.csv`` and ``out/real_video.md``."""
+    import torch
+
     from armory_siammtl.models.loading import load_model
 
     folders, note = sequence_folders(paths)
     if note:
         print(note)
-    trackers = {Path(variant.weights).stem: siamrpn(load_model(variant), tracking), "OpenCV MIL": opencv_mil,
-                "static box": static_box}
+    trackers = {model_label(v): siamrpn(load_model(v), tracking) for v in variants}
+    trackers.update(baselines(nanotrack_dir))
     results = evaluate(folders, trackers, max_frames, starts=starts)
-    print(markdown(results))
+    setting = ", ".join(f"{k}={v}" for k, v in (tracking.as_dict() if tracking else {}).items())
+    header = (f"first {max_frames} frames, frame 0 of each run excluded; {starts} start frame(s) per video; "
+              f"tracker setting: {setting or 'package default'}; CPU threads={torch.get_num_threads()}, torch "
+              f"{torch.__version__}\n\n")
+    text = header + markdown(results)
+    print(text)
     if out is not None:
         write_text(Path(out) / "real_video.csv", results.to_csv(index=False))
+        write_text(Path(out) / "real_video.md", text)
     return results

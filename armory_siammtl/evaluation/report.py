@@ -1,4 +1,6 @@
-"""Tables and plots of a sweep's results CSV, shaped like the paper's Table 1 and Figure 6."""
+"""Tables and plots of a sweep's results CSV: today's table (every step size in one), the paper's layout
+(one table per step size, as its Tables 1-3, with the paper's own values beside ours when given), the
+paired STL-vs-MTL comparisons, and the paper's Figure 6 with intervals."""
 
 import json
 from pathlib import Path
@@ -8,22 +10,29 @@ import numpy as np
 import pandas as pd
 
 from armory_siammtl.atomic import write_text
-from armory_siammtl.evaluation.statistics import ALPHA, ROW, cell_statistics, paired_comparisons
-from armory_siammtl.evaluation.sweep import COLUMNS, settings_file
-
-BEST, BEATS_STL, BELOW_STL = "**", "†", "‡"
-
+from armory_siammtl.evaluation.plots import plot_per_video, plot_robustness
+from armory_siammtl.evaluation.statistics import cell_statistics, paired_comparisons
+from armory_siammtl.evaluation.tables import (wide, comparisons_markdown, complete_cells, markdown_table, model_order,
+                                              paper_layout, stl_model, verdict_table)
+from armory_siammtl.evaluation.results_file import read_rows, settings_file
+from armory_siammtl.tracking.metrics import METRICS
 
 def read_results(path, dataset: Optional[str] = None) -> pd.DataFrame:
-    """The results CSV, checked, optionally restricted to one dataset."""
+    """The results CSV, every row checked as the sweep checks it (``results_file.read_rows``; dropped rows
+    are reported), optionally restricted to one dataset."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no sweep results at {path}")
-    frame = pd.read_csv(path, dtype={"head": str, "step_size": str, "runtime": str}, keep_default_na=False)
-    if list(frame.columns) != COLUMNS:
-        raise ValueError(f"{path} is not a sweep results file: columns {list(frame.columns)}, expected {COLUMNS}")
+    rows, dropped, reasons = read_rows(path)
+    if dropped:
+        print(f"{path}: {dropped} rows left out of the report (" + "; ".join(reasons[:5]) + ")")
+    frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError(f"{path} holds no results yet")
+    frame["steps"] = frame["steps"].astype(float).astype(int)
+    frame["seed"] = frame["seed"].astype(float).astype(int)
+    for metric in METRICS:
+        frame[metric] = pd.to_numeric(frame[metric], errors="coerce")
     if dataset is not None:
         frame = frame[frame["dataset"] == dataset]
         if frame.empty:
@@ -33,196 +42,104 @@ def read_results(path, dataset: Optional[str] = None) -> pd.DataFrame:
     return frame
 
 
-def model_order(frame: pd.DataFrame) -> List[str]:
-    """Models in the order the sweep ran them."""
-    return list(dict.fromkeys(frame["model"]))
+def read_paper_values(path) -> pd.DataFrame:
+    """The paper's own table values, a CSV with columns model, step_size, steps, miou (benign: step_size
+    ``benign``); the package bundles none (the paper's PDF is not redistributed here), so the user gives them."""
+    path = Path(path)
+    try:
+        values = pd.read_csv(path, dtype={"model": str, "step_size": str})
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--paper-values {path} is not a readable CSV: {exc}") from None
+    missing = sorted({"model", "step_size", "steps", "miou"} - set(values.columns))
+    if missing:
+        raise ValueError(f"--paper-values {path} lacks columns {missing}")
+    values["steps"] = pd.to_numeric(values["steps"], errors="coerce").fillna(0).astype(int)
+    return values
 
 
-def stl_model(frame: pd.DataFrame) -> Optional[str]:
-    stl = frame.loc[frame["kpt_weight"].astype(float) == 0, "model"]
-    return stl.iloc[0] if len(stl) else None
+REFERENCE_IGNORED = ("max_iter", "checkpoints")  # the paper's tables run its reference attack for any length
 
 
-def complete_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only the (step size, video, seed) samples every model has finished, so models stay comparable."""
-    models = model_order(frame)
-    done = frame.groupby(["step_size", "video", "seed"])["model"].transform("nunique") == len(models)
-    return frame[done]
+def sweep_spec(results_path) -> Optional[dict]:
+    """The experiment spec (and dataset) a sweep recorded in its settings file, or None."""
+    path = settings_file(results_path)
+    if not path.is_file():
+        return None
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not readable JSON: {exc}") from None
+    return recorded if isinstance(recorded, dict) else None
 
 
-def _wide(stats: pd.DataFrame, column: str, models: List[str]) -> pd.DataFrame:
-    """Rows ("benign", "") then (step size, steps) in order; one column per model."""
-    table = stats.pivot_table(index=ROW, columns="model", values=column, aggfunc="first", sort=False)
-    keys = [(s, "" if s == "benign" else int(n)) for s, n in table.index]
-    table.index = pd.MultiIndex.from_tuples(keys, names=["step size", "steps"])
-    order = sorted(keys, key=lambda k: (k[0] != "benign", float(k[0]) if k[0] != "benign" else 0, k[1] or 0))
-    return table.loc[order].reindex(columns=models)
+def is_reference_setting(recorded: Optional[dict]) -> bool:
+    """Whether a sweep ran the paper's reference attack and tracker (the ``skelevision`` preset for its
+    dataset), whatever its length."""
+    from armory_siammtl.experiment import preset
+
+    if not recorded or not isinstance(recorded.get("spec"), dict) or not isinstance(recorded.get("dataset"), dict):
+        return False
+    kind = recorded["dataset"].get("kind")
+    if kind not in ("carla", "procedural", "otb"):
+        return False
+    reference = preset("skelevision", kind).as_dict()
+    return all(recorded["spec"].get(k) == v for k, v in reference.items()
+               if k not in REFERENCE_IGNORED and k != "step_size")
 
 
-def paper_table(frame: pd.DataFrame, column: str = "mean") -> pd.DataFrame:
-    """mIoU (``column`` of ``cell_statistics``: mean, ci_low or ci_high) over videos x seeds; rows
-    ("benign", "") then (step size, steps); one column per model."""
-    return _wide(cell_statistics(complete_cells(frame)), column, model_order(frame))
-
-
-def verdict_table(comparisons: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """The paired verdicts shaped like ``table`` (empty strings where there is none)."""
-    verdicts = pd.DataFrame("", index=table.index, columns=table.columns)
-    if len(comparisons):
-        wide = _wide(comparisons.rename(columns={"verdict": "v"}), "v", list(table.columns))
-        verdicts.update(wide.astype(object).where(wide.notna(), ""))
-    return verdicts
-
-
-def markdown_table(table: pd.DataFrame, stl: Optional[str], low: Optional[pd.DataFrame] = None,
-                   high: Optional[pd.DataFrame] = None, verdicts: Optional[pd.DataFrame] = None) -> str:
-    """Markdown with the best mean of each row in bold, the 95 % interval beside each mean (when given),
-    and MTL cells marked where the paired test finds them significantly above (†) or below (‡) STL."""
-    header = "| δ | steps | " + " | ".join(table.columns) + " |"
-    lines = [header, "|" + "---|" * (len(table.columns) + 2)]
-    for key, row in table.iterrows():
-        best = row.max()
-        cells = []
-        for model, value in row.items():
-            if np.isnan(value):
-                cells.append("–")
-                continue
-            text = f"{value:.1f}"
-            verdict = verdicts.loc[key, model] if verdicts is not None else ""
-            text += BEATS_STL if verdict == "MTL > STL" else BELOW_STL if verdict == "MTL < STL" else ""
-            text = f"{BEST}{text}{BEST}" if value == best else text
-            if low is not None and high is not None and low.loc[key, model] != high.loc[key, model]:
-                text += f" [{low.loc[key, model]:.1f}, {high.loc[key, model]:.1f}]"
-            cells.append(text)
-        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
-    note = "mIoU ×100, mean over videos × seeds" + (" [95 % bootstrap interval]" if low is not None else "")
-    note += "; **bold**: best of the row"
-    if stl:
-        column = "" if stl == "STL" else f" (column {stl})"
-        note += (f"; {BEATS_STL} / {BELOW_STL}: MTL significantly above / below STL{column} (paired Wilcoxon "
-                 f"signed-rank over the same videos and seeds, Holm-corrected over the table, α = {ALPHA})")
-    return "\n".join(lines) + "\n\n" + note + "\n"
-
-
-def comparisons_markdown(comparisons: pd.DataFrame) -> str:
-    """The paired STL-vs-MTL differences, one row per (model, step size, steps)."""
-    lines = ["| model | δ | steps | n pairs | MTL − STL [95 % interval] | p | p (Holm) | verdict |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in comparisons.itertuples():
-        lines.append(f"| {r.model} | {r.step_size} | {'' if r.step_size == 'benign' else r.steps} | {r.n} | "
-                     f"{r.mean_diff:+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}] | {r.p:.3g} | {r.p_holm:.3g} | "
-                     f"{r.verdict} |")
-    return "\n".join(lines) + "\n"
-
-
-def _step_axis(ax, steps: List[int]):
-    ax.set_xticks(range(len(steps) + 1), ["benign"] + [str(s) for s in steps])
-    ax.set_xlabel("attack steps")
-    ax.set_ylabel("mIoU")
-    ax.grid(alpha=0.3)
-
-
-def plot_robustness(table: pd.DataFrame, stl: Optional[str], path, low: Optional[pd.DataFrame] = None,
-                    high: Optional[pd.DataFrame] = None) -> Path:
-    """mIoU vs steps, one panel per step size, a line per model (STL black) with its 95 % interval as a
-    band (the paper's Fig. 6 with the spread it leaves out)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    step_sizes = [s for s in dict.fromkeys(table.index.get_level_values(0)) if s != "benign"]
-    fig, axes = plt.subplots(1, len(step_sizes), figsize=(5 * len(step_sizes), 4), squeeze=False, sharey=True)
-    markers = "osD^v<>p*h"
-    for ax, step_size in zip(axes[0], step_sizes):
-        steps = [int(s) for s in table.loc[step_size].index]
-        rows = [("benign", "")] + [(step_size, s) for s in steps]
-        x = range(len(rows))
-        for i, model in enumerate(table.columns):
-            style = dict(color="k", lw=2) if model == stl else dict(marker=markers[i % len(markers)], ms=6)
-            label = model if model != stl or "STL" in model.upper() else f"{model} (STL)"
-            line, = ax.plot(x, table.loc[rows, model], "-", label=label, **style)
-            if low is not None and high is not None:
-                ax.fill_between(x, low.loc[rows, model], high.loc[rows, model], color=line.get_color(), alpha=0.15)
-        _step_axis(ax, steps)
-        ax.set_title(f"δ = {step_size}")
-    axes[0][0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
-
-
-def plot_per_video(frame: pd.DataFrame, path) -> Path:
-    """One panel per (model, step size): a mIoU-vs-steps curve per (video, attack seed); colour names the
-    video, line style the seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    models = model_order(frame)
-    step_sizes = list(dict.fromkeys(frame["step_size"]))
-    steps = sorted(int(s) for s in frame["steps"].unique() if s > 0)
-    videos, seeds = sorted(frame["video"].unique()), sorted(frame["seed"].unique())
-    colours, styles = plt.get_cmap("tab10"), ["-", "--", ":", "-."]  # colour: video; line style: seed
-    fig, axes = plt.subplots(len(models), len(step_sizes), figsize=(5 * len(step_sizes), 3.5 * len(models)),
-                             squeeze=False, sharey=True)
-    for r, model in enumerate(models):
-        for c, step_size in enumerate(step_sizes):
-            ax = axes[r][c]
-            cell = frame[(frame["model"] == model) & (frame["step_size"] == step_size)]
-            for (video, seed), group in cell.groupby(["video", "seed"]):
-                group = group.sort_values("steps")
-                ax.plot([0] + [steps.index(s) + 1 for s in group["steps"] if s > 0], group["miou"], marker="o", ms=3,
-                        color=colours(videos.index(video) % 10), linestyle=styles[seeds.index(seed) % len(styles)],
-                        label=f"{video} seed {seed}")
-            _step_axis(ax, steps)
-            ax.set_title(f"{model}, δ = {step_size}")
-    axes[0][0].legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
-
-
-def write_report(results_path, out_dir, dataset: Optional[str] = None) -> dict:
-    """Everything of a sweep under ``out_dir``: table.md (means, intervals, verdict marks), comparisons.md
-    (paired STL-vs-MTL tests), robustness.png and per_video.png, and, when the sweep kept cell records,
-    the paper's pictures (``figures``) and showcase videos; ``report.md`` gathers them on one page.
-    Returns the paths and the tables."""
+def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_values=None) -> dict:
+    """Everything of a sweep under ``out_dir``: table.md (today's layout: means, intervals, verdict marks),
+    paper_table.md (the paper's layout, one table per step size, with ``paper_values``' numbers beside ours
+    when the sweep ran the reference setting), comparisons.md (paired STL-vs-MTL tests), robustness.png and
+    per_video.png, and, when the sweep kept cell records, the paper's pictures (``figures``) and showcase
+    videos; ``report.md`` gathers them on one page. Returns the paths and the tables."""
     frame = read_results(results_path, dataset)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stl = stl_model(frame)
     complete, models = complete_cells(frame), model_order(frame)
     stats = cell_statistics(complete)
-    table, low, high = (_wide(stats, column, models) for column in ("mean", "ci_low", "ci_high"))
+    table, low, high = (wide(stats, column, models) for column in ("mean", "ci_low", "ci_high"))
     comparisons = paired_comparisons(complete, stl)
+    verdicts = verdict_table(comparisons, table)
     videos, seeds = frame["video"].nunique(), frame["seed"].nunique()
-    title = f"Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds"
-    text = f"# {title}\n\n" + markdown_table(table, stl, low, high, verdict_table(comparisons, table))
-    (out_dir / "table.md").write_text(text)
-    (out_dir / "comparisons.md").write_text("# STL vs MTL, paired by video and seed\n\n"
-                                            + comparisons_markdown(comparisons))
-    written = {"table": table, "comparisons": comparisons, "markdown": text, "table_md": out_dir / "table.md",
+    recorded = sweep_spec(results_path)
+    setting = "" if recorded is None else (" (the paper's reference setting)" if is_reference_setting(recorded)
+                                           else " (not the paper's reference setting)")
+    title = f"Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds{setting}"
+    text = f"# {title}\n\n" + markdown_table(table, stl, low, high, verdicts)
+    paper = None
+    if paper_values is not None:
+        if is_reference_setting(recorded):
+            paper = read_paper_values(paper_values)
+        else:
+            print("paper values not shown: the sweep did not run the paper's reference setting")
+    paper_text = f"# {title}, in the paper's layout\n\n" + paper_layout(table, low, high, verdicts, stl, paper)
+    write_text(out_dir / "table.md", text)
+    write_text(out_dir / "paper_table.md", paper_text)
+    write_text(out_dir / "comparisons.md", "# STL vs MTL, paired by video and seed\n\n" + comparisons_markdown(comparisons))
+    written = {"table": table, "comparisons": comparisons, "markdown": text, "paper_markdown": paper_text,
+               "table_md": out_dir / "table.md", "paper_table_md": out_dir / "paper_table.md",
                "comparisons_md": out_dir / "comparisons.md",
                "robustness": plot_robustness(table, stl, out_dir / "robustness.png", low, high),
                "per_video": plot_per_video(frame, out_dir / "per_video.png")}
-    written.update(_pictures(results_path, frame, models, stl, out_dir))
+    try:
+        written.update(_pictures(results_path, frame, models, stl, out_dir, recorded))
+    except ValueError as exc:  # a damaged cell record: the tables stand without the pictures
+        print(f"figures (a), (b), (d) and videos left out: {exc}")
     written["report_md"] = write_page(out_dir / "report.md", title, written, comparisons)
     return written
 
 
-def _pictures(results_path, frame: pd.DataFrame, models: List[str], stl: Optional[str], out_dir: Path) -> dict:
+def _pictures(results_path, frame: pd.DataFrame, models: List[str], stl: Optional[str], out_dir: Path,
+              recorded: Optional[dict]) -> dict:
     """Figures (a), (b), (d) and the showcase videos, when the sweep kept records of the chosen cell."""
     from armory_siammtl.evaluation import figures
 
-    settings_path = settings_file(results_path)
-    if stl is None or not settings_path.is_file():
+    if stl is None or not recorded or not isinstance(recorded.get("dataset"), dict):
         return {}
-    dataset = json.loads(settings_path.read_text())["dataset"]
-    show = figures.load_showcase(results_path, frame, dataset, [stl] + [m for m in models if m != stl], stl)
+    show = figures.load_showcase(results_path, frame, recorded["dataset"], [stl] + [m for m in models if m != stl],
+                                 stl, recorded.get("spec"))
     if show is None:
         return {}
     return {"rule": show.rule, "frame": figures.plot_frame(show, out_dir / "frame.png"),
@@ -235,7 +152,8 @@ def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Pa
     """``report.md``: the table, the figures with captions saying what each shows, links to the videos,
     and the paired comparisons; relative links, so the page renders on a code host."""
     table = written["markdown"].split("\n", 2)[2]
-    parts = [f"# {title}\n", "## mIoU under attack\n", table,
+    paper = written["paper_markdown"].split("\n", 2)[2]
+    parts = [f"# {title}\n", "## mIoU under attack\n", table, "## In the paper's layout (one table per δ)\n", paper,
              "## (c) mIoU vs attack steps\n",
              "![mIoU vs steps](robustness.png)\n",
              "Mean mIoU over videos × attack seeds at each checkpoint of the attack, one panel per step size "

@@ -73,3 +73,16 @@ def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, a
     model = into if into is not None else SiamRPN(network)
     load_state(model, payload["state_dict"], weights, ("kpt_head.",) if allow_missing_head else ())
     return model.eval()
+
+
+def variant_from_file(weights, sha256: Optional[str] = None) -> ModelVariant:
+    """The model a self-describing checkpoint (``train``, ``describe-weights``, the shipped files) records:
+    its lambda_K, head and pre-trained head; ValueError for a plain pysot file, which records none."""
+    from armory_siammtl.models.metadata import read_metadata
+
+    block = read_metadata(read_checkpoint(weights, sha256), weights)
+    if block is None:
+        raise ValueError(f"{weights} records no lambda_K or head (a plain pysot checkpoint): give --kpt-weight and "
+                         "--head, or describe it with `armory-siammtl describe-weights`")
+    return ModelVariant(block["kpt_weight"], block["head"], bool(block["pretrained_head"]), weights=weights,
+                        sha256=sha256)

@@ -45,9 +45,17 @@ class NetworkConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def to_model_input(images: torch.Tensor) -> torch.Tensor:
-    """The model's input convention (pysot's): RGB in [0, 1] (B, 3, H, W) -> BGR in [0, 255]."""
-    return images.flip(1) * 255.0
+CHANNEL_ORDERS = ("bgr", "rgb")
+
+
+def to_model_input(images: torch.Tensor, channel_order: str = "bgr") -> torch.Tensor:
+    """The model's input convention (pysot's): RGB in [0, 1] (B, 3, H, W) -> BGR in [0, 255]; with
+    ``channel_order="rgb"`` the channels stay as they are (what the reference code fed on CARLA)."""
+    if channel_order == "bgr":
+        return images.flip(1) * 255.0
+    if channel_order == "rgb":
+        return images * 255.0
+    raise ValueError(f"channel_order must be one of {CHANNEL_ORDERS}, not {channel_order!r}")
 
 
 class SiamRPN(nn.Module):

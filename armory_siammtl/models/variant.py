@@ -41,6 +41,8 @@ class ModelVariant:
             raise ValueError(f"head must be None, 'shallow' or 'deep', got {self.head!r}")
         if self.kpt_weight is not None:
             try:
+                if isinstance(self.kpt_weight, bool):
+                    raise TypeError
                 kpt_weight = float(self.kpt_weight)
             except (TypeError, ValueError):
                 raise ValueError(f"kpt_weight (lambda_K) must be a number, got {self.kpt_weight!r}") from None
@@ -76,9 +78,13 @@ class ModelVariant:
     def check_matches(self, kpt_weight, head, source: str, pretrained_head: Optional[bool] = None) -> None:
         """Raise ValueError when ``source`` (a manifest entry, a checkpoint) records another model
         (``pretrained_head`` is compared when the source records it)."""
-        same_weight = (self.kpt_weight is None
-                       or abs(float(kpt_weight if kpt_weight is not None else -1) - self.kpt_weight)
-                       <= KPT_WEIGHT_TOLERANCE)
+        try:
+            recorded_weight = -1.0 if kpt_weight is None else float(kpt_weight)
+            if isinstance(kpt_weight, bool):
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ValueError(f"{source} records lambda_K {kpt_weight!r}, which is not a number") from None
+        same_weight = self.kpt_weight is None or abs(recorded_weight - self.kpt_weight) <= KPT_WEIGHT_TOLERANCE
         same_start = pretrained_head is None or self.kpt_weight is None or pretrained_head == self.pretrained_head
         if not same_weight or head != self.head or not same_start:
             recorded = f"lambda_K={kpt_weight}, head={head!r}" + (", pre-trained head" if pretrained_head else "")

@@ -1,11 +1,20 @@
-"""The tracker's hyper-parameters, apart from the network's architecture (``models.NetworkConfig``)."""
+"""The tracker's hyper-parameters and the network's input order, apart from the network's architecture
+(``models.NetworkConfig``)."""
 
 import math
 from dataclasses import asdict, dataclass, fields
 
+from armory_siammtl.models.siamrpn import CHANNEL_ORDERS
 from armory_siammtl.tracking.crop import CROPS
 
 REFERENCE_INSTANCE_SIZE = 287  # pysot's siamrpn_alex_dwxcorr config; the paper's text says 255
+# (low, high, wording) of each numeric setting; OPEN_BELOW: the low end itself is refused
+RANGES = {"instance_size": (127, 1023, "a whole number from 127 (the template) to 1023"),
+          "context_amount": (0.0, 10.0, "a number in (0, 10]"),
+          "penalty_k": (0.0, 10.0, "a number in [0, 10]"),
+          "window_influence": (0.0, 1.0, "a number in [0, 1]"),
+          "lr": (0.0, 1.0, "a number in [0, 1] (the box update's rate)")}
+OPEN_BELOW = ("context_amount",)
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,7 @@ class TrackingConfig:
     lr: float = 0.30
     crop: str = "subpixel"
     track_first_frame: bool = False
+    channel_order: str = "bgr"
 
     @classmethod
     def skelevision(cls, **overrides) -> "TrackingConfig":
@@ -33,16 +43,21 @@ class TrackingConfig:
     def __post_init__(self):
         if self.crop not in CROPS:
             raise ValueError(f"tracking crop must be one of {CROPS}, not {self.crop!r}")
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise ValueError(f"tracking channel_order must be one of {CHANNEL_ORDERS}, not {self.channel_order!r}")
         if not isinstance(self.track_first_frame, bool):
             raise ValueError(f"tracking track_first_frame must be true or false, got {self.track_first_frame!r}")
         for field in fields(self):
-            if field.name in ("crop", "track_first_frame"):
+            if field.name in ("crop", "track_first_frame", "channel_order"):
                 continue
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"tracking {field.name} must be a finite number, got {value!r}")
-        if self.instance_size <= 0 or int(self.instance_size) != self.instance_size:
-            raise ValueError(f"tracking instance_size must be a positive whole number, got {self.instance_size}")
+            low, high, what = RANGES[field.name]
+            if not low <= value <= high or (field.name in OPEN_BELOW and value == low):
+                raise ValueError(f"tracking {field.name} must be {what}, got {value!r}")
+        if int(self.instance_size) != self.instance_size:
+            raise ValueError(f"tracking instance_size must be a whole number, got {self.instance_size}")
 
     @classmethod
     def keys(cls) -> tuple:

@@ -1,8 +1,24 @@
-"""IoU-based tracking metrics, frame 0 (the given box) excluded as ARMORY does."""
+"""The package's tracking metrics, in one place and as ARMORY defines them (``tests/test_metrics.py`` checks
+them against ARMORY's own functions): per video, over frames 1..T-1 (frame 0 is the given box).
+
+- ``miou``: mean IoU (ARMORY's ``video_tracking_mean_iou``);
+- ``success``: the success rate averaged over the IoU thresholds 0, 0.05, ..., 0.95, the area under the
+  success plot (ARMORY's ``video_tracking_mean_success_rate``);
+- ``precision20``: the fraction of frames whose box centre lies within 20 px of the ground truth's (OTB's
+  precision at 20 px; ARMORY has no such metric).
+
+Frames whose ground truth is absent (an all-NaN row, as UAV123 writes it, or a row without area, as OTB's
+0,0,0,0; ``input_checks.check_boxes``) are left out of every metric; ARMORY's own functions score no such
+rows, since its datasets have none.
+"""
+
+from typing import Dict
 
 import numpy as np
 
 SUCCESS_THRESHOLDS = np.arange(0.0, 1.0, 0.05)  # ARMORY's video_tracking_mean_success_rate thresholds
+PRECISION_PX = 20.0
+METRICS = ("miou", "success", "precision20")  # the results files' metric columns, x 100
 
 
 def box_iou(boxes_a, boxes_b) -> np.ndarray:
@@ -18,12 +34,23 @@ def box_iou(boxes_a, boxes_b) -> np.ndarray:
     return np.where(inter > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
-def frame_ious(gt_boxes, pred_boxes) -> np.ndarray:
-    """IoU of every frame after the first."""
-    gt, pred = np.asarray(gt_boxes), np.asarray(pred_boxes)
+def scored_frames(gt_boxes) -> np.ndarray:
+    """Indices of the frames that are scored: 1..T-1 where the ground truth is present."""
+    gt = np.asarray(gt_boxes, dtype=np.float64)
     if len(gt) < 2:
         raise ValueError("a video needs at least 2 frames to be scored (frame 0 is the given box)")
-    return box_iou(gt[1:], pred[1:])
+    present = np.isfinite(gt).all(axis=1) & (gt[:, 2] > gt[:, 0]) & (gt[:, 3] > gt[:, 1])
+    frames = np.nonzero(present[1:])[0] + 1
+    if frames.size == 0:
+        raise ValueError("the ground truth is absent from every frame after the first: nothing to score")
+    return frames
+
+
+def frame_ious(gt_boxes, pred_boxes) -> np.ndarray:
+    """IoU of every scored frame (``scored_frames``)."""
+    gt, pred = np.asarray(gt_boxes, np.float64), np.asarray(pred_boxes, np.float64)
+    frames = scored_frames(gt)
+    return box_iou(gt[frames], pred[frames])
 
 
 def video_mean_iou(gt_boxes, pred_boxes) -> float:
@@ -31,9 +58,24 @@ def video_mean_iou(gt_boxes, pred_boxes) -> float:
 
 
 def video_success_rate(gt_boxes, pred_boxes) -> float:
-    """Fraction of frames with IoU above each threshold in {0, 0.05, ..., 0.95}, averaged."""
+    """Fraction of scored frames with IoU above each threshold in {0, 0.05, ..., 0.95}, averaged."""
     ious = frame_ious(gt_boxes, pred_boxes)
     return float(np.mean([(ious > t).mean() for t in SUCCESS_THRESHOLDS]))
+
+
+def video_precision(gt_boxes, pred_boxes, pixels: float = PRECISION_PX) -> float:
+    """Fraction of scored frames whose predicted centre lies within ``pixels`` of the ground truth's."""
+    gt, pred = np.asarray(gt_boxes, np.float64), np.asarray(pred_boxes, np.float64)
+    frames = scored_frames(gt)
+    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
+    return float((np.linalg.norm(centre(gt[frames]) - centre(pred[frames]), axis=1) <= pixels).mean())
+
+
+def video_scores(gt_boxes, pred_boxes) -> Dict[str, float]:
+    """Every metric of ``METRICS`` for one video, x 100."""
+    return {"miou": 100 * video_mean_iou(gt_boxes, pred_boxes),
+            "success": 100 * video_success_rate(gt_boxes, pred_boxes),
+            "precision20": 100 * video_precision(gt_boxes, pred_boxes)}
 
 
 def miou_percent(per_video_mean_ious) -> float:

@@ -120,6 +120,10 @@ class SiamRPNTracker:
             return fixed_position(self.tracking.crop) and torch.device(device).type == "cuda"
         return self.gradient_mode == "batched"
 
+    def _input(self, crops: torch.Tensor) -> torch.Tensor:
+        """RGB crops in [0, 1] as the network is fed them (``tracking.channel_order``, 0-255)."""
+        return to_model_input(crops, self.tracking.channel_order)
+
     def _network(self, z_f: torch.Tensor, x: torch.Tensor):
         recompute = self.recompute and torch.is_grad_enabled() and x.requires_grad
         return self.model.track_outputs(z_f, x, recompute_stem=recompute)
@@ -153,7 +157,7 @@ class SiamRPNTracker:
         # whole-pixel geometries snap the template's side themselves (pysot rounds it, the reference truncates)
         side = s_z.detach() if fixed_position(self.tracking.crop) else torch.round(s_z.detach())
         z_crop = crop_square(video.frame(0), center, side, exemplar_size, fill, self.tracking.crop)
-        z_f = self.model.template_features(to_model_input(z_crop))
+        z_f = self.model.template_features(self._input(z_crop))
         boxes, scores = [], []
         if not self.tracking.track_first_frame:  # frame 0 returns the given box
             boxes, scores = [box], [torch.ones((), dtype=video.dtype, device=video.device)]
@@ -171,7 +175,7 @@ class SiamRPNTracker:
         for t in tqdm(range(len(boxes), video.num_frames), desc="tracking", unit="frame", disable=not progress):
             (win_center, win_side), scale_z = self._search_window(size, center)
             x_crop = crop_subwindow(video.frame(t), win_center, win_side, self.tracking.instance_size, fill)
-            cls, loc = self._network(z_f, to_model_input(x_crop))
+            cls, loc = self._network(z_f, self._input(x_crop))
             center, size, score, best = self._update(video, center, size, scale_z, cls, loc)
             trace.windows.append((win_center.detach(), win_side.detach() if torch.is_tensor(win_side) else win_side))
             trace.anchors.append(best)
@@ -188,7 +192,7 @@ class SiamRPNTracker:
                  for t, (c, s) in zip(tracked, trace.windows)]
         outputs = []
         for i in range(0, len(crops), self.batch_frames):
-            cls, loc = self._network(z_f, to_model_input(torch.cat(crops[i:i + self.batch_frames])))
+            cls, loc = self._network(z_f, self._input(torch.cat(crops[i:i + self.batch_frames])))
             outputs.extend(zip(cls.split(1), loc.split(1)))
         for (cls, loc), best in zip(outputs, trace.anchors):
             _, scale_z = self._search_scale(size)

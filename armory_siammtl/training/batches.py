@@ -14,6 +14,10 @@ from armory_siammtl.training.losses import anchor_targets
 from armory_siammtl.training.pairs import Augment, sample_pair
 
 
+VALIDATION_STREAM = 999_999  # seeds the validation pairs apart from the training ones (epochs 0, 1, ...)
+BATCH_NORM_STREAM = 999_998  # the training pairs that recompute an average's batch-norm statistics
+
+
 class PairDataset(Dataset):
     """Pair ``index`` of stream ``epoch``: template and search (model input), anchor labels and deltas,
     template keypoints and their visibility. Frames are read from the tracks only when cut."""

@@ -1,0 +1,121 @@
+"""``TrainConfig``: one training run's settings, the paper's reference recipe (``TrainConfig.skelevision``),
+and the record a run's checkpoints carry (a run resumes only with the same record)."""
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from armory_siammtl.models.keypoint_head import KEYPOINT_LOSSES
+from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.tracking.config import TrackingConfig
+from armory_siammtl.training.losses import BOX_LOSSES
+from armory_siammtl.training.pairs import Augment
+from armory_siammtl.training.precision import AMP_MODES
+
+
+@dataclass
+class TrainConfig:
+    """One training run. ``variant`` is the model it trains (lambda_K, head; see
+    ``ModelVariant.for_training``); ``head_only`` trains the keypoint head alone, backbone and RPN frozen
+    (the first stage of a pre-trained-head model). Search crops are ``instance_size`` pixels during training;
+    validation tracks every validation video with ``tracking`` (the setting the weights are meant for). Both
+    are recorded in every checkpoint.
+    ``batch_size`` is per process (a ``torchrun`` run's global batch is it times the number of processes);
+    ``accumulate`` splits it into that many micro-batches whose gradients add up (the same step, less
+    memory); ``workers`` data-loading processes; ``device`` auto/cpu/cuda; ``amp`` off/fp16/bf16.
+    ``average_from``: from this epoch (1-based) to the last, the weights at the end of each epoch enter a
+    running mean (SWA, ``training.averaging``); after the last epoch the mean, with batch-norm statistics
+    recomputed on training pairs, is validated as one more candidate for ``best.pth`` and saved as
+    ``average.pth``. A run from ``init_weights`` validates them first: they compete for ``best.pth`` too, so
+    that further training is kept only where it scores higher on the same validation set, by more than
+    ``min_gain`` (mIoU points, or loss with ``select_by="val_total"``: a margin for validation noise)."""
+
+    out_dir: str
+    variant: ModelVariant = field(default_factory=ModelVariant)
+    head_only: bool = False
+    init_weights: Optional[str] = None  # a pysot checkpoint to start from
+    optimizer: str = "adam"  # "adam" or "sgd" (momentum 0.9, weight decay 1e-4, as pysot)
+    lr: Optional[float] = None  # 8e-4, or 1e-3 for head-only training
+    epochs: int = 10
+    iters_per_epoch: int = 100
+    batch_size: int = 16
+    val_pairs: int = 64
+    val_videos: int = 4
+    seed: int = 0
+    instance_size: int = 255
+    augment: Augment = field(default_factory=Augment)
+    command: Optional[str] = None  # the command line that started the run, recorded in its checkpoints
+    keypoint_loss: str = "heatmap_bce"  # or "softmax_ce", the reference code's (models.keypoint_head)
+    head_style: str = "batchnorm"  # or "skelevision", the reference code's keypoint head
+    box_loss: str = "smooth_l1"  # or "l1", pysot's weighted L1 (losses.regression_loss)
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (ExponentialLR)
+    grad_clip: Optional[float] = 10.0  # pysot's GRAD_CLIP; None: no clipping
+    select_by: str = "val_miou"  # best.pth: highest validation mIoU, or "val_total": lowest validation loss
+    device: str = "auto"
+    amp: str = "off"
+    workers: int = 0
+    accumulate: int = 1
+    average_from: Optional[int] = None
+    min_gain: float = 0.0  # the start weights stay best.pth unless a candidate beats them by more than this
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)  # validation tracks with it; recorded
+    data: dict = field(default_factory=dict)  # what the training and validation tracks were made from
+
+    @classmethod
+    def skelevision(cls, **overrides) -> "TrainConfig":
+        """The paper's reference recipe: SGD (momentum 0.9, weight decay 1e-4) at 8e-4 decayed by 0.95 per
+        epoch, pysot's weighted L1 box loss, no gradient clipping, no negative pairs, blur 0.2, frame range
+        10, the reference keypoint head and loss, best epoch by lowest validation loss, seed 42.
+        (Its fp16 and 4-GPU batches of 256 are hardware, not recipe; its 50 epochs are ``epochs``.)"""
+        settings = dict(optimizer="sgd", lr=8e-4, lr_decay=0.95, box_loss="l1", grad_clip=None,
+                        keypoint_loss="softmax_ce", head_style="skelevision", select_by="val_total", seed=42,
+                        augment=Augment(negative=0.0, blur=0.2, frame_range=10))
+        settings.update(overrides)
+        return cls(**settings)
+
+    def __post_init__(self):
+        for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size", "accumulate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"training {name} must be a whole number >= 1, got {value!r}")
+        if self.head_only:
+            self.variant = ModelVariant.for_training(self.variant.kpt_weight, self.variant.head, head_only=True)
+        if self.lr is None:
+            self.lr = 1e-3 if self.head_only else 8e-4
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"training lr must be a finite number > 0, got {self.lr!r}")
+        if self.keypoint_loss not in KEYPOINT_LOSSES:
+            raise ValueError(f"keypoint_loss must be one of {KEYPOINT_LOSSES}, not {self.keypoint_loss!r}")
+        if self.box_loss not in BOX_LOSSES:
+            raise ValueError(f"box_loss must be one of {BOX_LOSSES}, not {self.box_loss!r}")
+        if self.select_by not in ("val_miou", "val_total"):
+            raise ValueError(f"select_by must be 'val_miou' or 'val_total', not {self.select_by!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"training workers must be a whole number >= 0, got {self.workers!r}")
+        if self.batch_size % self.accumulate:
+            raise ValueError(f"batch size {self.batch_size} does not split into {self.accumulate} accumulation steps")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
+        if self.average_from is not None and not (isinstance(self.average_from, int) and not isinstance(
+                self.average_from, bool) and 1 <= self.average_from <= self.epochs):
+            raise ValueError(f"average_from must be an epoch from 1 to {self.epochs}, got {self.average_from!r}")
+        if not (isinstance(self.min_gain, (int, float)) and math.isfinite(self.min_gain) and self.min_gain >= 0):
+            raise ValueError(f"min_gain must be a finite number >= 0, got {self.min_gain!r}")
+        if self.variant.pretrained_head and not self.init_weights:
+            raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
+
+    def record(self) -> dict:
+        """What a checkpoint records of this run (plain values, readable with ``weights_only=True``); a run
+        resumes only with the same record."""
+        return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
+                "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
+                "instance_size": self.instance_size, "seed": self.seed, "keypoint_loss": self.keypoint_loss,
+                "head_style": self.head_style, "box_loss": self.box_loss, "average_from": self.average_from,
+                "tracking": self.tracking.as_dict(), "optimizer": self.optimizer, "lr": self.lr,
+                "lr_decay": self.lr_decay, "grad_clip": self.grad_clip, "select_by": self.select_by,
+                "batch_size": self.batch_size, "iters_per_epoch": self.iters_per_epoch,
+                "val_pairs": self.val_pairs, "val_videos": self.val_videos, "augment": asdict(self.augment),
+                "init_weights": self.init_weights, "min_gain": self.min_gain, "data": dict(self.data)}
