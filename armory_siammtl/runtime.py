@@ -5,7 +5,9 @@ SiamRPN picks one anchor by an argmax over near-ties, so round-off differences b
 record these facts, and ``make_deterministic`` fixes what can be fixed on one machine.
 """
 
+import importlib.abc
 import os
+import sys
 
 import torch
 
@@ -48,3 +50,24 @@ def load_torch_compiler_first() -> None:
         import torch._dynamo  # noqa: F401
     except ImportError:
         pass
+
+
+class _NoTritonAfterTensorFlow(importlib.abc.MetaPathFinder):
+    """Refuses ``import triton`` with an ImportError, which torch and torchvision take as "no triton"."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "triton" or name.startswith("triton."):
+            raise ImportError("triton is not imported after TensorFlow in this process: its extension crashes "
+                              "there (armory_siammtl.runtime.guard_triton)")
+        return None
+
+
+def guard_triton() -> None:
+    """In a process that imported TensorFlow first (``armory run`` does, before any package code), make a
+    later ``import triton`` an ImportError instead of a segmentation fault: triton (torch's GPU kernel
+    compiler, imported by torch._dynamo and torchvision with torch >= 2) loads an extension that crashes
+    after TensorFlow's. torch and torchvision treat the ImportError as "triton absent"; this package never
+    compiles kernels. A process without TensorFlow, or one that already holds triton, is left as it is."""
+    if "tensorflow" in sys.modules and "triton" not in sys.modules:
+        if not any(isinstance(finder, _NoTritonAfterTensorFlow) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _NoTritonAfterTensorFlow())

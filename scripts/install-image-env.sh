@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create ./.venv-image: the official ARMORY 0.19.2 image's versions on CPython 3.9, with this package
+# Create ./.venv-image: the official ARMORY 0.19.2 image's versions on CPython 3.10, with this package
 # installed --no-deps as docker/Dockerfile does. Safe to re-run.
 # requirements-image.txt names the versions; requirements-image.lock is what they resolved to (installed
 # here without resolving again). After editing the .txt:
@@ -7,15 +7,18 @@
 #     && .venv-image/bin/pip freeze --exclude-editable | grep -v armory-siammtl > requirements-image.lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python39=""
-for candidate in "$HOME"/.pyenv/versions/3.9*/bin/python python3.9; do  # a pyenv shim may exist yet not run
-    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 9)' 2>/dev/null; then
-        python39=$candidate
+python310=""
+for candidate in "$HOME"/.pyenv/versions/3.10*/bin/python python3.10; do  # a pyenv shim may exist yet not run
+    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+        python310=$candidate
         break
     fi
 done
-[ -n "$python39" ] || { echo "install-image-env: no working CPython 3.9 (pyenv or python3.9)" >&2; exit 1; }
-[ -x .venv-image/bin/python ] || "$python39" -m venv .venv-image
+[ -n "$python310" ] || { echo "install-image-env: no working CPython 3.10 (pyenv or python3.10)" >&2; exit 1; }
+if [ -x .venv-image/bin/python ] && ! .venv-image/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+    rm -rf .venv-image  # made for another Python (an older version of this script)
+fi
+[ -x .venv-image/bin/python ] || "$python310" -m venv .venv-image
 .venv-image/bin/python -m pip install -q --upgrade "pip<25"
 if [ -n "${IMAGE_ENV_RESOLVE:-}" ]; then
     .venv-image/bin/python -m pip install -q -r requirements-image.txt

@@ -201,8 +201,8 @@ def test_malformed_scenarios_are_refused(tmp_path):
         validate_scenario(bad)
 
 
-def _armory(home, *args, timeout=900):
-    env = {**os.environ, "HOME": str(home), "PYTHONUNBUFFERED": "1"}
+def _armory(home, *args, timeout=900, extra_env=None):
+    env = {**os.environ, "HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     return subprocess.run([str(ARMORY), "run", *args, "--no-docker"], env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=home)
 
@@ -262,7 +262,7 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
     assert sorted(summary["checkpoints"]) == [5, 10]
     assert summary["checkpoints"][10]["miou"] == pytest.approx(summary["adversarial_miou"], abs=1e-6)
     textures = sorted(p.name for p in (outputs[0].parent / "textures").glob("*"))
-    assert textures == [f"batch_{b:03d}{s}" for b in (1, 2) for s in (".npz", "_steps_10.png", "_steps_5.png")]
+    assert textures == [f"batch_{b:03d}{s}" for b in (0, 1) for s in (".npz", "_steps_10.png", "_steps_5.png")]
     results = json.loads(outputs[0].read_text())["results"]
     assert results["checkpoints"]["10"]["adversarial_video_tracking_mean_iou"] == pytest.approx(
         [v[0] if isinstance(v, list) else v for v in results["adversarial_video_tracking_mean_iou"]])
@@ -389,3 +389,92 @@ def test_setup_never_copies_outside_saved_model_dir(tmp_path):
     with pytest.raises(CheckpointError, match="must be a plain file name"):
         install_weights(weights, tmp_path / "saved")
     assert not (tmp_path.parent / "escape.pth").exists() and not (tmp_path / "saved").exists()
+
+
+@pytest.mark.slow
+def test_a_sweep_cell_equals_an_armory_run_of_its_emitted_scenario(armory_home, tmp_path):
+    """The sweep runs any setting (here the paper's reference one) and --emit-scenarios writes a scenario that
+    runs exactly that: the same benign and per-checkpoint mIoU from `armory run`, on one thread each."""
+    from armory_siammtl.evaluation.report import read_results
+    from armory_siammtl.evaluation.sweep import emit_scenarios, run_sweep
+    from armory_siammtl.evaluation.sweep_config import sweep_config_from_dict
+    from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
+
+    raw = {"preset": "skelevision", "step_sizes": [0.1], "max_iter": 4, "checkpoints": [2, 4],
+           "models": [{"name": "STL", "weights": str(SHIPPED_WEIGHTS / weights_file("stl")), "kpt_weight": 0.0}],
+           "dataset": {"kind": "procedural", "videos": 1, "frames": 6, "height": 240, "width": 320, "seed": 910000}}
+    config = sweep_config_from_dict(raw)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_sweep(config, tmp_path / "results.csv", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    (scenario,) = emit_scenarios(config, tmp_path / "emitted")
+    emitted = json.loads(scenario.read_text())
+    assert emitted["model"]["model_kwargs"]["channel_order"] == "rgb" and emitted["attack"]["kwargs"]["frame_batch"] is None
+    before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = _armory(armory_home, str(scenario), extra_env=env)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    (output,) = set((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json")) - before
+    summary = summarize(output)
+    rows = read_results(tmp_path / "results.csv").set_index("steps")["miou"]
+    assert summary["benign_miou"] == pytest.approx(rows[0], abs=1e-3)
+    for steps in (2, 4):
+        assert summary["checkpoints"][steps]["miou"] == pytest.approx(rows[steps], abs=1e-3), steps
+
+
+RECORD_DEFENCE = """import os, sys
+# record every call of ARMORY's video-compression defence (the attack's passes carry the graph)
+def _record():
+    from armory.art_experimental.defences import video_compression_normalized as module
+    original = module.VideoCompressionNormalizedPyTorch.forward
+    def forward(self, x, y=None):
+        with open(os.environ["DEFENCE_LOG"], "a") as log:
+            log.write(f"{bool(getattr(x, 'requires_grad', False))}\\n")
+        return original(self, x, y)
+    module.VideoCompressionNormalizedPyTorch.forward = forward
+import importlib.abc
+class _Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "armory.art_experimental.defences.video_compression_normalized":
+            sys.meta_path.remove(self)
+            import importlib
+            importlib.import_module(name)
+            _record()
+        return None
+sys.meta_path.insert(0, _Hook())
+"""
+
+
+@pytest.mark.slow
+def test_a_defended_scenario_with_armorys_own_attack_applies_the_defence_in_both_passes(armory_home, tmp_path):
+    """ARMORY's eval5 setting on the embedded set: its AdversarialPhysicalTexture against the package's model
+    behind ARMORY's video-compression defence; the defence runs in the benign pass, in every attack step
+    (with the texture's graph) and in the attacked pass."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(RECORD_DEFENCE)
+    log = tmp_path / "defence.log"
+
+    def shorten(config):
+        config["dataset"].update(SMALL_EMBEDDED)
+        config["attack"]["kwargs"].update(max_iter=2)
+
+    scenario = _derived(armory_home, "defended.json", shorten, base="armory/embedded_stl_defended.json")
+    assert json.loads(scenario.read_text())["attack"]["name"] == "AdversarialPhysicalTexture"
+    done = _armory(armory_home, str(scenario), extra_env={"PYTHONPATH": str(hook), "DEFENCE_LOG": str(log)})
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    calls = log.read_text().split()
+    # per video: 1 benign pass, 2 attack steps with the graph (ART's attack, whole video each), 1 attacked pass
+    assert calls.count("True") >= 2 * 2 and calls.count("False") >= 2 * 2, calls
+
+
+def test_torchvision_imports_after_tensorflow_once_triton_is_guarded():
+    """`armory run` imports TensorFlow before any package code; torch >= 2's triton then crashes on import
+    (through torchvision, which ART's texture attack imports): the guard turns that into 'no triton'."""
+    code = ("import tensorflow, torch; from armory_siammtl.runtime import guard_triton; guard_triton(); "
+            "import torchvision.ops; print('imported')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]

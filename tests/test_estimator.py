@@ -160,3 +160,22 @@ def test_pixels_are_checked_once_unless_preprocessing_may_change_them(clip):
     for estimator in (plain, shifted):
         with pytest.raises(ValueError, match="NaN"):
             estimator.predict(bad, y_init=y[0]["boxes"][:1])
+
+
+@pytest.mark.parametrize("crop", ["subpixel", "skelevision"])
+def test_window_gradients_equal_whole_frame_gradients(clip, crop):
+    """loss_gradient differentiates only the crop windows the tracker reads (its cost then grows with the
+    number of frames alone); the gradient is the one of whole frames, entry for entry."""
+    from armory_siammtl.tracking.config import TrackingConfig
+
+    class WholeFrames(PyTorchSiamRPN):
+        @property
+        def values_checked(self):
+            return False
+
+    x, y = clip
+    model = calibrated_model()
+    windowed = PyTorchSiamRPN(model, TrackingConfig(crop=crop), device_type="cpu").loss_gradient(x, y)
+    whole = WholeFrames(model, TrackingConfig(crop=crop), device_type="cpu").loss_gradient(x, y)
+    assert np.abs(whole).max() > 0 and (windowed != 0).sum() > 1000
+    np.testing.assert_allclose(windowed, whole, rtol=1e-5, atol=1e-6 * np.abs(whole).max())

@@ -314,3 +314,22 @@ def test_a_sweep_on_ray_resumes_and_equals_the_local_one(full_run, tmp_path):
     assert len(rerun) == 3 and not set(rerun) & set(finished), "the resumed sweep redid a finished cell"
     # the same rows (cells, numbers, runtime), in the order the cells finished
     assert sorted(path.read_text().splitlines()) == sorted(full_run.read_text().splitlines())
+
+
+def test_weights_replaced_while_the_sweep_runs_are_refused_not_scored(tmp_path):
+    """Each model is pinned to the bytes whose sha256 the sweep recorded when it started."""
+    import shutil
+
+    from armory_siammtl.models.checkpoint import CheckpointError
+
+    weights = tmp_path / "mtl.pth"
+    shutil.copy(MODELS[1]["weights"], weights)
+    raw = dict(RAW, models=[MODELS[0], dict(MODELS[1], weights=str(weights))], step_sizes=[0.2], max_iter=1,
+               checkpoints=[1])
+
+    def replace_after_first(key):
+        shutil.copy(MODELS[0]["weights"], weights)  # the MTL file now holds other weights
+
+    with pytest.raises(CheckpointError, match="sha256"):
+        run_sweep(sweep_config_from_dict(raw), tmp_path / "r.csv", progress=False, on_cell=replace_after_first)
+    assert [row["model"] for row in ResultsFile(tmp_path / "r.csv").rows] == ["STL", "STL"]  # benign + step 1

@@ -394,3 +394,25 @@ def test_train_refuses_bad_interpolation_alphas_before_reading_data(tmp_path, ca
                  "--alphas", "0,half"]) == 2
     assert "--alphas must be comma-separated numbers in [0, 1], got '0,half'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_resumed_run_refuses_every_changed_setting_before_writing(tmp_path):
+    """Anything that changes what a run computes is in its record; a resume that changes it is refused
+    before metrics.json or any checkpoint is touched."""
+    import dataclasses
+
+    from armory_siammtl.training.pairs import Augment
+
+    tracks = _tracks()
+    first = TrainConfig(out_dir=str(tmp_path), epochs=1, iters_per_epoch=2, **SMALL)
+    Trainer(first, tracks, tracks).fit()
+    written = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    for change, name in [(dict(lr=0.01), "lr"), (dict(optimizer="sgd"), "optimizer"),
+                         (dict(batch_size=2, val_pairs=4), "batch_size"), (dict(iters_per_epoch=3), "iters_per_epoch"),
+                         (dict(augment=Augment(lowres=0.5)), "augment"), (dict(data={"videos": 7}), "data")]:
+        again = dataclasses.replace(first, epochs=2, **change)
+        with pytest.raises(ValueError, match=f"{name}="):
+            Trainer(again, tracks, tracks).resume()
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == written, name
+    longer = Trainer(dataclasses.replace(first, epochs=2), tracks, tracks)  # more epochs is a resumption
+    assert longer.resume() and longer.start_epoch == 1

@@ -5,7 +5,8 @@
 The videos are rendered when ARMORY asks for them (about 3 s per 960x1280 video of 30 frames) by the
 sweep's ``procedural`` source (``data.attack_videos.procedural_videos``), so a sweep and an ``armory run``
 see the same videos: nothing is written to disk, and nothing under any of ARMORY's dataset names. Frames
-are 8-bit and boxes whole pixels, as ARMORY's CARLA loader gives them.
+are 8-bit, boxes whole pixels and patch masks 3-channel, as ARMORY's CARLA loader gives them (ARMORY's
+own texture attack needs the last).
 
 Scenario entry: ``{"module": "armory_siammtl.armory.embedded_dataset", "name": "siammtl_embedded_tracking",
 "batch_size": 1, "videos": 3, "frames": 12}`` (and optionally ``height``, ``width``, ``seed``).
@@ -40,7 +41,9 @@ def siammtl_embedded_tracking(split: str = "dev", epochs: int = 1, batch_size: i
     def batches():
         for _ in range(epochs):
             for video in procedural_videos(videos, frames, height, width, seed)[1]:
-                yield video.frames[None], ([{"boxes": video.boxes.astype(np.float32)}], video.patch_metadata)
+                masks = np.repeat(video.patch_metadata["masks"][..., None], 3, axis=-1)  # (T, H, W, 3), as CARLA's
+                metadata = {"gs_coords": video.patch_metadata["gs_coords"], "masks": masks}
+                yield video.frames[None], ([{"boxes": video.boxes.astype(np.float32)}], metadata)
 
     return ArmoryDataGenerator(batches(), size=videos, epochs=epochs, batch_size=1,
                                context=VideoContext(x_shape=(None, None, None, 3), frame_rate=CARLA_FRAME_RATE))

@@ -15,6 +15,7 @@ from armory_siammtl.estimators.build import build_estimator
 from armory_siammtl.estimators.pytorch_siamrpn import PyTorchSiamRPN
 from armory_siammtl.models.checkpoint import CheckpointError
 from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.runtime import guard_triton
 from armory_siammtl.tracking.config import TrackingConfig
 
 MODEL_KEYS = ("kpt_weight", "head", "pretrained_head", "weights_sha256")  # the model fields a scenario may set
@@ -54,6 +55,7 @@ def scenario_model(model_kwargs: dict, weights_path=None, wrapper_kwargs=None):
 
 def get_art_model(model_kwargs: dict, wrapper_kwargs: dict, weights_path=None) -> PyTorchSiamRPN:
     """ARMORY entry point for STL (kpt_weight 0, head null) and MTL SiamRPN models."""
+    guard_triton()
     variant, tracking = scenario_model(model_kwargs, weights_path, wrapper_kwargs)
     if ensure_ffmpeg() is None:
         warnings.warn("no ffmpeg executable: ARMORY cannot export the scenario's videos (export_batches); "

@@ -20,6 +20,10 @@ from armory.instrument.export import VideoTrackingExporter
 from armory.metrics.task import video_tracking_mean_iou, video_tracking_mean_success_rate
 from armory.scenarios.carla_video_tracking import CarlaVideoTracking as ArmoryCarlaVideoTracking
 
+from armory_siammtl.runtime import guard_triton
+
+guard_triton()  # ARMORY imported TensorFlow before this module; see runtime.guard_triton
+
 CHECKPOINT_METRICS = {"video_tracking_mean_iou": video_tracking_mean_iou,
                       "video_tracking_mean_success_rate": video_tracking_mean_success_rate}
 

@@ -122,12 +122,15 @@ def cmd_evaluate_real(args):
 
 
 def cmd_keypoints(args):
-    from armory_siammtl.evaluation.keypoints import keypoint_accuracy, pose_dataset_accuracy
+    from armory_siammtl.evaluation.keypoints import keypoint_accuracy, pose_dataset_accuracy, pose_markdown
     from armory_siammtl.models import load_model
 
     model = load_model(variant_of(args))
     if args.pose_root:
         result = pose_dataset_accuracy(model, args.pose_root, alpha=args.alpha)
+        print(pose_markdown(result))
+        if args.out:
+            write_text(out_dir(args.out) / "keypoints.md", pose_markdown(result))
     elif args.coco_annotations:
         from armory_siammtl.data.coco import coco_person_tracks
 
@@ -168,6 +171,19 @@ def cmd_validate(args):
             print(f"FAILED  {exc}")
     if failed:
         raise ValueError(f"{failed} of {len(args.scenarios)} scenarios failed validation")
+
+
+def cmd_estimate(args):
+    import torch
+
+    from armory_siammtl.armory.estimate import estimate
+    from armory_siammtl.armory.setup import installed_weights_dir
+
+    found = estimate(args.scenario, args.weights_dir or installed_weights_dir())
+    what = (f"{found['videos']} videos x {found['frames']} frames" if found["embedded"]
+            else "per video of 30 frames (the dataset's size is not in the scenario)")
+    print(f"estimated {found['minutes']:.0f} min on this machine for {what}, {found['steps']} attack steps "
+          f"({found['step_seconds_per_frame']:.2f} s per frame per step, {torch.get_num_threads()} threads)")
 
 
 def cmd_sweep(args):

@@ -262,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--load", action="store_true", help="also load each model and run predict + loss_gradient")
     p.set_defaults(func=commands.cmd_validate)
 
+    p = sub.add_parser("estimate", help="how long a scenario will take on this machine (a timed step, scaled)")
+    p.add_argument("scenario")
+    p.add_argument("--weights-dir", default=None,
+                   help="the folder ARMORY loads weights from (default: saved_model_dir of ~/.armory/config.json)")
+    p.set_defaults(func=commands.cmd_estimate)
+
     p = sub.add_parser("sweep", help="attack every (model, step size, video, seed) of a config; resumable")
     p.add_argument("config", help="sweep config, JSON or YAML")
     p.add_argument("--results", default="sweep_results.csv", help="tidy CSV, appended after every cell")

@@ -25,6 +25,10 @@ def check_patch_metadata(metadata: dict, video_shape) -> tuple:
     if not np.isfinite(coords).all():
         raise ValueError("gs_coords holds NaN or infinite values")
     check_quadrilaterals(coords)
+    low, high = coords.min(axis=1), coords.max(axis=1)
+    inside = (high[:, 0] > 0) & (high[:, 1] > 0) & (low[:, 0] < width) & (low[:, 1] < height)
+    if not inside.any():
+        raise ValueError(f"the patch (gs_coords) lies outside the {width}x{height} frame in every frame")
     masks = metadata.get("masks")
     if masks is None:
         masks = np.ones((num_frames, height, width), dtype=np.float32)

@@ -12,6 +12,7 @@ from armory_siammtl.input_checks import check_boxes, check_boxes_per_video, chec
 from armory_siammtl.models.siamrpn import SiamRPN
 from armory_siammtl.tracking.config import TrackingConfig
 from armory_siammtl.tracking.objective import box_l1
+from armory_siammtl.tracking.frames import WindowedFrames
 from armory_siammtl.tracking.tracker import SiamRPNTracker
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
 
     ``predict`` on numpy input runs without gradients and returns numpy; on a torch tensor (as ART's
     ``AdversarialTexturePyTorch`` passes) it keeps the graph and returns tensors. ``loss_gradient`` is the
-    gradient of the summed L1 distance between tracked and ground-truth boxes w.r.t. every pixel.
+    gradient of the summed L1 distance between tracked and ground-truth boxes w.r.t. every pixel; without
+    preprocessing it differentiates only the crop windows the tracker reads (``tracking.frames``), so its
+    cost per frame does not grow with the video.
     """
 
     estimator_params = PyTorchEstimator.estimator_params + ["attack_losses", "gradient_mode", "batch_frames"]
@@ -221,12 +224,17 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                   else torch.stack([torch.as_tensor(np.asarray(y_i["boxes"])[0], dtype=torch.float64)
                                     for y_i in y]))
         losses, inputs = [], []
+        windowed = with_grad and self.values_checked  # nothing between the pixels and the tracker
         for i in range(x.shape[0]):
             video = torch.tensor(np.asarray(x[i]), dtype=torch.float32, device=self._device,
-                                 requires_grad=with_grad)
+                                 requires_grad=with_grad and not windowed)
             target = torch.as_tensor(y[i]["boxes"], dtype=torch.float32, device=self._device)
             with torch.set_grad_enabled(with_grad):
-                boxes, _ = self._track_one(video, boxes0[i])
+                if windowed:  # gradients of the crop windows read, not of whole frames: linear in the video
+                    video = WindowedFrames(video.permute(0, 3, 1, 2))
+                    boxes = self.tracker.track(video, boxes0[i], values_checked=True).boxes
+                else:
+                    boxes, _ = self._track_one(video, boxes0[i])
                 losses.append(box_l1(boxes, target))
             inputs.append(video)
         return losses, inputs
@@ -243,7 +251,8 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         losses, inputs = self._losses(x, y, y_init, with_grad=True)
         self._model.zero_grad()
         torch.stack(losses).sum().backward()
-        grads = np.stack([v.grad.detach().cpu().numpy() for v in inputs]).astype(x.dtype, copy=False)
+        grads = np.stack([(v.gradient().permute(0, 2, 3, 1) if isinstance(v, WindowedFrames) else v.grad)
+                          .detach().cpu().numpy() for v in inputs]).astype(x.dtype, copy=False)
         if not self.all_framework_preprocessing:
             grads = self._apply_preprocessing_gradient(x, grads)
         return grads

@@ -69,9 +69,11 @@ class ExperimentSpec:
             length = values.whole("max_iter", attack["max_iter"], 0)
             attack["checkpoints"] = tuple(c for c in self.attack.checkpoints if c <= length)
         tracking = {k: v for k, v in settings.items() if k in TRACKING_KEYS}
-        changes = tuple(f"{k}={v!r}" for k, v in settings.items())
-        return ExperimentSpec(replace(self.attack, **attack), replace(self.tracking, **tracking), self.preset,
-                              self.dataset, self.changes + changes)
+        spec = ExperimentSpec(replace(self.attack, **attack), replace(self.tracking, **tracking), self.preset,
+                              self.dataset, self.changes)
+        before, after = self.as_dict(), spec.as_dict()
+        changes = tuple(f"{k}={after[k]!r}" for k in settings if after[k] != before[k])  # what differs, checked
+        return replace(spec, changes=self.changes + changes)
 
 
 def preset(name: str = "package", dataset: str = "carla", **settings) -> ExperimentSpec:

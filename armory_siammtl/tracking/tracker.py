@@ -10,29 +10,11 @@ from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.anchors import anchor_grid, decode_deltas, foreground_scores, score_size
 from armory_siammtl.models.siamrpn import SiamRPN, to_model_input
 from armory_siammtl.tracking.config import TrackingConfig
-from armory_siammtl.tracking.crop import (FrameReader, as_reader, crop_square, crop_subwindow, crop_window,
-                                          fixed_position)
+from armory_siammtl.tracking.crop import crop_square, crop_subwindow, crop_window, fixed_position
+from armory_siammtl.tracking.frames import TensorFrames
 
 MIN_SIZE = 10.0  # pysot's smallest box side after clipping
 GRADIENT_MODES = ("auto", "sequential", "batched")
-
-
-class TensorFrames:
-    """A (T, 3, H, W) video as the tracker reads it: frame ``t``'s crop windows and frame 0's mean colour.
-    (The attack's ``PatchedVideo`` answers the same calls without building whole attacked frames.)"""
-
-    def __init__(self, frames: torch.Tensor):
-        self.num_frames, _, self.height, self.width = frames.shape
-        self.dtype, self.device = frames.dtype, frames.device
-        # unbind, not frames[t]: the backward of indexing allocates a whole-video zero tensor per frame (cost
-        # quadratic in the video's length); unbind's backward stacks the frames' gradients once
-        self.per_frame = frames.unbind(0)
-
-    def frame(self, t: int) -> FrameReader:
-        return as_reader(self.per_frame[t])
-
-    def first_frame_mean(self) -> torch.Tensor:
-        return self.per_frame[0].mean(dim=(1, 2))
 
 
 @dataclass

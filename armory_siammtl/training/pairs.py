@@ -91,6 +91,24 @@ def _lower_resolution(image: torch.Tensor, factor: float) -> torch.Tensor:
     return F.interpolate(small, size=size, mode="bilinear", align_corners=False)[0]
 
 
+def template_view(frame_u8: np.ndarray, box, keypoints=None, shift=(0.0, 0.0), scale: float = 1.0,
+                  exemplar: int = 127):
+    """The template crop of ``box`` in ``frame_u8`` as the tracker cuts it (context 0.5, ``exemplar`` pixels),
+    its side times ``scale`` and its centre moved by ``shift`` crop pixels: (RGB crop in [0, 1], keypoints
+    (17, 2) in crop pixels, their visibility (zero where absent or outside the crop), the box in crop pixels)."""
+    box = np.asarray(box, np.float64)
+    s_z = context_size(box) * scale
+    c_z = (box[:2] + box[2:]) / 2 + np.asarray(shift, np.float64) * s_z / exemplar
+    crop = _crop(frame_u8, c_z, s_z, exemplar)
+    points, visibility = np.zeros((17, 2), np.float32), np.zeros(17, np.float32)
+    if keypoints is not None:
+        points = ((keypoints[:, :2] - (c_z - s_z / 2)) * exemplar / s_z).astype(np.float32)
+        inside = ((points >= 0) & (points < exemplar)).all(axis=1)
+        visibility = np.where(inside, keypoints[:, 2], 0).astype(np.float32)
+    crop_box = ((box - np.r_[c_z - s_z / 2, c_z - s_z / 2]) * exemplar / s_z).astype(np.float32)
+    return crop, points, visibility, crop_box
+
+
 def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augment(),
                 exemplar: int = 127, search: int = 255) -> dict:
     """One pair from ``tracks`` (``data.track.Track`` or ``DiskTrack``; a frame is read only when cut): RGB
@@ -108,9 +126,11 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augme
         j = int(np.clip(i + rng.integers(-aug.frame_range, aug.frame_range + 1), 0, len(track) - 1))
 
     box_z = track.boxes[i].astype(np.float64)
-    s_z = context_size(box_z) * (1 + rng.uniform(-aug.template_scale, aug.template_scale))
-    c_z = (box_z[:2] + box_z[2:]) / 2 + rng.uniform(-aug.template_shift, aug.template_shift, 2) * s_z / exemplar
-    template = _crop(track.frame(i), c_z, s_z, exemplar)
+    scale = 1 + rng.uniform(-aug.template_scale, aug.template_scale)
+    shift = rng.uniform(-aug.template_shift, aug.template_shift, 2)
+    keypoints_z = track.keypoints[i] if track.keypoints is not None else None
+    template, keypoints, visibility, template_box = template_view(track.frame(i), box_z, keypoints_z, shift, scale,
+                                                                 exemplar)
 
     box_x = j_track.boxes[j].astype(np.float64)
     s_x = context_size(box_x) * search / exemplar * (1 + rng.uniform(-aug.search_scale, aug.search_scale))
@@ -120,14 +140,6 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augme
     if not negative:
         origin = np.r_[c_x - s_x / 2, c_x - s_x / 2]
         target = ((box_x - origin) * search / s_x).astype(np.float32)
-
-    keypoints = np.zeros((17, 2), np.float32)
-    visibility = np.zeros(17, np.float32)
-    if track.keypoints is not None:
-        kp = track.keypoints[i]
-        keypoints = ((kp[:, :2] - (c_z - s_z / 2)) * exemplar / s_z).astype(np.float32)
-        inside = ((keypoints >= 0) & (keypoints < exemplar)).all(axis=1)
-        visibility = np.where(inside, kp[:, 2], 0).astype(np.float32)
 
     if aug.lowres and rng.uniform() < aug.lowres:
         factor = float(rng.uniform(0.3, 1.0))
@@ -142,6 +154,5 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augme
     gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
     template = (template * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
     search_crop = (search_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
-    template_box = ((box_z - np.r_[c_z - s_z / 2, c_z - s_z / 2]) * exemplar / s_z).astype(np.float32)
     return {"template": template, "search": search_crop, "box": target, "keypoints": keypoints,
             "visibility": visibility, "template_box": template_box}
