@@ -425,25 +425,28 @@ def test_a_sweep_cell_equals_an_armory_run_of_its_emitted_scenario(armory_home, 
         assert summary["checkpoints"][steps]["miou"] == pytest.approx(rows[steps], abs=1e-3), steps
 
 
-RECORD_DEFENCE = """import os, sys
-# record every call of ARMORY's video-compression defence (the attack's passes carry the graph)
-def _record():
-    from armory.art_experimental.defences import video_compression_normalized as module
+RECORD_DEFENCE = """import importlib.abc, importlib.machinery, os, sys
+# record every call of ARMORY's video-compression defence (the attack's passes carry the graph); the patch is
+# applied right after the module executes, so nothing re-executes it afterwards
+TARGET = "armory.art_experimental.defences.video_compression_normalized"
+def _record(module):
     original = module.VideoCompressionNormalizedPyTorch.forward
     def forward(self, x, y=None):
         with open(os.environ["DEFENCE_LOG"], "a") as log:
             log.write(f"{bool(getattr(x, 'requires_grad', False))}\\n")
         return original(self, x, y)
     module.VideoCompressionNormalizedPyTorch.forward = forward
-import importlib.abc
 class _Hook(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name == "armory.art_experimental.defences.video_compression_normalized":
-            sys.meta_path.remove(self)
-            import importlib
-            importlib.import_module(name)
-            _record()
-        return None
+        if name != TARGET:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        execute = spec.loader.exec_module
+        def exec_module(module):
+            execute(module)
+            _record(module)
+        spec.loader.exec_module = exec_module
+        return spec
 sys.meta_path.insert(0, _Hook())
 """
 

@@ -283,3 +283,38 @@ def test_recomputed_stem_gives_the_same_input_and_parameter_gradients():
     for plain, recomputed in zip(*grads):
         assert plain.abs().max() > 0
         torch.testing.assert_close(recomputed, plain, rtol=1e-5, atol=1e-6 * float(plain.abs().max()))
+
+
+def test_a_reference_lightning_checkpoint_loads_with_pysot_names(tmp_path):
+    """The reference code saves Lightning checkpoints: ``model.``-prefixed names, AlexNet layers as
+    ``backbone.layerN.M`` and its keypoint head as ``keypoint_head.conv_blocks.J.0`` / ``deconv_blocks.0``."""
+    from armory_siammtl.models import load_model
+    from armory_siammtl.models.metadata import UnverifiedWeightsWarning
+
+    model = SiamRPN(NetworkConfig(head="shallow", head_style="skelevision"))
+    features = {0: "layer1.0", 1: "layer1.1", 4: "layer2.0", 5: "layer2.1", 8: "layer3.0", 9: "layer3.1",
+                11: "layer4.0", 12: "layer4.1", 14: "layer5.0", 15: "layer5.1"}
+
+    def reference_name(name):
+        parts = name.split(".")
+        if parts[0] == "backbone":
+            return ".".join(["backbone", features[int(parts[2])], *parts[3:]])
+        if parts[0] == "kpt_head" and parts[1] == "blocks":
+            return f"keypoint_head.conv_blocks.{int(parts[2]) // 2}.0.{parts[3]}"
+        if parts[0] == "kpt_head":
+            return f"keypoint_head.deconv_blocks.0.{parts[2]}"
+        return name
+
+    state = {"model." + reference_name(k): v for k, v in model.state_dict().items()}
+    assert not any(".features." in k or k.startswith("model.kpt_head") for k in state)
+    torch.save({"epoch": 49, "global_step": 1000, "state_dict": state}, tmp_path / "epoch=49.ckpt")
+    with pytest.warns(UnverifiedWeightsWarning, match="nothing was verified"):
+        loaded = load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "epoch=49.ckpt"))
+    assert loaded.config.head_style == "skelevision"
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+    state["model.keypoint_head.final_layer.weight"] = torch.zeros(1)
+    torch.save({"state_dict": state}, tmp_path / "odd.ckpt")
+    with pytest.raises(CheckpointError, match="keypoint_head.final_layer.weight"):
+        load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "odd.ckpt"))

@@ -181,19 +181,111 @@ def test_blur_keeps_flat_images_and_smooths_noise():
     assert float(_blur(noise, 1.0).std()) < 0.6 * float(noise.std())
 
 
-def test_the_reference_recipe(tmp_path):
+@pytest.fixture()
+def pysot_start(tmp_path):
+    """A pysot-format start checkpoint (plain state_dict) for the reference recipe, which fine-tunes one."""
+    from helpers import calibrated_model
+
+    path = tmp_path / "siamrpn_alex_dwxcorr.pth"
+    torch.save(calibrated_model(instance_size=159).state_dict(), path)
+    return str(path)
+
+
+def test_the_reference_recipe(tmp_path, pysot_start):
     tracks = _tracks()
-    cfg = TrainConfig.skelevision(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=2,
-                                  iters_per_epoch=2, **SMALL)
+    with pytest.raises(ValueError, match="fine-tunes pysot's siamrpn_alex_dwxcorr"):
+        TrainConfig.skelevision(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"))
+    cfg = TrainConfig.skelevision(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), init_weights=pysot_start,
+                                  epochs=2, **dict(SMALL, batch_size=1), global_batch=2)
     assert (cfg.optimizer, cfg.box_loss, cfg.grad_clip, cfg.keypoint_loss, cfg.head_style, cfg.select_by, cfg.seed) == \
         ("sgd", "l1", None, "softmax_ce", "skelevision", "val_total", 42)
-    assert (cfg.augment.negative, cfg.augment.blur, cfg.augment.frame_range) == (0.0, 0.2, 10)
+    assert (cfg.augment.negative, cfg.augment.blur, cfg.augment.frame_range, cfg.negatives) == (0.0, 0.2, 10, 48)
     trainer = Trainer(cfg, tracks, tracks)
+    # item-based epochs: 2 tracks x 4 frames = 8 items, a global batch of 2 -> 4 steps, each item once
+    assert (trainer.cfg.batch_size, trainer.cfg.iters_per_epoch) == (2, 4)
+    dataset = trainer.pair_batches(tracks, 0, 4).dataset
+    assert sorted(dataset.items) == [(k, j) for k in range(2) for j in range(4)]
+    assert dataset.items != trainer.pair_batches(tracks, 1, 4).dataset.items  # reshuffled every epoch
     best = trainer.fit()
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(8e-4 * 0.95 ** 2)
     assert best == min(trainer.history, key=lambda r: r["val_total"])  # selected by the lowest validation loss
     assert read_checkpoint(tmp_path / "best.pth")["epoch"] == best["epoch"]
     assert read_checkpoint(tmp_path / "last.pth")["training"]["box_loss"] == "l1"
+
+
+def test_reference_validation_pairs_are_every_item_once_unjittered_from_the_previous_frame(tmp_path, pysot_start):
+    from armory_siammtl.training.pairs import template_view
+
+    tracks = _tracks()
+    cfg = TrainConfig.skelevision(out_dir=str(tmp_path), init_weights=pysot_start, **dict(SMALL, batch_size=3),
+                                  global_batch=None)
+    trainer = Trainer(cfg, tracks, tracks)
+    batches = list(trainer.validation_batches(tracks, steps=1))
+    assert [len(b["labels"]) for b in batches] == [3, 3, 2]  # 8 items, each once, the last batch shorter
+    again = list(trainer.validation_batches(tracks, steps=1))
+    assert all(torch.equal(a["template"], b["template"]) for a, b in zip(batches, again))  # no jitter, no draw
+    from armory_siammtl.models.siamrpn import to_model_input
+
+    expected = template_view(tracks[0].frame(1), tracks[0].boxes[1], exemplar=127)[0]  # item (0, 2): frame 1
+    np.testing.assert_allclose(batches[0]["template"][2], to_model_input(expected[None])[0], atol=1e-3)
+
+
+def test_reference_data_filters_and_splits(tmp_path, monkeypatch):
+    import json
+
+    from armory_siammtl.data import lasot
+    from armory_siammtl.data.coco import coco_person_tracks
+    from helpers import write_coco_fixture, write_frames
+
+    annotations = write_coco_fixture(tmp_path)
+    data = json.loads(annotations.read_text())
+    data["annotations"][0]["num_keypoints"] = 5  # at least 5 keypoints (package), not more than 5 (reference)
+    data["annotations"][1].update(num_keypoints=8, bbox=[0, 0, 4, 5])  # 20 square pixels: only the reference's
+    annotations.write_text(json.dumps(data))
+    kept = lambda selection: [t.boxes[0].tolist() for t in coco_person_tracks(annotations, tmp_path / "images",  # noqa: E731
+                                                                            selection=selection)]
+    assert kept("package") == [[40, 30, 90, 100]] and kept("skelevision") == [[0, 0, 4, 5]]
+    # LaSOT: the reference counts valid frames (area > 16, no negative corner), the package raw frames
+    seq = tmp_path / "person" / "person-1"
+    write_frames(seq / "img", 8)
+    lines = ["0,0,10,20", "0,0,0,0", "3,3,10,20", "-2,4,10,20", "5,5,10,20", "6,6,3,3", "7,7,10,20", "8,8,10,20"]
+    (seq / "groundtruth.txt").write_text("\n".join(lines) + "\n")
+    monkeypatch.setitem(lasot.SPLITS, "train", (0, 3))
+    monkeypatch.setitem(lasot.SPLITS, "val", (3, 5))
+    valid = lasot.load_lasot_track(seq, "train", "valid_frames")
+    assert valid.boxes[:, 0].tolist() == [0, 3, 5] and lasot.load_lasot_track(seq, "val", "valid_frames").boxes[:, 0].tolist() == [7, 8]
+    assert lasot.load_lasot_track(seq, "train", "frames").boxes[:, 0].tolist() == [0, 3]  # frames 0-2 minus the absent
+
+
+def test_pysots_anchor_targets_sample_exactly_48_negatives():
+    from armory_siammtl.models.anchors import anchor_grid
+    from armory_siammtl.training.losses import anchor_targets
+
+    anchors = anchor_grid(17, 8, (0.33, 0.5, 1, 2, 3), (8,), center=127)
+    box = [100.0, 90.0, 160.0, 170.0]
+    ours, _ = anchor_targets(anchors, box, torch.Generator().manual_seed(0))
+    pysot, _ = anchor_targets(anchors, box, torch.Generator().manual_seed(0), negatives=48)
+    positives = int((ours == 1).sum())
+    assert 0 < positives < 16 and int((ours == 0).sum()) == 64 - positives  # ours fill the pair to 64
+    assert int((pysot == 1).sum()) == positives and int((pysot == 0).sum()) == 48
+
+
+@pytest.mark.parametrize("batch_norm,changes", [("frozen", False), ("updating", True)])
+def test_head_pre_training_keeps_or_updates_the_backbones_batch_norm(tmp_path, batch_norm, changes):
+    """The reference froze the backbone with requires_grad alone: its batch-norm statistics kept updating
+    during head pre-training, and were kept; the package's default freezes them too. The RPN is untouched."""
+    tracks = _tracks()
+    cfg = TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(1.0, "shallow"), head_only=True, epochs=1,
+                      iters_per_epoch=2, head_only_batch_norm=batch_norm, **SMALL)
+    trainer = Trainer(cfg, tracks, tracks)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.fit()
+    after = trainer.model.state_dict()
+    stats = [k for k in before if k.startswith("backbone.") and k.endswith("running_mean")]
+    assert stats and any(not torch.equal(before[k], after[k]) for k in stats) == changes
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("rpn_head.", "backbone.")) and
+               not k.endswith(("running_mean", "running_var", "num_batches_tracked")))  # frozen parameters
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("rpn_head."))
 
 
 def test_bf16_autocast_runs_the_network_in_bf16_and_fp16_needs_cuda(tmp_path):
@@ -416,3 +508,34 @@ def test_a_resumed_run_refuses_every_changed_setting_before_writing(tmp_path):
         assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == written, name
     longer = Trainer(dataclasses.replace(first, epochs=2), tracks, tracks)  # more epochs is a resumption
     assert longer.resume() and longer.start_epoch == 1
+
+
+def test_train_flags_replace_the_recipes_settings_one_by_one(tmp_path, pysot_start):
+    """`train --recipe skelevision` keeps the reference's settings for every flag not given; --batch-size
+    replaces its global batch; fp16 is its default only on CUDA."""
+    from armory_siammtl.cli.parser import build_parser
+    from armory_siammtl.cli.train import _config
+    from armory_siammtl.training.distributed import Placement
+
+    def config(*flags, device="cpu"):
+        argv = ["train", "--out", str(tmp_path / "run"), "--kpt-weight", "0.2", "--init-weights", pysot_start, *flags]
+        args = build_parser().parse_args(argv)
+        args.argv = argv
+        variant = ModelVariant.for_training(0.2, None)
+        return _config(args, variant, {}, Placement(torch.device(device)))
+
+    package = config()
+    assert (package.epochs, package.batch_size, package.global_batch, package.amp) == (10, 16, None, "off")
+    reference = config("--recipe", "skelevision")
+    assert (reference.epochs, reference.global_batch, reference.optimizer, reference.lr, reference.amp) == \
+        (50, 1024, "sgd", 8e-4, "off")
+    assert config("--recipe", "skelevision", "--head-only").lr == 1e-3
+    chosen = config("--recipe", "skelevision", "--batch-size", "8", "--epochs", "3", "--lr", "0.01")
+    assert (chosen.batch_size, chosen.global_batch, chosen.epochs, chosen.lr, chosen.optimizer) == \
+        (8, None, 3, 0.01, "sgd")
+    assert config("--recipe", "skelevision", "--global-batch", "64").global_batch == 64
+    assert config("--recipe", "skelevision", device="cuda").amp == "fp16"
+    assert config("--recipe", "skelevision", "--amp", "off", device="cuda").amp == "off"
+    assert config(device="cuda").amp == "off"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--out", "x", "--global-batch", "0"])

@@ -110,9 +110,13 @@ def _train_args(p):
     p.add_argument("--optimizer", choices=["adam", "sgd"], default=None, help="adam (package default) or sgd")
     p.add_argument("--lr", type=_checked(values.positive, 1.0), default=None)
     p.add_argument("--lr-decay", type=float, default=None, help="learning rate factor per epoch (1: constant)")
-    p.add_argument("--epochs", type=POSITIVE_INT, default=10)
-    p.add_argument("--iters", type=POSITIVE_INT, default=100)
-    p.add_argument("--batch-size", type=POSITIVE_INT, default=16, help="per process (torchrun: times the processes)")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=None, help="default 10; 50 with --recipe skelevision")
+    p.add_argument("--iters", type=POSITIVE_INT, default=None,
+                   help="steps per epoch (default 100); --recipe skelevision: one pass over every training item")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=None,
+                   help="per process, default 16 (torchrun: times the processes); replaces --global-batch")
+    p.add_argument("--global-batch", type=POSITIVE_INT, default=None,
+                   help="pairs per step over all processes, split evenly (--recipe skelevision: 1024)")
     p.add_argument("--accumulate", type=POSITIVE_INT, default=1,
                    help="split each batch into this many micro-batches, gradients added (same step, less memory)")
     p.add_argument("--instance-size", type=_checked(values.whole, 127, 1023), default=255,
@@ -123,13 +127,18 @@ def _train_args(p):
     p.add_argument("--seed", type=_checked(values.whole, 0), default=None,
                    help=f"run and data seed (default {TRAIN_SEED}; 42 with --recipe skelevision)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA when available")
-    p.add_argument("--amp", choices=AMP_MODES, default="off",
-                   help="mixed precision: fp16 (CUDA, loss-scaled) or bf16; off: fp32")
+    p.add_argument("--amp", choices=AMP_MODES, default=None,
+                   help="mixed precision: fp16 (CUDA, loss-scaled) or bf16; off: fp32. Default off; fp16 on CUDA "
+                        "with --recipe skelevision (the reference trained in 16-bit)")
     p.add_argument("--workers", type=_checked(values.whole, 0), default=0,
                    help="data-loading processes (0: the training process)")
     p.add_argument("--coco-annotations", default=None, help="person_keypoints_*.json: train on COCO persons")
     p.add_argument("--coco-images", default=None, help="the COCO image folder of those annotations")
     p.add_argument("--coco-max", type=POSITIVE_INT, default=None, help="use at most this many COCO persons")
+    p.add_argument("--coco-val-annotations", default=None,
+                   help="person_keypoints_val*.json: its persons validate (--recipe skelevision; the package "
+                        "validates on tracks only)")
+    p.add_argument("--coco-val-images", default=None, help="the COCO image folder of --coco-val-annotations")
     p.add_argument("--lasot", default=None, help="LaSOT person folder: frames 1-800 train, 801-900 validate")
     p.add_argument("--lasot-max", type=POSITIVE_INT, default=None, help="use at most this many sequences")
     p.add_argument("--otb-train", action="append", default=[], metavar="ROOT",

@@ -8,11 +8,19 @@ import numpy as np
 
 from armory_siammtl.data.track import DiskTrack
 
-MIN_KEYPOINTS, MIN_AREA = 5, 32 * 32
+# which annotated people a training run uses: the package's rule (at least 5 labelled keypoints, a box of at
+# least 32x32 pixels), or the reference code's (prepare_coco: more than 5 labelled keypoints, a box of more
+# than 16 square pixels with no negative corner)
+SELECTIONS = {"package": lambda keypoints, box: keypoints >= 5 and box[2] * box[3] >= 32 * 32,
+              "skelevision": lambda keypoints, box: keypoints > 5 and box[2] * box[3] > 16 and min(box[:2]) >= 0}
 
 
-def coco_person_tracks(annotation_file, image_dir, max_people=None, min_keypoints: int = MIN_KEYPOINTS):
-    """One-frame ``DiskTrack``s (boxes (1, 4) x1y1x2y2, keypoints (1, 17, 3)) for visible people."""
+def coco_person_tracks(annotation_file, image_dir, max_people=None, selection: str = "package"):
+    """One-frame ``DiskTrack``s (boxes (1, 4) x1y1x2y2, keypoints (1, 17, 3)) of the non-crowd people that
+    ``selection`` (a key of ``SELECTIONS``) keeps."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"COCO selection must be one of {sorted(SELECTIONS)}, not {selection!r}")
+    keep = SELECTIONS[selection]
     from pycocotools.coco import COCO
 
     coco = COCO(str(annotation_file))
@@ -21,7 +29,7 @@ def coco_person_tracks(annotation_file, image_dir, max_people=None, min_keypoint
     for image_id in coco.getImgIds(catIds=person):
         info = coco.loadImgs(image_id)[0]
         anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, catIds=person, iscrowd=False))
-                if a.get("num_keypoints", 0) >= min_keypoints and a["bbox"][2] * a["bbox"][3] >= MIN_AREA]
+                if keep(a.get("num_keypoints", 0), a["bbox"])]
         if not anns:
             continue
         path = Path(image_dir) / info["file_name"]

@@ -82,28 +82,37 @@ def training_tracks(videos: int, val_videos: int, frames: int, height: int, widt
                     coco_annotations: Optional[str] = None, coco_images: Optional[str] = None,
                     coco_max: Optional[int] = None, lasot: Optional[str] = None,
                     lasot_max: Optional[int] = None, otb_train: Sequence[str] = (), with_procedural: bool = False,
-                    backdrops: Sequence[str] = (), distractors: float = 0.0, log=print) -> Tuple[list, list]:
+                    backdrops: Sequence[str] = (), distractors: float = 0.0, log=print, recipe: str = "package",
+                    coco_val_annotations: Optional[str] = None, coco_val_images: Optional[str] = None
+                    ) -> Tuple[list, list]:
     """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 of ``val_videos``
     of them as validation; OTB-layout folders under each ``otb_train`` root, the last 20% of every target
     validating) replace the procedural videos unless ``with_procedural`` (then ``val_videos`` procedural
-    videos validate as well); validation falls back to procedural videos. Every validation track is tracked
-    whole when a run validates. ``backdrops``: image files
-    or folders; half the procedural training videos walk in front of one of them, and a ``distractors``
-    fraction of them have a second walker (validation ones never either)."""
-    if coco_annotations and not coco_images:
-        raise ValueError("--coco-annotations needs --coco-images, the folder of the COCO images")
+    videos validate as well); validation falls back to procedural videos. Every validation track of two or
+    more frames is tracked whole when a run validates. ``backdrops``: image files or folders; half the
+    procedural training videos walk in front of one of them, and a ``distractors`` fraction of them have a
+    second walker (validation ones never either). ``recipe="skelevision"`` selects as the reference code did:
+    its COCO filter, LaSOT's first 800 valid frames for training and the next 100 of *every* sequence for
+    validation, and the people of ``coco_val_annotations`` (COCO val2017) as validation too."""
+    if coco_annotations and not coco_images or coco_val_annotations and not coco_val_images:
+        raise ValueError("COCO annotations need their image folder (--coco-images, --coco-val-images)")
+    reference = recipe == "skelevision"
     train, val = [], []
     if coco_annotations:
         from armory_siammtl.data.coco import coco_person_tracks
 
-        train += coco_person_tracks(coco_annotations, coco_images, max_people=coco_max)
+        train += coco_person_tracks(coco_annotations, coco_images, max_people=coco_max, selection=recipe)
+        if coco_val_annotations:
+            val += coco_person_tracks(coco_val_annotations, coco_val_images, selection=recipe)
     if lasot:
         from armory_siammtl.data.lasot import SPLITS, lasot_person_sequences, load_lasot_track
 
+        rule = "valid_frames" if reference else "frames"
         folders = lasot_person_sequences(lasot)[:lasot_max]
-        train += [load_lasot_track(f, "train") for f in folders]
+        train += [load_lasot_track(f, "train", rule) for f in folders]
         long_enough = [f for f in folders if len(list((f / "img").glob("*.jpg"))) > SPLITS["val"][0]]
-        val += [load_lasot_track(f, "val") for f in long_enough[:val_videos]]
+        val += [track for f in (long_enough if reference else long_enough[:val_videos])
+                if len(track := load_lasot_track(f, "val", rule))]
     for root in otb_train:
         more_train, more_val = otb_layout_tracks(root)
         train += more_train

@@ -1,4 +1,5 @@
-"""pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict``."""
+"""pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict`` (the
+reference code's Lightning checkpoints are read too, their names turned into pysot's)."""
 
 import hashlib
 import inspect
@@ -12,7 +13,11 @@ import torch
 from armory_siammtl.atomic import atomic_path
 from armory_siammtl.models.errors import CheckpointError
 from armory_siammtl.models.metadata import METADATA_KEY, describe
+from armory_siammtl.models.reference_names import is_reference_layout, rename_reference
 from armory_siammtl.models.variant import ModelVariant
+
+
+REFERENCE_LAYOUT = "reference_layout"  # payload key: the file used the reference code's names
 
 
 def sha256_of(path) -> str:
@@ -79,6 +84,12 @@ def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
         raise CheckpointError(f"weights file {path} does not hold a state_dict of tensors")
     obj["state_dict"] = {k[len("module."):] if k.startswith("module.") else k: v
                          for k, v in obj["state_dict"].items()}
+    if is_reference_layout(obj["state_dict"]):
+        try:
+            obj["state_dict"] = rename_reference(obj["state_dict"])
+        except ValueError as exc:
+            raise CheckpointError(f"weights file {path}: {exc}") from exc
+        obj[REFERENCE_LAYOUT] = True
     return obj
 
 

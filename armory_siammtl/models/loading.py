@@ -13,7 +13,7 @@ A plain pysot checkpoint that none of these cover loads as the variant asks, wit
 from pathlib import Path
 from typing import Optional
 
-from armory_siammtl.models.checkpoint import CheckpointError, load_state, read_checkpoint
+from armory_siammtl.models.checkpoint import REFERENCE_LAYOUT, CheckpointError, load_state, read_checkpoint
 from armory_siammtl.models.manifest import listing
 from armory_siammtl.models.metadata import verify
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN
@@ -65,7 +65,8 @@ def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, a
     verify(payload, variant, weights, check_model=not allow_missing_head, verified_elsewhere=expected is not None)
     if network is None and into is None:  # the head's style is the one the file was saved with
         recorded = payload.get("network") if isinstance(payload.get("network"), dict) else {}
-        network = NetworkConfig(head=variant.head, head_style=recorded.get("head_style", "batchnorm"))
+        default_style = "skelevision" if payload.get(REFERENCE_LAYOUT) else "batchnorm"
+        network = NetworkConfig(head=variant.head, head_style=recorded.get("head_style", default_style))
     network = network or into.config
     if network.head != variant.head:
         raise ValueError(f"network head {network.head!r} differs from the model's head {variant.head!r}")

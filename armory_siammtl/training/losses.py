@@ -22,10 +22,11 @@ def iou_cxcywh_xyxy(anchors: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     return inter / union
 
 
-def anchor_targets(anchors: torch.Tensor, box, generator: torch.Generator = None):
+def anchor_targets(anchors: torch.Tensor, box, generator: torch.Generator = None, negatives=None):
     """Labels (N,) in {1, 0, -1 ignore} and box deltas (N, 4) for one search image's target ``box``.
 
-    Positives: IoU > 0.6, at most 16 sampled; negatives: IoU < 0.3, sampled to 64 in all.
+    Positives: IoU > 0.6, at most 16 sampled; negatives: IoU < 0.3, sampled to 64 in all, or exactly
+    ``negatives`` of them (pysot's AnchorTarget: 48, whatever the number of positives).
     ``box`` None is a negative pair: 16 sampled negatives, no positives.
     """
     if box is None:
@@ -38,7 +39,7 @@ def anchor_targets(anchors: torch.Tensor, box, generator: torch.Generator = None
     pos = torch.nonzero(iou > THR_HIGH).flatten()
     neg = torch.nonzero(iou < THR_LOW).flatten()
     pos = pos[torch.randperm(pos.numel(), generator=generator)[:POS_NUM]]
-    neg = neg[torch.randperm(neg.numel(), generator=generator)[:TOTAL_NUM - pos.numel()]]
+    neg = neg[torch.randperm(neg.numel(), generator=generator)[:negatives or TOTAL_NUM - pos.numel()]]
     labels[pos], labels[neg] = 1, 0
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     w, h = box[2] - box[0], box[3] - box[1]

@@ -26,12 +26,14 @@ def build_model(cfg: TrainConfig, device: torch.device) -> SiamRPN:
 
 
 def set_mode(cfg: TrainConfig, model: SiamRPN, training: bool) -> None:
-    """Train or eval mode; head-only training keeps the frozen backbone and RPN in eval mode (their
-    batch-norm statistics stay as they were)."""
+    """Train or eval mode; head-only training keeps the frozen RPN in eval mode, and the frozen backbone
+    too unless ``cfg.head_only_batch_norm`` is "updating" (the reference: its parameters frozen by
+    ``requires_grad`` alone, so its batch-norm statistics keep updating, and are kept)."""
     model.train(training)
     if cfg.head_only:
-        model.backbone.eval()
         model.rpn_head.eval()
+        if cfg.head_only_batch_norm == "frozen":
+            model.backbone.eval()
 
 
 def optimizer_and_schedule(cfg: TrainConfig, model: SiamRPN):

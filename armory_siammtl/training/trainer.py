@@ -17,12 +17,13 @@ from armory_siammtl.models.siamrpn import SiamRPN
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.training.averaging import WeightAverage, interpolate, refresh_batch_norm
 from armory_siammtl.training.batches import (BATCH_NORM_STREAM, VALIDATION_STREAM, PairDataset, RankBatches,
-                                             pair_loader, split_batch)
-from armory_siammtl.training.config import TrainConfig
+                                             items_of, pair_loader, split_batch)
+from armory_siammtl.training.config import TrainConfig, resolved
 from armory_siammtl.training.distributed import Placement, place
 from armory_siammtl.training.network import (build_model, distributed, optimizer_and_schedule, set_mode,
                                              training_anchors)
 from armory_siammtl.training.objective import Objective
+from armory_siammtl.training.pairs import Augment
 from armory_siammtl.training.precision import check_amp, grad_scaler
 from armory_siammtl.training.run_folder import RunFolder
 from armory_siammtl.training.validation import validate
@@ -38,10 +39,10 @@ class Trainer:
                  placement: Optional[Placement] = None):
         if not train_tracks or not val_tracks:
             raise ValueError("training needs at least one training and one validation video")
-        self.cfg = cfg
         self.placement = placement or place(cfg.device)
-        check_amp(cfg.amp, self.placement.device)
         self.train_tracks, self.val_tracks = list(train_tracks), list(val_tracks)
+        self.cfg = cfg = resolved(cfg, self.placement.world_size, len(items_of(self.train_tracks)))
+        check_amp(cfg.amp, self.placement.device)
         self.folder = RunFolder(cfg, writes=self.placement.is_main)
         self.model = build_model(cfg, self.placement.device)
         self.objective = Objective(cfg, self.placement.device)
@@ -83,10 +84,24 @@ class Trainer:
         return self.objective(net or model or self.model, batch, mixed=net is not None)
 
     def pair_batches(self, tracks, stream: int, steps: int, rank: int = 0, world_size: int = 1):
+        """Training pairs of ``tracks`` for epoch (or stream) ``stream``: ``steps`` batches of this rank."""
         cfg = self.cfg
         data = PairDataset(tracks, self.anchors, cfg.augment, cfg.instance_size, cfg.seed, stream,
-                           steps * cfg.batch_size * world_size)
+                           steps * cfg.batch_size * world_size, cfg.sampling, negatives=cfg.negatives)
         return pair_loader(data, RankBatches(steps, cfg.batch_size, rank, world_size), cfg.workers,
+                           pin_memory=self.placement.device.type == "cuda")
+
+    def validation_batches(self, tracks, steps: int):
+        """Validation pairs: ``steps`` batches of augmented pairs, or (``validation_pairs="clean"``) every
+        validation item once in order, without jitter, the template the previous frame."""
+        cfg = self.cfg
+        if cfg.validation_pairs == "augmented":
+            return self.pair_batches(tracks, VALIDATION_STREAM, steps)
+        total = len(items_of(tracks))
+        data = PairDataset(tracks, self.anchors, Augment.none(), cfg.instance_size, cfg.seed, VALIDATION_STREAM,
+                           total, "items", template="previous", shuffle=False, negatives=cfg.negatives)
+        steps = -(-total // cfg.batch_size)
+        return pair_loader(data, RankBatches(steps, cfg.batch_size, total=total), cfg.workers,
                            pin_memory=self.placement.device.type == "cuda")
 
     def _to_device(self, batch: dict) -> dict:
@@ -97,8 +112,7 @@ class Trainer:
         set_mode(self.cfg, self.model, False)
         model = model or self.model
         model.eval()
-        return validate(model, self.cfg, self.val_tracks,
-                        lambda tracks, steps: self.pair_batches(tracks, VALIDATION_STREAM, steps), self.objective,
+        return validate(model, self.cfg, self.val_tracks, self.validation_batches, self.objective,
                         self.placement.device)
 
     def train_step(self, batch: dict) -> dict:
