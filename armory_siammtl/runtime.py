@@ -18,6 +18,20 @@ def cpu_capability() -> str:
     return get() if get is not None else os.environ.get("ATEN_CPU_CAPABILITY", "unknown").upper()
 
 
+def cpu_model() -> str:
+    """The CPU's model name as Linux reports it (Intel and AMD round differently), else the platform's."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def runtime_facts() -> dict:
     """torch version, CPU capability, thread count, device and whether deterministic algorithms are on."""
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"

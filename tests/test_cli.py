@@ -1,6 +1,7 @@
 """The command line on procedural frames and on the real demo video, with the project's weights."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -149,9 +150,27 @@ def test_describe_weights_makes_a_plain_pysot_file_self_describing(tmp_path, cap
     assert main(["describe-weights", "--weights", str(out), "--out", str(out)]) == 2
 
 
-def test_validate_names_weights_that_are_not_installed(tmp_path, capsys):
-    import shutil
+def test_validate_lists_every_ablation_model_with_the_commands_that_train_it(tmp_path, capsys):
+    from armory_siammtl.armory.scenarios import MODELS
 
+    saved = tmp_path / "saved_models"
+    saved.mkdir()
+    scenarios = sorted(str(p) for p in (REPO / "scenarios").glob("carla_*.json") if "_d02" not in p.name)
+    assert main(["validate", *scenarios, "--weights-dir", str(saved)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    for stem, variant in MODELS.items():
+        line = next(line for line in lines if f"{variant.weights} are not installed" in line)
+        if stem in ("stl", "mtl_l02"):  # shipped: installed by setup
+            assert "run `armory-siammtl setup`" in line
+            continue
+        trains = line.count("`armory-siammtl train --recipe skelevision")
+        assert trains == (2 if variant.pretrained_head else 1), line
+        if variant.pretrained_head:  # the head alone first, then the whole model from it
+            assert "--head-only --init-weights siamrpn_alex_dwxcorr.pth" in line
+            assert f"--init-weights runs/siamrpn_alex_{stem}_head/best.pth" in line and "--pretrained-head`" in line
+
+
+def test_validate_names_weights_that_are_not_installed(tmp_path, capsys):
     saved = tmp_path / "saved_models"
     saved.mkdir()
     shutil.copy(STL, saved / STL.name)  # ARMORY's round: the weights file alone
@@ -161,7 +180,38 @@ def test_validate_names_weights_that_are_not_installed(tmp_path, capsys):
     assert f"ok      {scenarios[0]}" in out
     assert "siamrpn_alex_mtl_l02.pth are not installed in" in out and "run `armory-siammtl setup`" in out
     assert ("siamrpn_alex_mtl_l04.pth are not installed in" in out
-            and "this project ships none for lambda_K=0.4, head='shallow'; train them with `armory-siammtl train "
-                "--out runs/siamrpn_alex_mtl_l04 --kpt-weight 0.4 --head shallow`" in out)
+            and "this project ships none for lambda_K=0.4, head='shallow'; train them as the paper did with "
+                "`armory-siammtl train --recipe skelevision --out runs/siamrpn_alex_mtl_l04 --kpt-weight 0.4 "
+                "--head shallow --init-weights siamrpn_alex_dwxcorr.pth --coco-annotations" in out)
     assert main(["validate", scenarios[0], "--weights-dir", str(saved), "--load"]) == 0  # predict + gradient too
     assert f"ok      {scenarios[0]}" in capsys.readouterr().out
+
+
+def test_reproduce_dry_run_lists_every_run_and_the_training_it_needs(tmp_path, capsys):
+    from armory_siammtl.armory.scenarios import MODELS
+    from armory_siammtl.reproduce.tables import PAPER_TABLES
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copy(STL, weights / STL.name)
+    out = tmp_path / "table3"
+    assert main(["reproduce", "table3", "--weights-dir", str(weights), "--dry-run", "--carla-frames", "10",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    stems = PAPER_TABLES["table3"].models
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    assert [row.split(" | ")[0][2:] for row in rows] == [s for s in stems for _ in (0.1, 0.2)]
+    assert all(("present" in row) == row.startswith("| stl |") for row in rows)
+    hours = {float(row.split(" | ")[3].rstrip(" |")) for row in rows}
+    assert len(hours) == 1 and hours.pop() > 0  # every model of the family costs the same per run
+    trains = [line for line in text.splitlines() if line.startswith("  armory-siammtl train")]
+    pretrained = sum(MODELS[s].pretrained_head for s in stems)
+    assert len(trains) == len(stems) - 1 + pretrained
+    assert not out.exists()  # a dry run writes nothing
+
+    assert main(["reproduce", "table2", "--weights-dir", str(weights), "--otb-root", str(tmp_path),
+                 "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "needs weights not in" in error and "siamrpn_alex_mtl_l02.pth; give --train" in error
+    assert "armory-siammtl train --recipe skelevision --out " + str(out / "runs" / "siamrpn_alex_mtl_l02") in error
+    assert not (out / "results.csv").exists()

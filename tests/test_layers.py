@@ -7,7 +7,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "armory_siammtl"
 # lower numbers are lower layers; folders on the same layer do not import each other
 LAYERS = {"atomic": 0, "input_checks": 0, "runtime": 0, "values": 0, "data": 1, "models": 1, "tracking": 2, "estimators": 3,
           "experiment": 3, "attacks": 4,
-          "training": 4, "armory": 5, "evaluation": 6, "cli": 7}
+          "training": 4, "armory": 5, "evaluation": 6, "reproduce": 7, "cli": 8}
 
 
 def _part(module: str) -> str:

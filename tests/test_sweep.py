@@ -333,3 +333,34 @@ def test_weights_replaced_while_the_sweep_runs_are_refused_not_scored(tmp_path):
     with pytest.raises(CheckpointError, match="sha256"):
         run_sweep(sweep_config_from_dict(raw), tmp_path / "r.csv", progress=False, on_cell=replace_after_first)
     assert [row["model"] for row in ResultsFile(tmp_path / "r.csv").rows] == ["STL", "STL"]  # benign + step 1
+
+
+def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_run, tmp_path, monkeypatch):
+    from armory_siammtl.evaluation import transfer
+
+    config = sweep_config_from_dict(RAW)
+    table = transfer.run_transfer(config, full_run, tmp_path, progress=False)
+    names = [m["name"] for m in MODELS]
+    assert len(table) == len(RAW["step_sizes"]) * len(RAW["checkpoints"]) * len(names) ** 2
+    assert set(zip(table["crafted_on"], table["evaluated_on"])) == {(a, b) for a in names for b in names}
+    rows = read_results(full_run)
+    own = table[table["crafted_on"] == table["evaluated_on"]]
+    for row in own.itertuples():  # the attack's own score, from its record, is the results file's
+        swept = rows[(rows["model"] == row.crafted_on) & (rows["step_size"].astype(float) == row.step_size)
+                     & (rows["steps"] == row.steps)]
+        assert row.attack_miou == pytest.approx(float(swept["miou"].iloc[0]), abs=1e-3)
+    assert table[table["crafted_on"] != table["evaluated_on"]]["attack_miou"].isna().all()
+    assert table["miou"].between(0, 100).all()
+
+    def recompute(*args):
+        raise AssertionError("a finished group was tracked again")
+
+    monkeypatch.setattr(transfer, "_group_rows", recompute)
+    again = transfer.write_transfer(config, full_run, tmp_path, progress=False)
+    assert again.count("| crafted on \\ evaluated on |") == len(RAW["step_sizes"]) * len(RAW["checkpoints"])
+    assert (tmp_path / "transfer.md").read_text() == again
+
+    other = dict(RAW, models=[dict(MODELS[0], weights=str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), kpt_weight=0.2,
+                                   head="shallow"), MODELS[1]])
+    with pytest.raises(ValueError, match="the sweep crafted its textures on"):
+        transfer.run_transfer(sweep_config_from_dict(other), full_run, tmp_path / "other", progress=False)

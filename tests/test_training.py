@@ -60,6 +60,15 @@ def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     assert [r["train_total"] for r in straight.history] == [r["train_total"] for r in resumed.history]
+    from armory_siammtl.training.curves import write_curves
+
+    table = write_curves([tmp_path / "a", tmp_path / "b"], tmp_path / "curves")
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert [row.split("|")[1].strip() for row in rows] == ["0", "1"]  # no init row: no starting weights
+    best = max(straight.history, key=lambda r: r["val_miou"])["val_miou"]
+    assert f"**{best:.2f}**" in table and (tmp_path / "curves" / "learning_curves.png").stat().st_size > 1000
+    with pytest.raises(FileNotFoundError, match="no metrics.csv"):
+        write_curves([tmp_path / "curves"], tmp_path / "again")
 
 
 def test_head_pretraining_freezes_backbone_and_rpn(tmp_path):

@@ -21,6 +21,18 @@ def _timed(call) -> float:
     return time.perf_counter() - start
 
 
+def per_frame_seconds(estimator, height: int, width: int) -> tuple:
+    """(attack step, benign pass) seconds per frame of ``estimator`` on frames of ``height`` x ``width``:
+    a loss gradient to the pixels and a tracking pass over a few procedural frames, each timed after a
+    warm-up."""
+    scene = make_video(0, SAMPLE_FRAMES, height, width)
+    x = (scene.video / 255.0).astype(np.float32)[None]
+    y = [{"boxes": scene.boxes.astype(np.float32)}]
+    step = _timed(lambda: estimator.loss_gradient(x, y)) / SAMPLE_FRAMES
+    forward = _timed(lambda: estimator.predict(x, y_init=y[0]["boxes"][:1])) / SAMPLE_FRAMES
+    return step, forward
+
+
 def estimate(scenario_path, weights_dir) -> dict:
     """{"videos", "frames", "steps", "step_seconds_per_frame", "forward_seconds_per_frame", "minutes"} for a
     scenario on the embedded set (its videos and frames are in the scenario); for other datasets the
@@ -36,11 +48,7 @@ def estimate(scenario_path, weights_dir) -> dict:
     model = config["model"]
     estimator = get_art_model(model["model_kwargs"], {**model["wrapper_kwargs"], "device_type": "cpu"},
                               str(Path(weights_dir) / model["weights_file"]))
-    scene = make_video(0, SAMPLE_FRAMES, height, width)
-    x = (scene.video / 255.0).astype(np.float32)[None]
-    y = [{"boxes": scene.boxes.astype(np.float32)}]
-    step = _timed(lambda: estimator.loss_gradient(x, y)) / SAMPLE_FRAMES
-    forward = _timed(lambda: estimator.predict(x, y_init=y[0]["boxes"][:1])) / SAMPLE_FRAMES
+    step, forward = per_frame_seconds(estimator, height, width)
     seconds = videos * frames * (steps * step + (checkpoints + 2) * forward)  # + benign and attacked passes
     return {"videos": videos, "frames": frames, "steps": steps, "embedded": embedded,
             "step_seconds_per_frame": step, "forward_seconds_per_frame": forward, "minutes": seconds / 60}

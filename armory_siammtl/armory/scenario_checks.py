@@ -22,6 +22,7 @@ from armory_siammtl.models.errors import CheckpointError
 from armory_siammtl.models.loading import load_model
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
 from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.training.commands import command_text, train_commands
 
 
 FACTORY_MODULE = "armory_siammtl.armory.factories"
@@ -46,12 +47,11 @@ def missing_weights(variant: ModelVariant, weights_file: str, saved_model_dir) -
     target = Path(saved_model_dir) / weights_file
     if weights_file in shipped_weights():
         return f"weights {weights_file} are not installed in {saved_model_dir}; run `armory-siammtl setup`"
-    head = f" --head {variant.head}" if variant.head else ""
-    if variant.pretrained_head:
-        head += " --pretrained-head --init-weights HEAD.pth (HEAD.pth from a --head-only run first)"
+    commands = train_commands(dataclasses.replace(variant, weights=weights_file), "runs")
+    steps = " then ".join(f"`{command_text(argv)}`" for argv in commands)
     return (f"weights {weights_file} are not installed in {saved_model_dir} and this project ships none for "
-            f"{variant.describe()}; train them with `armory-siammtl train --out runs/{Path(weights_file).stem} "
-            f"--kpt-weight {variant.kpt_weight}{head}` and copy its best.pth to {target} (without them ARMORY "
+            f"{variant.describe()}; train them as the paper did with {steps} (your paths in place of the "
+            f"placeholders) and copy runs/{Path(weights_file).stem}/best.pth to {target} (without them ARMORY "
             "tries to download the file from S3)")
 
 

@@ -10,6 +10,14 @@ from armory_siammtl.models.variant import ModelVariant
 
 
 def variant_of(args) -> ModelVariant:
+    """The model of ``--weights``: as ``--kpt-weight``/``--head`` describe it, else as the file records."""
+    if args.kpt_weight is None and args.head is None:
+        from armory_siammtl.models.checkpoint import read_checkpoint
+        from armory_siammtl.models.loading import variant_from_file
+        from armory_siammtl.models.metadata import read_metadata
+
+        if read_metadata(read_checkpoint(args.weights, args.weights_sha256), args.weights) is not None:
+            return variant_from_file(args.weights, args.weights_sha256)
     return ModelVariant(args.kpt_weight, args.head, weights=args.weights, sha256=args.weights_sha256)
 
 
@@ -125,7 +133,10 @@ def cmd_keypoints(args):
     from armory_siammtl.evaluation.keypoints import keypoint_accuracy, pose_dataset_accuracy, pose_markdown
     from armory_siammtl.models import load_model
 
-    model = load_model(variant_of(args))
+    variant = variant_of(args)
+    if variant.head is None:
+        raise ValueError(f"{args.weights} is an STL model (no keypoint head); keypoints evaluates MTL models")
+    model = load_model(variant)
     if args.pose_root:
         result = pose_dataset_accuracy(model, args.pose_root, alpha=args.alpha)
         print(pose_markdown(result))
@@ -145,6 +156,12 @@ def cmd_keypoints(args):
     print(text)
     if args.out:
         write_text(out_dir(args.out) / "keypoints.json", text + "\n")
+
+
+def cmd_curves(args):
+    from armory_siammtl.training.curves import write_curves
+
+    print(write_curves(args.runs, out_dir(args.out)))
 
 
 def cmd_setup(args):
@@ -215,6 +232,36 @@ def _report(results, out, dataset=None, paper_values=None):
     written = write_report(results, out_dir(out), dataset, paper_values)
     print(written["markdown"])
     print(f"wrote {written['report_md']} (tables, figures and videos on one page)")
+
+
+def cmd_reproduce(args):
+    from armory_siammtl.reproduce.plan import with_data
+    from armory_siammtl.reproduce.run import dry_run, reproduce
+    from armory_siammtl.training.commands import TrainingData
+
+    data = with_data(TrainingData(), pysot=args.pysot, coco_annotations=args.coco_annotations,
+                     coco_images=args.coco_images, coco_val_annotations=args.coco_val_annotations,
+                     coco_val_images=args.coco_val_images, lasot=args.lasot)
+    if args.dry_run:
+        print(dry_run(args.table, args.weights_dir, args.carla_dir, args.otb_root, args.max_iter, args.carla_frames,
+                      args.device, data, str(Path(args.out or ".") / "runs")))
+        return
+    if args.out is None:
+        raise ValueError("reproduce needs --out, the folder for its sweep, results and report")
+    ray = None
+    if args.ray is not None:
+        from armory_siammtl.evaluation.ray_sweep import RayCluster
+
+        ray = RayCluster(None if args.ray == "local" else args.ray, args.ray_cpus, args.ray_gpus)
+    reproduce(args.table, args.weights_dir, out_dir(args.out), args.carla_dir, args.otb_root, args.max_iter,
+              args.train, data, ray, args.paper_values, not args.quiet)
+
+
+def cmd_transfer(args):
+    from armory_siammtl.evaluation.sweep_config import load_sweep_config
+    from armory_siammtl.evaluation.transfer import write_transfer
+
+    print(write_transfer(load_sweep_config(args.config), args.results, out_dir(args.out), not args.quiet))
 
 
 def cmd_report(args):

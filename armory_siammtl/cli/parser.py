@@ -67,10 +67,11 @@ def _spec_args(parser, default_text: str):
                         help="change one key of the preset (repeatable), e.g. --set instance_size=287")
 
 
-def _model_args(parser, head_required: bool = False):
+def _model_args(parser):
     parser.add_argument("--weights", required=True, help="pysot-format checkpoint (.pth)")
-    parser.add_argument("--head", choices=HEADS, default=None, required=head_required,
-                        help="keypoint head the checkpoint carries (MTL models); omit for STL")
+    parser.add_argument("--head", choices=HEADS, default=None,
+                        help="keypoint head the checkpoint carries (MTL models); omit for STL or for a file that "
+                             "records its model (train, describe-weights and the shipped files do)")
     parser.add_argument("--kpt-weight", type=float, default=None,
                         help="lambda_K the weights were trained with; checked against a manifest beside them")
     parser.add_argument("--weights-sha256", default=None, help="expected sha256 of the weights file (pinned)")
@@ -242,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("keypoints", help="PCK and pixel error of an MTL model's keypoint head (procedural, COCO, or "
                                          "real people of other pose datasets)")
-    _model_args(p, head_required=True)
+    _model_args(p)
     _scene_args(p, 4, 24, 480, 640)
     p.add_argument("--seed", type=_checked(values.whole, 0), default=HELD_OUT_SEED,
                    help="first video seed (training used 0-59)")
@@ -256,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "on their people, per dataset and overall")
     p.add_argument("--out", default=None, help="folder for keypoints.json and keypoints.md")
     p.set_defaults(func=commands.cmd_keypoints)
+
+    p = sub.add_parser("curves", help="learning curves of training runs: validation mIoU table, loss and mIoU figure")
+    p.add_argument("runs", nargs="+", help="training run folders (each holding metrics.csv)")
+    p.add_argument("--out", required=True, help="folder for learning_curves.md/.png and each run's metrics.csv")
+    p.set_defaults(func=commands.cmd_curves)
 
     p = sub.add_parser("setup", help="prepare ARMORY (config, weights) for --no-docker runs")
     p.add_argument("--home", default="~", help="the home folder whose .armory/ ARMORY reads (default ~)")
@@ -299,4 +305,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper-values", default=None, metavar="CSV",
                    help="the paper's own table values (model,step_size,steps,miou) to print beside ours")
     p.set_defaults(func=commands.cmd_report)
+
+    p = sub.add_parser("reproduce", help="one table of the paper: train its missing models (--train), run its grid "
+                                         "resumably and write the paper-layout report; --dry-run: runs and cost")
+    p.add_argument("table", choices=["table1", "table2", "table3"])
+    p.add_argument("--weights-dir", required=True, help="the family's weights files, named as the scenarios name them")
+    p.add_argument("--out", default=None, help="folder for sweep.json, results.csv and report/ (not with --dry-run)")
+    p.add_argument("--carla-dir", default=None, help="ARMORY's dataset_dir holding carla_video_tracking_dev")
+    p.add_argument("--otb-root", default=None, help="the OTB2015 folder (table2)")
+    p.add_argument("--max-iter", type=int, choices=[100, 1000], default=100,
+                   help="attack steps: 100 (the reference quickstart) or 1000 (the paper's longest)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list every run with its cost measured on this machine and the projected hours; write nothing")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where --dry-run measures")
+    p.add_argument("--carla-frames", type=POSITIVE_INT, default=100,
+                   help="--dry-run: frames per CARLA dev video to assume (their lengths are not known here)")
+    p.add_argument("--train", action="store_true", help="train the missing models with --recipe skelevision first")
+    p.add_argument("--pysot", default="siamrpn_alex_dwxcorr.pth", help="pysot's siamrpn_alex_dwxcorr checkpoint")
+    for flag, what in (("--coco-annotations", "person_keypoints_train2017.json"), ("--coco-images", "train2017/"),
+                       ("--coco-val-annotations", "person_keypoints_val2017.json"), ("--coco-val-images", "val2017/"),
+                       ("--lasot", "LaSOT's person folder")):
+        p.add_argument(flag, default=None, help=f"--train: {what}")
+    p.add_argument("--paper-values", default=None, metavar="CSV", help="the paper's values to print beside ours")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run each cell as a Ray task: on a new local instance, or the cluster at ADDRESS ('auto')")
+    p.add_argument("--ray-cpus", type=_checked(values.positive, 1024), default=1)
+    p.add_argument("--ray-gpus", type=float, default=0)
+    _runtime_args(p)
+    p.set_defaults(func=commands.cmd_reproduce)
+
+    p = sub.add_parser("transfer", help="every texture a sweep saved, tracked by each of its models: the crafted-on x "
+                                        "evaluated-on mIoU table per step count; resumable")
+    p.add_argument("config", help="the sweep's config, JSON or YAML")
+    p.add_argument("--results", required=True, help="the sweep's results CSV (its .cells/ hold the textures)")
+    p.add_argument("--out", required=True, help="folder for transfer.csv and transfer.md")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _runtime_args(p)
+    p.set_defaults(func=commands.cmd_transfer)
     return parser

@@ -69,10 +69,16 @@ def _opencv(tracker, frames: np.ndarray, box: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
-def opencv_mil(frames: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """OpenCV's MIL tracker (Babenko et al. 2009) on the same frames."""
+MIL_SEED = 0
+
+
+def opencv_mil(frames: np.ndarray, box: np.ndarray, seed: int = MIL_SEED) -> np.ndarray:
+    """OpenCV's MIL tracker (Babenko et al. 2009) on the same frames. MIL samples its training patches from
+    OpenCV's global random generator, which is seeded here for every video: unseeded, a video's score
+    depends on what ran before it in the process."""
     import cv2
 
+    cv2.setRNGSeed(seed)
     return _opencv(cv2.TrackerMIL_create(), frames, box)
 
 
@@ -227,6 +233,7 @@ def run(paths, variants, tracking=None, max_frames: int = 100, out=None, starts:
     import torch
 
     from armory_siammtl.models.loading import load_model
+    from armory_siammtl.runtime import cpu_capability, cpu_model
 
     folders, note = sequence_folders(paths)
     if note:
@@ -236,8 +243,8 @@ def run(paths, variants, tracking=None, max_frames: int = 100, out=None, starts:
     results = evaluate(folders, trackers, max_frames, starts=starts)
     setting = ", ".join(f"{k}={v}" for k, v in (tracking.as_dict() if tracking else {}).items())
     header = (f"first {max_frames} frames, frame 0 of each run excluded; {starts} start frame(s) per video; "
-              f"tracker setting: {setting or 'package default'}; CPU threads={torch.get_num_threads()}, torch "
-              f"{torch.__version__}\n\n")
+              f"tracker setting: {setting or 'package default'}; {cpu_model()}, {cpu_capability()} kernels, "
+              f"CPU threads={torch.get_num_threads()}, torch {torch.__version__}\n\n")
     text = header + markdown(results)
     print(text)
     if out is not None:
