@@ -6,7 +6,6 @@ from typing import Optional
 import numpy as np
 import torch
 
-
 PIXEL_TOLERANCE = 1e-6  # float round-off allowed outside [0, 1]
 
 

@@ -18,8 +18,8 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-
 from attack_step_scaling import WEIGHTS, measure_in_child, tracking_setting
+
 from armory_siammtl.attacks import AdversarialTexture
 from armory_siammtl.attacks.compositing import PatchedVideo, prepare_frames
 from armory_siammtl.data.splits import EMBEDDED_SEED

@@ -52,9 +52,10 @@ def main():
     for length in args.lengths:
         x = (scene.video[:length] / 255.0).astype(np.float32)[None]
         y = [{"boxes": scene.boxes[:length].astype(np.float32)}]
-        row = {"predict": seconds(lambda: estimators["windows"].predict(x, y_init=y[0]["boxes"][:1]), args.repeats)}
+        row = {"predict": seconds(lambda x=x, y=y: estimators["windows"].predict(x, y_init=y[0]["boxes"][:1]),
+                                  args.repeats)}
         for name, estimator in estimators.items():
-            row[name] = seconds(lambda: estimator.loss_gradient(x, y), args.repeats)
+            row[name] = seconds(lambda e=estimator, x=x, y=y: e.loss_gradient(x, y), args.repeats)
         per_frame[length] = {k: v / length for k, v in row.items()}
         print(f"| {length} | {per_frame[length]['predict']:.3f} | {per_frame[length]['windows']:.3f} | "
               f"{per_frame[length]['whole frames']:.3f} |")

@@ -481,3 +481,24 @@ def test_torchvision_imports_after_tensorflow_once_triton_is_guarded():
             "import torchvision.ops; print('imported')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
+
+
+def test_repeat_tabulates_how_far_runs_of_one_scenario_move(tmp_path):
+    """`repeat`'s summary on two copies of the main job's committed results JSON and one with a video's
+    adversarial score changed: per-video and per-run tables, and the spread across runs."""
+    from armory_siammtl.armory.repeat import runs_for, summary
+
+    main_job = Path(__file__).resolve().parents[1] / "docs" / "results" / "main_job" / "results.json"
+    if not main_job.is_file():
+        pytest.skip("the main job's results JSON is not committed in this checkout")
+    moved = json.loads(main_job.read_text())
+    first = summarize(main_job)
+    key = "adversarial_video_tracking_mean_iou"  # ARMORY's per-video record
+    moved["results"][key] = [[v[0] + 0.3] if i == 0 else v for i, v in enumerate(moved["results"][key])]
+    (tmp_path / "moved.json").write_text(json.dumps(moved))
+    text = summary(Path("scenarios/embedded/embedded_mtl_l02.json"),
+                   {"a": main_job, "b": main_job, "c": tmp_path / "moved.json"})
+    adversarial = [np.mean(first["adversarial_miou_per_video"]), np.mean(first["adversarial_miou_per_video"])]
+    adversarial.append(adversarial[0] + 30 / len(first["adversarial_miou_per_video"]))
+    assert f"standard deviation {np.std(adversarial, ddof=1):.1f}" in text
+    assert runs_for(json.loads((REPO / "scenarios" / "embedded" / "embedded_mtl_l02.json").read_text()))[1][1] == 1

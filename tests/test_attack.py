@@ -299,8 +299,8 @@ def test_batched_texture_gradient_equals_sequential_with_reference_tracking():
     import torch
 
     from armory_siammtl.attacks.compositing import PatchedVideo, prepare_frames
-    from armory_siammtl.estimators import PyTorchSiamRPN
     from armory_siammtl.data.synthetic import make_video
+    from armory_siammtl.estimators import PyTorchSiamRPN
     from armory_siammtl.tracking import TrackingConfig
     from armory_siammtl.tracking.objective import box_l1
     from helpers import calibrated_model

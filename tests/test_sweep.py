@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from armory_siammtl.armory.scenario_checks import validate_scenario
 from armory_siammtl.evaluation.report import read_results, write_report
-from armory_siammtl.evaluation.tables import markdown_table, paper_table, verdict_table
 from armory_siammtl.evaluation.statistics import paired_comparisons
 from armory_siammtl.evaluation.sweep import ResultsFile, emit_scenarios, run_sweep
 from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_config_from_dict
-from armory_siammtl.armory.scenario_checks import validate_scenario
+from armory_siammtl.evaluation.tables import markdown_table, paper_table, verdict_table
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights"
 MODELS = [{"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},

@@ -70,6 +70,17 @@ def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
     with pytest.raises(FileNotFoundError, match="no metrics.csv"):
         write_curves([tmp_path / "curves"], tmp_path / "again")
 
+    from armory_siammtl.training.curves import rank_candidates
+
+    ranked = rank_candidates([tmp_path / "a", tmp_path / "b"])
+    best = max(straight.history, key=lambda r: r["val_miou"])
+    assert f"row {best['epoch']} (val mIoU {best['val_miou']:.2f})" in ranked
+    other = Trainer(TrainConfig(out_dir=str(tmp_path / "c"), epochs=1, iters_per_epoch=1, **dict(SMALL, seed=5)),
+                    tracks, tracks)
+    other.fit()
+    with pytest.raises(ValueError, match="validate on different data"):
+        rank_candidates([tmp_path / "a", tmp_path / "c"])
+
 
 def test_head_pretraining_freezes_backbone_and_rpn(tmp_path):
     tracks = _tracks()

@@ -59,7 +59,7 @@ def get_art_model(model_kwargs: dict, wrapper_kwargs: dict, weights_path=None) -
     variant, tracking = scenario_model(model_kwargs, weights_path, wrapper_kwargs)
     if ensure_ffmpeg() is None:
         warnings.warn("no ffmpeg executable: ARMORY cannot export the scenario's videos (export_batches); "
-                      "install imageio-ffmpeg or ffmpeg")
+                      "install imageio-ffmpeg or ffmpeg", stacklevel=2)
     if weights_path is None:
         raise CheckpointError("the scenario names no weights_file; armory-siammtl never runs random weights")
     return build_estimator(variant, tracking, **(wrapper_kwargs or {}))

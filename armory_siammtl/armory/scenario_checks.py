@@ -24,7 +24,6 @@ from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manif
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.training.commands import command_text, train_commands
 
-
 FACTORY_MODULE = "armory_siammtl.armory.factories"
 ARMORY_DATASETS = ("carla_video_tracking_dev", "carla_video_tracking_test")  # what ARMORY downloads itself
 
@@ -73,7 +72,7 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
     try:
         validate_config(config)
     except ValidationError as exc:
-        raise ValueError(f"{path}: ARMORY schema: {exc.message} at {'.'.join(map(str, exc.absolute_path))}")
+        raise ValueError(f"{path}: ARMORY schema: {exc.message} at {'.'.join(map(str, exc.absolute_path))}") from None
     _import(config["scenario"], "scenario")
     attack_cls = _import(config["attack"], "attack")
     params = inspect.signature(attack_cls.__init__).parameters

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.data.splits import EMBEDDED_SEED
 from armory_siammtl.estimators.build import build_estimator
+from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.models.variant import ModelVariant
 
 BOX_TOLERANCE_PX = 1e-3

@@ -164,6 +164,18 @@ def cmd_curves(args):
     print(write_curves(args.runs, out_dir(args.out)))
 
 
+def cmd_compare_runs(args):
+    from armory_siammtl.training.curves import rank_candidates
+
+    print(rank_candidates(args.runs, args.top))
+
+
+def cmd_repeat(args):
+    from armory_siammtl.armory.repeat import repeat_scenario
+
+    print(repeat_scenario(args.scenario, out_dir(args.out)))
+
+
 def cmd_setup(args):
     from armory_siammtl.armory.setup import run_setup
 

@@ -263,6 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for learning_curves.md/.png and each run's metrics.csv")
     p.set_defaults(func=commands.cmd_curves)
 
+    p = sub.add_parser("compare-runs", help="every candidate of training runs validated alike, ranked by validation "
+                                            "mIoU")
+    p.add_argument("runs", nargs="+", help="training run folders (each holding metrics.json)")
+    p.add_argument("--top", type=POSITIVE_INT, default=10)
+    p.set_defaults(func=commands.cmd_compare_runs)
+
+    p = sub.add_parser("repeat", help="armory run a scenario again under what may change its result (seeds, threads, "
+                                      "CPU kernels) and tabulate how far it moves")
+    p.add_argument("scenario")
+    p.add_argument("--out", required=True, help="folder for each run's results JSON and summary.md")
+    p.set_defaults(func=commands.cmd_repeat)
+
     p = sub.add_parser("setup", help="prepare ARMORY (config, weights) for --no-docker runs")
     p.add_argument("--home", default="~", help="the home folder whose .armory/ ARMORY reads (default ~)")
     p.add_argument("--weights-dir", default=str(SHIPPED_WEIGHTS))

@@ -7,8 +7,8 @@ from typing import List, Tuple
 import numpy as np
 
 from armory_siammtl.data.track import DiskTrack
-from armory_siammtl.input_checks import check_boxes, parse_box_text
 from armory_siammtl.data.video import frame_files, read_video
+from armory_siammtl.input_checks import check_boxes, parse_box_text
 
 # OTB2015 sequences with a person target, as listed by the SkeleVision authors; Jogging and Skating2
 # have two annotated people each (groundtruth_rect.1.txt / .2.txt), making 38 videos

@@ -81,7 +81,7 @@ def _draw_person(canvas, mask, pts, height, colours):
     torso = np.array([pts[5], pts[6], pts[12], pts[11]], np.int32)
     head_center = (int(pts[[1, 2, 3, 4]].mean(0)[0]), int(pts[0][1]))
     for target, value in ((canvas, None), (mask, 1)):
-        pick = (lambda c: value if value is not None else c)  # noqa: E731
+        pick = (lambda c, value=value: value if value is not None else c)  # noqa: E731
         for a, b in LIMBS[4:]:
             cv2.line(target, tuple(pts[a].astype(int)), tuple(pts[b].astype(int)), pick(colours["pants"]),
                      limb + 1, cv2.LINE_AA if value is None else cv2.LINE_8)

@@ -11,8 +11,8 @@ from armory_siammtl.atomic import all_or_nothing
 from armory_siammtl.input_checks import check_boxes, check_boxes_per_video, check_pixels
 from armory_siammtl.models.siamrpn import SiamRPN
 from armory_siammtl.tracking.config import TrackingConfig
-from armory_siammtl.tracking.objective import box_l1
 from armory_siammtl.tracking.frames import WindowedFrames
+from armory_siammtl.tracking.objective import box_l1
 from armory_siammtl.tracking.tracker import SiamRPNTracker
 
 if TYPE_CHECKING:

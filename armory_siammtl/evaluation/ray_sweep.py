@@ -32,9 +32,8 @@ def _attack_cell_task(model, video, step_size: float, seed: int, config, threads
     video, which the driver does not keep, and the worker's runtime label for the cell's rows."""
     import torch
 
-    from armory_siammtl.runtime import runtime_facts, runtime_label
-
     from armory_siammtl.evaluation.cells import attack_cell, load_estimator
+    from armory_siammtl.runtime import runtime_facts, runtime_label
 
     torch.set_num_threads(threads)
     key = (model.name, str(model.weights), model.sha256, config.spec.tracking, use_gpu)

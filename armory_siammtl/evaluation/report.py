@@ -6,16 +6,24 @@ import json
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 import pandas as pd
 
 from armory_siammtl.atomic import write_text
 from armory_siammtl.evaluation.plots import plot_per_video, plot_robustness
-from armory_siammtl.evaluation.statistics import cell_statistics, paired_comparisons
-from armory_siammtl.evaluation.tables import (wide, comparisons_markdown, complete_cells, markdown_table, model_order,
-                                              paper_layout, stl_model, verdict_table)
 from armory_siammtl.evaluation.results_file import read_rows, settings_file
+from armory_siammtl.evaluation.statistics import cell_statistics, paired_comparisons
+from armory_siammtl.evaluation.tables import (
+    comparisons_markdown,
+    complete_cells,
+    markdown_table,
+    model_order,
+    paper_layout,
+    stl_model,
+    verdict_table,
+    wide,
+)
 from armory_siammtl.tracking.metrics import METRICS
+
 
 def read_results(path, dataset: Optional[str] = None) -> pd.DataFrame:
     """The results CSV, every row checked as the sweep checks it (``results_file.read_rows``; dropped rows

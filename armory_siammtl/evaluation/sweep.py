@@ -11,7 +11,7 @@ attack runs. Everything is checked before anything is written.
 import dataclasses
 import json
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from tqdm.auto import tqdm
 
@@ -24,6 +24,9 @@ from armory_siammtl.evaluation.sweep_config import SweepConfig
 from armory_siammtl.models.checkpoint import sha256_of
 from armory_siammtl.runtime import runtime_facts, runtime_label
 from armory_siammtl.tracking.metrics import METRICS
+
+if TYPE_CHECKING:  # a type only: Ray is imported when a sweep runs on it
+    from armory_siammtl.evaluation.ray_sweep import RayCluster
 
 
 def _cell_key(model: str, dataset: str, video: str, step_size: float, seed: int) -> tuple:

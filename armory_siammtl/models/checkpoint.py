@@ -16,7 +16,6 @@ from armory_siammtl.models.metadata import METADATA_KEY, describe
 from armory_siammtl.models.reference_names import is_reference_layout, rename_reference
 from armory_siammtl.models.variant import ModelVariant
 
-
 REFERENCE_LAYOUT = "reference_layout"  # payload key: the file used the reference code's names
 
 

@@ -7,15 +7,20 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 from armory_siammtl import atomic
 from armory_siammtl.armory.scenarios import MODELS
 from armory_siammtl.evaluation.report import write_report
 from armory_siammtl.evaluation.sweep import run_sweep
 from armory_siammtl.evaluation.sweep_config import sweep_config_from_dict
-from armory_siammtl.reproduce.plan import (dataset_entry, measured_seconds, missing_training, projected_hours,
-                                           sweep_raw, workload)
+from armory_siammtl.reproduce.plan import (
+    dataset_entry,
+    measured_seconds,
+    missing_training,
+    projected_hours,
+    sweep_raw,
+    workload,
+)
 from armory_siammtl.reproduce.tables import PAPER_TABLES, STEP_SIZES
 from armory_siammtl.training.commands import TrainingData, command_text
 

@@ -69,7 +69,7 @@ class SiamRPNTracker:
                  gradient_mode: str = "auto", batch_frames: int = 32):
         """``recompute``: with gradients, run the backbone's first block again in the backward pass instead
         of keeping its activations: the same gradient, about half the memory per tracked frame (~16 of
-        ~30 MB at 255) for an eighth of a forward pass (docs/benchmarks/attack_step_scaling.txt)."""
+        ~30 MB at 255) for an eighth of a forward pass (docs/results/benchmarks/attack_step_scaling.txt)."""
         if gradient_mode not in GRADIENT_MODES:
             raise ValueError(f"gradient_mode must be one of {GRADIENT_MODES}, not {gradient_mode!r}")
         if isinstance(batch_frames, bool) or not isinstance(batch_frames, int) or batch_frames < 1:

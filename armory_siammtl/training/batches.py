@@ -13,7 +13,6 @@ from armory_siammtl.models.siamrpn import to_model_input
 from armory_siammtl.training.losses import anchor_targets
 from armory_siammtl.training.pairs import Augment, sample_pair
 
-
 VALIDATION_STREAM = 999_999  # seeds the validation pairs apart from the training ones (epochs 0, 1, ...)
 BATCH_NORM_STREAM = 999_998  # the training pairs that recompute an average's batch-norm statistics
 

@@ -1,6 +1,8 @@
 """Learning curves of training runs from their ``metrics.csv``: training and validation loss and validation
-mIoU per epoch (the ``init`` row is the starting weights), as a figure and a markdown table."""
+mIoU per epoch (the ``init`` row is the starting weights), as a figure and a markdown table; and every
+candidate of several runs ranked, for choosing between runs validated alike."""
 
+import json
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -76,3 +78,31 @@ def write_curves(runs: Sequence, out) -> str:
         write_text(out / f"{name}_metrics.csv", table.to_csv(index=False))
     plot_curves(curves, out / "learning_curves.png")
     return text
+
+
+VALIDATION_KEYS = ("seed", "val_pairs", "val_videos", "instance_size", "tracking", "data")
+
+
+def rank_candidates(runs: Sequence, top: int = 10) -> str:
+    """``armory-siammtl compare-runs``: every candidate (epochs, start weights, averages, interpolations) of
+    the run folders ranked by validation mIoU, and the file holding the best; ValueError when the runs
+    validate on different data (their numbers would not compare)."""
+    rows, validation = [], {}
+    for run in map(Path, runs):
+        path = run / "metrics.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{run} holds no metrics.json (not a training run folder?)")
+        log = json.loads(path.read_text())
+        config = log["config"]
+        data = config.get("data") or {}
+        validation[str(run)] = {k: (data.get("otb_train"), data.get("val_videos")) if k == "data" else config.get(k)
+                                for k in VALIDATION_KEYS}
+        rows += [{"run": str(run), **row} for row in log["epochs"]]
+    if len({json.dumps(v, sort_keys=True, default=str) for v in validation.values()}) > 1:
+        raise ValueError(f"these runs validate on different data: {validation}")
+    table = pd.DataFrame(rows).sort_values("val_miou", ascending=False, kind="stable")
+    lines = ["| run | row | val mIoU | val loss |", "|---|---|---|---|"]
+    lines += [f"| {r.run} | {r.epoch} | {r.val_miou:.2f} | {r.val_total:.4f} |" for r in table.head(top).itertuples()]
+    best = table.iloc[0]
+    lines += ["", f"best: {best['run']} row {best['epoch']} (val mIoU {best['val_miou']:.2f})"]
+    return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Template/search training pairs cut from tracking videos, with pysot-style shift/scale/colour jitter."""
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -173,7 +173,7 @@ def template_view(frame_u8: np.ndarray, box, keypoints=None, shift=(0.0, 0.0), s
     return crop, points, visibility, crop_box
 
 
-def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augment(), exemplar: int = 127,
+def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Optional[Augment] = None, exemplar: int = 127,
                 search: int = 255, item=None, template: str = "random") -> dict:
     """One pair from ``tracks`` (``data.track.Track`` or ``DiskTrack``; a frame is read only when cut): RGB
     crops in [0, 1], the search box in crop pixels (or None for a negative pair), template keypoints in crop
@@ -182,7 +182,8 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Augment = Augme
     Without ``item`` a track and a template frame are drawn, and the search frame within ``frame_range`` of
     it (the package's sampling). With ``item`` = (track, frame) that frame is the search frame and the
     template is drawn within ``frame_range`` of it (``template="random"``) or is the frame before it
-    (``"previous"``): the reference's item-based sampling (no negative pairs)."""
+    (``"previous"``): the reference's item-based sampling (no negative pairs). ``aug``: default ``Augment()``."""
+    aug = Augment() if aug is None else aug
     if item is None:
         k = int(rng.integers(len(tracks)))
         track = tracks[k]

@@ -16,12 +16,18 @@ from armory_siammtl.models.loading import load_model
 from armory_siammtl.models.siamrpn import SiamRPN
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.training.averaging import WeightAverage, interpolate, refresh_batch_norm
-from armory_siammtl.training.batches import (BATCH_NORM_STREAM, VALIDATION_STREAM, PairDataset, RankBatches,
-                                             items_of, pair_loader, split_batch)
+from armory_siammtl.training.batches import (
+    BATCH_NORM_STREAM,
+    VALIDATION_STREAM,
+    PairDataset,
+    RankBatches,
+    items_of,
+    pair_loader,
+    split_batch,
+)
 from armory_siammtl.training.config import TrainConfig, resolved
 from armory_siammtl.training.distributed import Placement, place
-from armory_siammtl.training.network import (build_model, distributed, optimizer_and_schedule, set_mode,
-                                             training_anchors)
+from armory_siammtl.training.network import build_model, distributed, optimizer_and_schedule, set_mode, training_anchors
 from armory_siammtl.training.objective import Objective
 from armory_siammtl.training.pairs import Augment
 from armory_siammtl.training.precision import check_amp, grad_scaler
