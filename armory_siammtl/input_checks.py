@@ -15,15 +15,18 @@ def check_video(video, channels_first: Optional[bool] = None, check_values: bool
     checked already)."""
     frames = torch.as_tensor(video)
     if frames.ndim != 4:
-        raise ValueError(f"a video must have 4 dimensions (T, H, W, 3) or (T, 3, H, W), got shape "
-                         f"{tuple(frames.shape)}")
+        raise ValueError(
+            f"a video must have 4 dimensions (T, H, W, 3) or (T, 3, H, W), got shape {tuple(frames.shape)}"
+        )
     if frames.shape[0] == 0:
         raise ValueError("the video is empty (0 frames)")
     if channels_first is None:
         channels_first = frames.shape[1] == 3 and frames.shape[-1] != 3
     if channels_first and frames.shape[1] != 3 or not channels_first and frames.shape[-1] != 3:
-        raise ValueError(f"video frames must have 3 colour channels, got shape {tuple(frames.shape)} "
-                         f"(channels_first={channels_first})")
+        raise ValueError(
+            f"video frames must have 3 colour channels, got shape {tuple(frames.shape)} "
+            f"(channels_first={channels_first})"
+        )
     if not channels_first:
         frames = frames.permute(0, 3, 1, 2)
     if not frames.is_floating_point():
@@ -71,8 +74,10 @@ def check_pixels(x, what: str = "video") -> None:
     dtype = values.dtype
     floating = values.is_floating_point() if torch.is_tensor(values) else np.issubdtype(dtype, np.floating)
     if not floating:
-        raise ValueError(f"{what} must hold floats in [0, 1], got dtype {dtype}"
-                         + (" (divide 0-255 pixels by 255)" if "int" in str(dtype) else ""))
+        raise ValueError(
+            f"{what} must hold floats in [0, 1], got dtype {dtype}"
+            + (" (divide 0-255 pixels by 255)" if "int" in str(dtype) else "")
+        )
     if values.size == 0 if isinstance(values, np.ndarray) else values.numel() == 0:
         return
     low, high = float(values.min()), float(values.max())
@@ -89,13 +94,15 @@ def check_boxes_per_video(boxes, num_videos: int, what: str = "y_init") -> np.nd
     if arr.shape == (4,) and num_videos == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape != (num_videos, 4):
-        raise ValueError(f"{what} must hold one [x1, y1, x2, y2] box per video, shape ({num_videos}, 4); "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"{what} must hold one [x1, y1, x2, y2] box per video, shape ({num_videos}, 4); got shape {arr.shape}"
+        )
     return arr
 
 
-def check_boxes(boxes, num_frames: int, height: Optional[int] = None, width: Optional[int] = None,
-                what: str = "ground-truth boxes") -> np.ndarray:
+def check_boxes(
+    boxes, num_frames: int, height: Optional[int] = None, width: Optional[int] = None, what: str = "ground-truth boxes"
+) -> np.ndarray:
     """Ground truth (T, 4) [x1, y1, x2, y2] under the package's one rule for absent targets: a row that is
     all NaN (UAV123's mark) or has no area (OTB's 0,0,0,0) means the target is absent from that frame; it
     comes back as a NaN row and is left out of every score and attack loss (``tracking.metrics``). Frame 0
@@ -109,8 +116,10 @@ def check_boxes(boxes, num_frames: int, height: Optional[int] = None, width: Opt
     all_nan = np.isnan(arr).all(axis=1)
     broken = ~all_nan & ~np.isfinite(arr).all(axis=1)
     if broken.any():
-        raise ValueError(f"{what}: row {int(np.argmax(broken))} holds NaN or infinite values "
-                         "(an absent target is a row of NaN or of zeros)")
+        raise ValueError(
+            f"{what}: row {int(np.argmax(broken))} holds NaN or infinite values "
+            "(an absent target is a row of NaN or of zeros)"
+        )
     absent = all_nan | (arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1])
     if absent[0]:
         raise ValueError(f"{what}: frame 0 has no box ({arr[0].tolist()}); the tracker starts from it")
@@ -119,8 +128,9 @@ def check_boxes(boxes, num_frames: int, height: Optional[int] = None, width: Opt
         outside = (present[:, 2] <= 0) | (present[:, 3] <= 0) | (present[:, 0] >= width) | (present[:, 1] >= height)
         if outside.any():
             row = int(np.nonzero(~absent)[0][np.argmax(outside)])
-            raise ValueError(f"{what}: the box of frame {row} {arr[row].tolist()} lies outside the "
-                             f"{width}x{height} frame")
+            raise ValueError(
+                f"{what}: the box of frame {row} {arr[row].tolist()} lies outside the {width}x{height} frame"
+            )
     arr[absent] = np.nan
     return arr
 

@@ -35,8 +35,13 @@ def cpu_model() -> str:
 def runtime_facts() -> dict:
     """torch version, CPU capability, thread count, device and whether deterministic algorithms are on."""
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    return {"torch": torch.__version__, "cpu_capability": cpu_capability(), "threads": torch.get_num_threads(),
-            "device": device, "deterministic": torch.are_deterministic_algorithms_enabled()}
+    return {
+        "torch": torch.__version__,
+        "cpu_capability": cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "device": device,
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+    }
 
 
 def runtime_label(facts: dict) -> str:
@@ -71,8 +76,10 @@ class _NoTritonAfterTensorFlow(importlib.abc.MetaPathFinder):
 
     def find_spec(self, name, path=None, target=None):
         if name == "triton" or name.startswith("triton."):
-            raise ImportError("triton is not imported after TensorFlow in this process: its extension crashes "
-                              "there (armory_siammtl.runtime.guard_triton)")
+            raise ImportError(
+                "triton is not imported after TensorFlow in this process: its extension crashes "
+                "there (armory_siammtl.runtime.guard_triton)"
+            )
         return None
 
 

@@ -25,20 +25,44 @@ def goturn_estimator():
         def __init__(self):
             super().__init__()
             self.features = nn.Sequential(
-                nn.Conv2d(3, 96, 11, 4), nn.ReLU(), nn.MaxPool2d(3, 2), nn.LocalResponseNorm(5),
-                nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2), nn.LocalResponseNorm(5),
-                nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
-                nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2))
-            self.classifier = nn.Sequential(nn.Linear(256 * 6 * 6 * 2, 4096), nn.ReLU(), nn.Linear(4096, 4096),
-                                            nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 4))
+                nn.Conv2d(3, 96, 11, 4),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2),
+                nn.LocalResponseNorm(5),
+                nn.Conv2d(96, 256, 5, padding=2, groups=2),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2),
+                nn.LocalResponseNorm(5),
+                nn.Conv2d(256, 384, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(384, 384, 3, padding=1, groups=2),
+                nn.ReLU(),
+                nn.Conv2d(384, 256, 3, padding=1, groups=2),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2),
+            )
+            self.classifier = nn.Sequential(
+                nn.Linear(256 * 6 * 6 * 2, 4096),
+                nn.ReLU(),
+                nn.Linear(4096, 4096),
+                nn.ReLU(),
+                nn.Linear(4096, 4096),
+                nn.ReLU(),
+                nn.Linear(4096, 4),
+            )
 
         def forward(self, x, y):
             x, y = self.features(x), self.features(y)
             return self.classifier(torch.cat([x.flatten(1), y.flatten(1)], 1)) * 10
 
-    return PyTorchGoturn(model=Goturn(), input_shape=(3, 227, 227), clip_values=(0, 1), channels_first=False,
-                         preprocessing=(np.array([104.0, 117.0, 123.0]) / 255, np.array([1.0 / 255] * 3)),
-                         device_type="cpu")
+    return PyTorchGoturn(
+        model=Goturn(),
+        input_shape=(3, 227, 227),
+        clip_values=(0, 1),
+        channels_first=False,
+        preprocessing=(np.array([104.0, 117.0, 123.0]) / 255, np.array([1.0 / 255] * 3)),
+        device_type="cpu",
+    )
 
 
 def timed(fn, repeats=2):

@@ -39,8 +39,9 @@ def tracking_setting(crop: str, reference: bool) -> TrackingConfig:
 
 def measure(length: int, crop: str, path: str, reference: bool = False, gradient_mode: str = "auto") -> dict:
     """Seconds of the no-grad forward and of the attack step (median of 2 after a warm-up), max RSS."""
-    estimator = build_estimator(ModelVariant(weights=WEIGHTS), tracking_setting(crop, reference), device_type="cpu",
-                                gradient_mode=gradient_mode)
+    estimator = build_estimator(
+        ModelVariant(weights=WEIGHTS), tracking_setting(crop, reference), device_type="cpu", gradient_mode=gradient_mode
+    )
     scene = make_video(EMBEDDED_SEED, length, 960, 1280)
     video = torch.from_numpy(scene.video).float().div_(255)
     extent = np.ceil(scene.gs_coords.max(axis=1) - scene.gs_coords.min(axis=1)).max(axis=0).astype(int)
@@ -48,7 +49,7 @@ def measure(length: int, crop: str, path: str, reference: bool = False, gradient
     prepared = prepare_frames(video, scene.gs_coords, scene.patch_masks, texture_hw, "green_screen", True)
     texture, target = torch.full((*texture_hw, 3), 0.5), torch.from_numpy(scene.boxes).float()
     first = scene.boxes[:1].astype(np.float64)
-    video_gib = video.numel() * 4 / 2 ** 30
+    video_gib = video.numel() * 4 / 2**30
 
     def track(leaf):
         if path == "windows":
@@ -64,7 +65,7 @@ def measure(length: int, crop: str, path: str, reference: bool = False, gradient
         torch.autograd.grad(box_l1(track(leaf), target), leaf)
 
     del scene
-    timings = {"setup_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+    timings = {"setup_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
     for name, run in (("forward", forward), ("step", step)):
         run()
         times = []
@@ -73,15 +74,25 @@ def measure(length: int, crop: str, path: str, reference: bool = False, gradient
             run()
             times.append(time.perf_counter() - start)
         timings[name] = float(np.median(times))
-    timings["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    timings["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     timings["video_gib"] = video_gib
     return timings
 
 
 def measure_in_child(length: int, crop: str, path: str, reference: bool, gradient_mode: str) -> dict:
     """``measure`` in a fresh process, so that its peak memory is its own."""
-    command = [sys.executable, __file__, "--one", str(length), "--crop", crop, "--path", path,
-               "--gradient-mode", gradient_mode] + (["--reference"] if reference else [])
+    command = [
+        sys.executable,
+        __file__,
+        "--one",
+        str(length),
+        "--crop",
+        crop,
+        "--path",
+        path,
+        "--gradient-mode",
+        gradient_mode,
+    ] + (["--reference"] if reference else [])
     child = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(child.stdout.strip().splitlines()[-1])
 
@@ -98,20 +109,28 @@ def main():
     if args.one is not None:
         print(json.dumps(measure(args.one, args.crop, args.path, args.reference, args.gradient_mode)))
         return
-    rows = [(length, measure_in_child(length, args.crop, args.path, args.reference, args.gradient_mode))
-            for length in args.lengths]
+    rows = [
+        (length, measure_in_child(length, args.crop, args.path, args.reference, args.gradient_mode))
+        for length in args.lengths
+    ]
     tracking = tracking_setting(args.crop, args.reference)
-    print(f"960x1280, {tracking.crop} crops at {tracking.instance_size}, gradient {args.gradient_mode}, tracked "
-          f"through {args.path}, CPU, threads={torch.get_num_threads()}, torch {torch.__version__}")
-    print(f"| {'frames':>6} | {'no-grad s':>9} | {'step s':>8} | {'step/no-grad':>12} | {'step s/frame':>12} "
-          f"| {'vs first':>8} | {'video GiB':>9} | {'setup peak GiB':>14} | {'peak GiB':>8} |")
+    print(
+        f"960x1280, {tracking.crop} crops at {tracking.instance_size}, gradient {args.gradient_mode}, tracked "
+        f"through {args.path}, CPU, threads={torch.get_num_threads()}, torch {torch.__version__}"
+    )
+    print(
+        f"| {'frames':>6} | {'no-grad s':>9} | {'step s':>8} | {'step/no-grad':>12} | {'step s/frame':>12} "
+        f"| {'vs first':>8} | {'video GiB':>9} | {'setup peak GiB':>14} | {'peak GiB':>8} |"
+    )
     print(f"|{'-' * 8}|{'-' * 11}|{'-' * 10}|{'-' * 14}|{'-' * 14}|{'-' * 10}|{'-' * 11}|{'-' * 16}|{'-' * 10}|")
     base = rows[0][1]["step"] / rows[0][0]
     for length, r in rows:
         per_frame = r["step"] / length
-        print(f"| {length:>6} | {r['forward']:9.2f} | {r['step']:8.2f} | {r['step'] / r['forward']:11.2f}x "
-              f"| {per_frame:12.3f} | {per_frame / base:7.2f}x | {r['video_gib']:9.2f} | {r['setup_gib']:14.2f} "
-              f"| {r['peak_gib']:8.2f} |")
+        print(
+            f"| {length:>6} | {r['forward']:9.2f} | {r['step']:8.2f} | {r['step'] / r['forward']:11.2f}x "
+            f"| {per_frame:12.3f} | {per_frame / base:7.2f}x | {r['video_gib']:9.2f} | {r['setup_gib']:14.2f} "
+            f"| {r['peak_gib']:8.2f} |"
+        )
 
 
 if __name__ == "__main__":

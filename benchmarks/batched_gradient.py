@@ -36,10 +36,15 @@ def cost_table(lengths) -> pd.DataFrame:
     rows = []
     for length in lengths:
         runs = {mode: measure_in_child(length, "skelevision", "windows", True, mode) for mode in MODES}
-        rows.append({"frames": length, **{f"{mode} step s": r["step"] for mode, r in runs.items()},
-                     "no-grad s": runs["sequential"]["forward"],
-                     "batched / sequential": runs["batched"]["step"] / runs["sequential"]["step"],
-                     **{f"{mode} peak GiB": r["peak_gib"] for mode, r in runs.items()}})
+        rows.append(
+            {
+                "frames": length,
+                **{f"{mode} step s": r["step"] for mode, r in runs.items()},
+                "no-grad s": runs["sequential"]["forward"],
+                "batched / sequential": runs["batched"]["step"] / runs["sequential"]["step"],
+                **{f"{mode} peak GiB": r["peak_gib"] for mode, r in runs.items()},
+            }
+        )
     return pd.DataFrame(rows).set_index("frames")
 
 
@@ -59,8 +64,9 @@ def _scene(index: int, frames: int):
 def _cases(videos: int, frames: int):
     """(crops label, reference tracker?, estimator, video index, scene, float video, texture size) per case."""
     for crop, reference in CROPS.items():
-        estimator = build_estimator(ModelVariant(weights=WEIGHTS), tracking_setting("subpixel", reference),
-                                    device_type="cpu")
+        estimator = build_estimator(
+            ModelVariant(weights=WEIGHTS), tracking_setting("subpixel", reference), device_type="cpu"
+        )
         for index in range(videos):
             yield (crop, reference, estimator, index, *_scene(index, frames))
 
@@ -68,21 +74,30 @@ def _cases(videos: int, frames: int):
 def agreement_table(videos: int, frames: int) -> pd.DataFrame:
     rows = []
     for crop, reference, estimator, index, scene, video, texture_hw in _cases(videos, frames):
-        prepared = prepare_frames(video, scene.gs_coords, scene.patch_masks, texture_hw, None, not reference,
-                                  "rectangle")
+        prepared = prepare_frames(
+            video, scene.gs_coords, scene.patch_masks, texture_hw, None, not reference, "rectangle"
+        )
         target, first = torch.from_numpy(scene.boxes).float(), scene.boxes[0].astype(np.float64)
-        textures = {"grey": torch.full((*texture_hw, 3), 0.5),
-                    "random": torch.from_numpy(np.random.default_rng(index).uniform(0, 1, (*texture_hw, 3))).float()}
+        textures = {
+            "grey": torch.full((*texture_hw, 3), 0.5),
+            "random": torch.from_numpy(np.random.default_rng(index).uniform(0, 1, (*texture_hw, 3))).float(),
+        }
         for name, texture in textures.items():
             grads = {}
             for mode in MODES:
                 estimator.set_params(gradient_mode=mode)
                 grads[mode] = _texture_gradient(estimator, video, prepared, texture, target, first)
             a, b = grads["sequential"], grads["batched"]
-            rows.append({"crops": crop, "video": index, "texture": name,
-                         "cosine": float(torch.nn.functional.cosine_similarity(a, b, dim=0)),
-                         "sign agreement": float((a.sign() == b.sign()).double().mean()),
-                         "max |diff| / max |seq|": float((a - b).abs().max() / a.abs().max())})
+            rows.append(
+                {
+                    "crops": crop,
+                    "video": index,
+                    "texture": name,
+                    "cosine": float(torch.nn.functional.cosine_similarity(a, b, dim=0)),
+                    "sign agreement": float((a.sign() == b.sign()).double().mean()),
+                    "max |diff| / max |seq|": float((a - b).abs().max() / a.abs().max()),
+                }
+            )
     return pd.DataFrame(rows).set_index(["crops", "video", "texture"])
 
 
@@ -93,16 +108,36 @@ def attack_table(videos: int, frames: int, steps: int) -> pd.DataFrame:
         x = (scene.video.astype(np.float32) / 255)[None]
         for mode in MODES:
             estimator.set_params(gradient_mode=mode)
-            attack = AdversarialTexture(estimator, step_size=0.1, max_iter=steps, checkpoints=checkpoints,
-                                        gradient="sign-accumulated", frame_batch=None, region="rectangle",
-                                        shading=None, clean_first_frame=not reference, verbose=False)
+            attack = AdversarialTexture(
+                estimator,
+                step_size=0.1,
+                max_iter=steps,
+                checkpoints=checkpoints,
+                gradient="sign-accumulated",
+                frame_batch=None,
+                region="rectangle",
+                shading=None,
+                clean_first_frame=not reference,
+                verbose=False,
+            )
             start = time.perf_counter()
-            attack.generate(x, y=[{"boxes": scene.boxes}],
-                            y_patch_metadata=[{"gs_coords": scene.gs_coords, "masks": scene.patch_masks}])
+            attack.generate(
+                x,
+                y=[{"boxes": scene.boxes}],
+                y_patch_metadata=[{"gs_coords": scene.gs_coords, "masks": scene.patch_masks}],
+            )
             seconds = time.perf_counter() - start
             for result in attack.checkpoint_results:
-                rows.append({"crops": crop, "video": index, "mode": mode, "steps": result.steps,
-                             "mIoU": 100 * result.mean_iou, "attack s": seconds})
+                rows.append(
+                    {
+                        "crops": crop,
+                        "video": index,
+                        "mode": mode,
+                        "steps": result.steps,
+                        "mIoU": 100 * result.mean_iou,
+                        "attack s": seconds,
+                    }
+                )
     frame = pd.DataFrame(rows)
     miou = frame.pivot_table(index=["crops", "video", "steps"], columns="mode", values="mIoU").round(1)
     seconds = frame.pivot_table(index=["crops", "video"], columns="mode", values="attack s").round(1)
@@ -126,8 +161,10 @@ def main():
         print(f"\n# 2. texture-gradient agreement, batched vs sequential, {args.frames} frames of 960x1280; {header}")
         print(agreement_table(args.videos, args.frames).round(6).to_string())
     if 3 in args.tables:
-        print(f"\n# 3. reference attack (delta 0.1, whole video, sign-accumulated, rectangle), adversarial mIoU x100, "
-              f"{args.frames} frames of 960x1280; {header}")
+        print(
+            f"\n# 3. reference attack (delta 0.1, whole video, sign-accumulated, rectangle), adversarial mIoU x100, "
+            f"{args.frames} frames of 960x1280; {header}"
+        )
         miou, seconds = attack_table(args.videos, args.frames, args.steps)
         print(miou.to_string())
         print("\nseconds per attack run")

@@ -41,8 +41,10 @@ def main():
     print(f"one {args.frames}-frame 960x1280 video, 4 exports (x, x_adv; plain and with boxes)")
     print(f"| {'exporter':<42} | {'seconds':>8} | {'MB written':>10} |")
     print(f"|{'-' * 44}|{'-' * 10}|{'-' * 12}|")
-    for name, cls in (("armory-siammtl FrameExactVideoExporter", FrameExactVideoExporter),
-                      ("ARMORY 0.19.2 VideoTrackingExporter", VideoTrackingExporter)):
+    for name, cls in (
+        ("armory-siammtl FrameExactVideoExporter", FrameExactVideoExporter),
+        ("ARMORY 0.19.2 VideoTrackingExporter", VideoTrackingExporter),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             seconds, size = export_seconds(cls, video, scene.boxes, Path(tmp))
         print(f"| {name:<42} | {seconds:8.2f} | {size / 1e6:10.1f} |")

@@ -43,7 +43,10 @@ def main():
     parser.add_argument("--weights", default="armory_siammtl/model_weights/siamrpn_alex_stl.pth")
     args = parser.parse_args()
     model = load_model(ModelVariant(weights=args.weights))
-    estimators = {"windows": PyTorchSiamRPN(model, device_type="cpu"), "whole frames": WholeFrames(model, device_type="cpu")}
+    estimators = {
+        "windows": PyTorchSiamRPN(model, device_type="cpu"),
+        "whole frames": WholeFrames(model, device_type="cpu"),
+    }
     scene = make_video(EMBEDDED_SEED, max(args.lengths), 960, 1280)
     print(f"960x1280, CPU, threads={torch.get_num_threads()}, torch {torch.__version__}, best of {args.repeats}")
     print("| frames | predict s/frame | loss_gradient (windows) s/frame | loss_gradient (whole frames) s/frame |")
@@ -52,19 +55,26 @@ def main():
     for length in args.lengths:
         x = (scene.video[:length] / 255.0).astype(np.float32)[None]
         y = [{"boxes": scene.boxes[:length].astype(np.float32)}]
-        row = {"predict": seconds(lambda x=x, y=y: estimators["windows"].predict(x, y_init=y[0]["boxes"][:1]),
-                                  args.repeats)}
+        row = {
+            "predict": seconds(
+                lambda x=x, y=y: estimators["windows"].predict(x, y_init=y[0]["boxes"][:1]), args.repeats
+            )
+        }
         for name, estimator in estimators.items():
             row[name] = seconds(lambda e=estimator, x=x, y=y: e.loss_gradient(x, y), args.repeats)
         per_frame[length] = {k: v / length for k, v in row.items()}
-        print(f"| {length} | {per_frame[length]['predict']:.3f} | {per_frame[length]['windows']:.3f} | "
-              f"{per_frame[length]['whole frames']:.3f} |")
+        print(
+            f"| {length} | {per_frame[length]['predict']:.3f} | {per_frame[length]['windows']:.3f} | "
+            f"{per_frame[length]['whole frames']:.3f} |"
+        )
     short, long = min(args.lengths), max(args.lengths)
     print()
     for name in ("windows", "whole frames"):
-        print(f"loss_gradient ({name}): per-frame cost at {long} vs {short} frames "
-              f"{per_frame[long][name] / per_frame[short][name]:.2f}x; vs predict at {short} frames "
-              f"{per_frame[short][name] / per_frame[short]['predict']:.2f}x")
+        print(
+            f"loss_gradient ({name}): per-frame cost at {long} vs {short} frames "
+            f"{per_frame[long][name] / per_frame[short][name]:.2f}x; vs predict at {short} frames "
+            f"{per_frame[short][name] / per_frame[short]['predict']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,15 @@ from armory_siammtl.tracking import SiamRPNTracker, TrackingConfig
 class PysotLoop:
     """pysot's SiamRPN tracking arithmetic around our network (inputs BGR 0-255, as pysot's)."""
 
-    def __init__(self, model, instance_size: int = 287, context: float = 0.5, penalty_k: float = 0.16,
-                 window_influence: float = 0.40, lr: float = 0.30):
+    def __init__(
+        self,
+        model,
+        instance_size: int = 287,
+        context: float = 0.5,
+        penalty_k: float = 0.16,
+        window_influence: float = 0.40,
+        lr: float = 0.30,
+    ):
         self.model, self.instance_size = model, instance_size
         self.context, self.penalty_k, self.window_influence, self.lr = context, penalty_k, window_influence, lr
         reference = SiamRPNTracker(model, TrackingConfig(instance_size=instance_size))
@@ -48,12 +55,12 @@ class PysotLoop:
         xmin, xmax, ymin, ymax = (int(v) for v in (xmin + left, xmax + left, ymin + top, ymax + top))
         if left or top or right or bottom:
             padded = np.zeros((height + top + bottom, width + left + right, 3), np.uint8)
-            padded[top:top + height, left:left + width] = image
-            padded[:top], padded[top + height:] = mean, mean
-            padded[:, :left], padded[:, left + width:] = mean, mean
-            patch = padded[ymin:ymax + 1, xmin:xmax + 1]
+            padded[top : top + height, left : left + width] = image
+            padded[:top], padded[top + height :] = mean, mean
+            padded[:, :left], padded[:, left + width :] = mean, mean
+            patch = padded[ymin : ymax + 1, xmin : xmax + 1]
         else:
-            patch = image[ymin:ymax + 1, xmin:xmax + 1]
+            patch = image[ymin : ymax + 1, xmin : xmax + 1]
         if model_size != original_size:
             patch = cv2.resize(patch, (model_size, model_size))
         return torch.from_numpy(patch.transpose(2, 0, 1)[None].astype(np.float32))
@@ -130,12 +137,16 @@ def main():
         same_start = pysot_boxes(model, bgr, first, 0.5)
         theirs_s = time.perf_counter() - start
         as_given = pysot_boxes(model, bgr, first, 0.0)
-    print(f"{args.frames} frames of 960x1280 (procedural, seed {EMBEDDED_SEED}), weights {args.weights}, CPU, "
-          f"threads={torch.get_num_threads()}, torch {torch.__version__}")
+    print(
+        f"{args.frames} frames of 960x1280 (procedural, seed {EMBEDDED_SEED}), weights {args.weights}, CPU, "
+        f"threads={torch.get_num_threads()}, torch {torch.__version__}"
+    )
     print("| loop | frames/s |\n|---|---|")
-    print(f"| ours (287, crop \"integer\", float frames) | {args.frames / ours_s:.1f} |")
+    print(f'| ours (287, crop "integer", float frames) | {args.frames / ours_s:.1f} |')
     print(f"| pysot's arithmetic (uint8 frames, cv2 crops, numpy) | {args.frames / theirs_s:.1f} |")
-    print(f"\n| pysot started | largest box-corner difference, frames 1-{args.frames - 1} | median | frames over 1 px |")
+    print(
+        f"\n| pysot started | largest box-corner difference, frames 1-{args.frames - 1} | median | frames over 1 px |"
+    )
     print("|---|---|---|---|")
     for name, boxes in (("at our centre (x, y + 0.5)", same_start), ("from the box as given", as_given)):
         diff = np.abs(ours - boxes).max(axis=1)[1:]

@@ -27,8 +27,12 @@ def mil_spread(paths, seeds: int, max_frames: int, out=None) -> str:
     folders, _ = sequence_folders(paths)
     results = evaluate(folders, {f"seed {k}": partial(opencv_mil, seed=k) for k in range(seeds)}, max_frames)
     table = per_video(results).pivot(index="video", columns="tracker", values="miou")
-    lines = [f"OpenCV MIL, mIoU per video over {seeds} seeds of OpenCV's random generator", "",
-             "| video | min | mean | max |", "|---|---|---|---|"]
+    lines = [
+        f"OpenCV MIL, mIoU per video over {seeds} seeds of OpenCV's random generator",
+        "",
+        "| video | min | mean | max |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {video} | {row.min():.1f} | {row.mean():.1f} | {row.max():.1f} |" for video, row in table.iterrows()]
     means = table.mean(axis=0)
     lines += ["", f"mean over videos: {means.min():.1f} to {means.max():.1f} across seeds (seed 0 is the tables')"]
@@ -41,14 +45,22 @@ def mil_spread(paths, seeds: int, max_frames: int, out=None) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--paths", nargs="+", default=[str(p) for p in EVALUATION],
-                        help="sequence folders or roots (default: the eight evaluation videos)")
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        default=[str(p) for p in EVALUATION],
+        help="sequence folders or roots (default: the eight evaluation videos)",
+    )
     parser.add_argument("--weights", action="append", default=[], help="also evaluate this self-describing file")
     parser.add_argument("--nanotrack", default=str(NANOTRACK), help="NanoTrack v2's ONNX folder")
     parser.add_argument("--max-frames", type=int, default=100)
     parser.add_argument("--starts", type=int, default=1)
-    parser.add_argument("--mil-seeds", type=int, default=0,
-                        help="also run MIL with this many seeds of OpenCV's generator and report its spread")
+    parser.add_argument(
+        "--mil-seeds",
+        type=int,
+        default=0,
+        help="also run MIL with this many seeds of OpenCV's generator and report its spread",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     missing = [p for p in args.paths if not Path(p).is_dir()]

@@ -1,6 +1,6 @@
 """Frames/s of benign tracking and of one forward+backward over a clip, 960x1280, on the CPU (or --device).
 
-    .venv/bin/python benchmarks/track_speed.py [--frames 10] [--weights armory_siammtl/model_weights/siamrpn_alex_stl.pth]
+.venv/bin/python benchmarks/track_speed.py [--frames 10] [--weights armory_siammtl/model_weights/siamrpn_alex_stl.pth]
 """
 
 import argparse

@@ -45,9 +45,16 @@ def main():
         train, val = otb_layout_tracks(write_otb_layout(Path(tmp) / "otb", range(EMBEDDED_SEED, EMBEDDED_SEED + 4)))
         rows = []
         for workers in args.workers:
-            cfg = TrainConfig(out_dir=str(Path(tmp) / f"run{workers}"), variant=ModelVariant(0.2, "shallow"),
-                              batch_size=args.batch_size, iters_per_epoch=args.steps, instance_size=255,
-                              workers=workers, device=args.device, amp=args.amp)
+            cfg = TrainConfig(
+                out_dir=str(Path(tmp) / f"run{workers}"),
+                variant=ModelVariant(0.2, "shallow"),
+                batch_size=args.batch_size,
+                iters_per_epoch=args.steps,
+                instance_size=255,
+                workers=workers,
+                device=args.device,
+                amp=args.amp,
+            )
             trainer = Trainer(cfg, train, val)
             trainer.model.train()
             batches = trainer.pair_batches(train, 0, args.steps + 2)
@@ -60,8 +67,10 @@ def main():
             if trainer.placement.device.type == "cuda":
                 torch.cuda.synchronize()
             rows.append((workers, args.steps * args.batch_size / (time.perf_counter() - start)))
-    print(f"{args.steps} steps of {args.batch_size} pairs (search 255, lambda_K 0.2), frames read from disk; "
-          f"device {args.device}, amp {args.amp}, torch threads {torch.get_num_threads()}")
+    print(
+        f"{args.steps} steps of {args.batch_size} pairs (search 255, lambda_K 0.2), frames read from disk; "
+        f"device {args.device}, amp {args.amp}, torch threads {torch.get_num_threads()}"
+    )
     print(f"| {'data workers':>12} | {'samples/s':>9} | {'vs 0 workers':>12} |")
     print(f"|{'-' * 14}|{'-' * 11}|{'-' * 14}|")
     for workers, rate in rows:

@@ -40,7 +40,7 @@ def moving_block_clip(num_frames=4, height=96, width=128, seed=0):
     for t in range(num_frames):
         frame = background.copy()
         x1, y1 = 30 + 4 * t, 30
-        frame[y1:y1 + 32, x1:x1 + 20] = block
+        frame[y1 : y1 + 32, x1 : x1 + 20] = block
         video.append(frame)
         boxes.append([x1, y1, x1 + 20, y1 + 32])
     return np.stack(video), np.asarray(boxes, dtype=np.float32)
@@ -50,6 +50,7 @@ def bag_video(max_frames=None):
     if not BAG_VIDEO.is_file():
         pytest.skip(f"real video {BAG_VIDEO} is absent (a fresh clone has no ../shared/)")
     from armory_siammtl.data.video import read_video
+
     return read_video(BAG_VIDEO, max_frames=max_frames)
 
 
@@ -79,26 +80,45 @@ def write_coco_fixture(root):
         "images": [{"id": 1, "file_name": "000000000001.jpg", "height": 120, "width": 160}],
         "categories": [{"id": 1, "name": "person", "keypoints": [], "skeleton": []}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [40, 30, 50, 70], "area": 3500, "iscrowd": 0,
-             "num_keypoints": 10, "keypoints": keypoints},
-            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "area": 2500, "iscrowd": 0,
-             "num_keypoints": 2, "keypoints": [0] * 51}]}
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [40, 30, 50, 70],
+                "area": 3500,
+                "iscrowd": 0,
+                "num_keypoints": 10,
+                "keypoints": keypoints,
+            },
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [0, 0, 50, 50],
+                "area": 2500,
+                "iscrowd": 0,
+                "num_keypoints": 2,
+                "keypoints": [0] * 51,
+            },
+        ],
+    }
     (root / "ann.json").write_text(json.dumps(annotations))
     return root / "ann.json"
 
 
 class SmoothTracker(ObjectTrackerMixin, LossGradientsMixin, BaseEstimator):
     """A stand-in object tracker whose boxes are a smooth (linear) function of the pixels: each box is the
-    ground truth shifted by 50 px plus a large weighted sum of the frame's mean colour, minus ``shift``. The L1 box loss is then
-    linear in the texture near any point, so one raw gradient step of size d raises it by d * |grad|^2
+    ground truth shifted by 50 px plus a large weighted sum of the frame's mean colour, minus ``shift``. The L1
+    box loss is then linear in the texture near any point, so one raw gradient step of size d raises it by d * |grad|^2
     exactly (up to round-off), whatever the CPU; SiamRPN's argmax over near-tied anchors has no such margin."""
 
     native_label_is_pytorch_format = True
 
     def __init__(self, boxes):
         self.boxes = torch.as_tensor(boxes, dtype=torch.float32)
-        self.mix = 1000 * torch.tensor([[28.0, 11.0, 1.0], [-19.0, -16.0, -37.0], [-34.0, -39.0, -26.0],
-                                        [25.0, 12.0, 33.0]])
+        self.mix = 1000 * torch.tensor(
+            [[28.0, 11.0, 1.0], [-19.0, -16.0, -37.0], [-34.0, -39.0, -26.0], [25.0, 12.0, 33.0]]
+        )
         self.device = torch.device("cpu")
         self.shift = torch.zeros(len(self.boxes), 4)  # subtracted from every box (to centre a test's problem)
         self.first_boxes = None  # the boxes a window's first box is looked up in (default: the ground truth)

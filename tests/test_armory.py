@@ -29,14 +29,24 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
     from armory_siammtl.armory.scenarios import write_scenarios
     from armory_siammtl.experiment import preset
 
-    assert {p.name for p in SCENARIOS} >= {"carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l10_d02.json",
-                                         "carla_mtl_l02_deep.json", "carla_mtl_l02_pretrained.json", "otb_mtl_l02.json",
-                                         "carla_mtl_l10_pretrained_deep_d02.json", "otb_mtl_l10_deep_d02.json",
-                                         "embedded_mtl_l02.json", "carla_dev_stl_defended.json"}
+    assert {p.name for p in SCENARIOS} >= {
+        "carla_stl.json",
+        "carla_mtl_l02.json",
+        "carla_mtl_l10_d02.json",
+        "carla_mtl_l02_deep.json",
+        "carla_mtl_l02_pretrained.json",
+        "otb_mtl_l02.json",
+        "carla_mtl_l10_pretrained_deep_d02.json",
+        "otb_mtl_l10_deep_d02.json",
+        "embedded_mtl_l02.json",
+        "carla_dev_stl_defended.json",
+    }
     for path in SCENARIOS:
         validate_scenario(path)
     regenerated = write_scenarios(tmp_path)
-    assert sorted(p.relative_to(tmp_path) for p in regenerated) == sorted(p.relative_to(REPO / "scenarios") for p in SCENARIOS)
+    assert sorted(p.relative_to(tmp_path) for p in regenerated) == sorted(
+        p.relative_to(REPO / "scenarios") for p in SCENARIOS
+    )
     for path in regenerated:
         shipped = REPO / "scenarios" / path.relative_to(tmp_path)
         assert json.loads(path.read_text()) == json.loads(shipped.read_text()), shipped
@@ -48,15 +58,27 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
             assert {k: kwargs[k] for k in reference.attack.as_dict()} == reference.attack.as_dict()
             assert kwargs["max_iter"] == steps == kwargs["checkpoints"][-1]
             tracking = {k: v for k, v in scenario["model"]["model_kwargs"].items() if k not in ("kpt_weight", "head")}
-            assert tracking == {"instance_size": 287, "crop": "skelevision", "track_first_frame": True,
-                                **({"channel_order": "rgb"} if kind == "carla" else {})}
+            assert tracking == {
+                "instance_size": 287,
+                "crop": "skelevision",
+                "track_first_frame": True,
+                **({"channel_order": "rgb"} if kind == "carla" else {}),
+            }
     package = json.loads((REPO / "scenarios" / "package" / "carla_mtl_l02.json").read_text())
     assert {k: package["attack"]["kwargs"][k] for k in ("gradient", "frame_batch", "region", "shading")} == {
-        "gradient": "sign", "frame_batch": 10, "region": "perspective", "shading": "green_screen"}
+        "gradient": "sign",
+        "frame_batch": 10,
+        "region": "perspective",
+        "shading": "green_screen",
+    }
     assert package["model"]["model_kwargs"] == {"kpt_weight": 0.2, "head": "shallow"}
     armory = json.loads((REPO / "scenarios" / "armory" / "carla_dev_mtl_l02_defended.json").read_text())
     assert armory["attack"]["name"] == "AdversarialPhysicalTexture" and armory["attack"]["kwargs"] == {
-        "batch_size": 1, "max_iter": 100, "step_size": 0.02, "verbose": True}  # eval5's kwargs
+        "batch_size": 1,
+        "max_iter": 100,
+        "step_size": 0.02,
+        "verbose": True,
+    }  # eval5's kwargs
     assert armory["defense"]["name"] == "VideoCompressionNormalizedPyTorch"
     for path in SCENARIOS:  # nothing names ARMORY's datasets but for what they are, and no image that does not exist
         scenario = json.loads(path.read_text())
@@ -70,25 +92,42 @@ def weights_dir(tmp_path):
     """A manifest-listed MTL (lambda_K 0.2, shallow) weights file with an untrained, calibrated model."""
     path = tmp_path / weights_file("mtl_l02")
     digest = save_checkpoint(calibrated_model(head="shallow"), path, MODELS["mtl_l02"])
-    (tmp_path / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [
-        {"file": path.name, "sha256": digest, "kpt_weight": 0.2, "head": "shallow", "size": path.stat().st_size}]}))
+    (tmp_path / "armory_siammtl_manifest.json").write_text(
+        json.dumps(
+            {
+                "weights": [
+                    {
+                        "file": path.name,
+                        "sha256": digest,
+                        "kpt_weight": 0.2,
+                        "head": "shallow",
+                        "size": path.stat().st_size,
+                    }
+                ]
+            }
+        )
+    )
     return tmp_path
 
 
 def test_factory_builds_a_working_estimator(weights_dir):
-    estimator = get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {"device_type": "cpu"},
-                              str(weights_dir / weights_file("mtl_l02")))
+    estimator = get_art_model(
+        {"kpt_weight": 0.2, "head": "shallow"}, {"device_type": "cpu"}, str(weights_dir / weights_file("mtl_l02"))
+    )
     x = np.random.default_rng(0).uniform(0, 1, (1, 3, 96, 128, 3)).astype(np.float32)
     assert estimator.predict(x, y_init=np.array([[40, 30, 70, 80]]))[0]["boxes"].shape == (3, 4)
     assert estimator.model.kpt_head is not None
 
 
-@pytest.mark.parametrize("model_kwargs,message", [
-    ({"kpt_weight": 0.3, "head": "shallow"}, "lambda_K=0.3"),
-    ({"kpt_weight": 0.2, "head": "deep"}, "head='deep'"),
-    ({"kpt_weight": -1}, ">= 0"),
-    ({"kpt_weight": 0.2, "head": "shallow", "dropout": 0.1}, "unknown model_kwargs"),
-])
+@pytest.mark.parametrize(
+    "model_kwargs,message",
+    [
+        ({"kpt_weight": 0.3, "head": "shallow"}, "lambda_K=0.3"),
+        ({"kpt_weight": 0.2, "head": "deep"}, "head='deep'"),
+        ({"kpt_weight": -1}, ">= 0"),
+        ({"kpt_weight": 0.2, "head": "shallow", "dropout": 0.1}, "unknown model_kwargs"),
+    ],
+)
 def test_factory_refuses_mismatched_scenarios(weights_dir, model_kwargs, message):
     with pytest.raises(ValueError, match=message):
         get_art_model(model_kwargs, {}, str(weights_dir / weights_file("mtl_l02")))
@@ -138,7 +177,9 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         get_art_model({"kpt_weight": 0.0}, {}, str(shipped))
-    with pytest.raises(ValueError, match="lambda_K=0.2.*per .*armory_siammtl/model_weights/armory_siammtl_manifest.json"):
+    with pytest.raises(
+        ValueError, match="lambda_K=0.2.*per .*armory_siammtl/model_weights/armory_siammtl_manifest.json"
+    ):
         get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(shipped))
     shutil.copy(own, shipped)  # other weights under a shipped name
     with pytest.raises(CheckpointError, match="sha256 .* expected"):
@@ -171,24 +212,28 @@ def test_malformed_scenarios_are_refused(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a readable JSON"):
         validate_scenario(bad)
-    for change, message in [({"step_size": -0.1}, "step_size must be a finite number in (0, "),
-                            ({"step_size": 1e39}, "step_size must be a finite number in (0, "),
-                            ({"gradient": "bogus"}, "gradient must be one of ('raw', 'sign', 'sign-accumulated'), not 'bogus'"),
-                            ({"region": "circle"}, "region must be one of ('perspective', 'rectangle'), not 'circle'"),
-                            ({"frame_batch": 1}, "frame_batch must be a whole number >= 2, got 1"),
-                            ({"texture_size": [-5, 5]}, "texture_size[0] must be a whole number from 1"),
-                            ({"batch_size": 4}, "batch_size must be 1"),
-                            ({"checkpoints": [10, 500]}, "checkpoints [500] lie beyond max_iter=50")]:
+    for change, message in [
+        ({"step_size": -0.1}, "step_size must be a finite number in (0, "),
+        ({"step_size": 1e39}, "step_size must be a finite number in (0, "),
+        ({"gradient": "bogus"}, "gradient must be one of ('raw', 'sign', 'sign-accumulated'), not 'bogus'"),
+        ({"region": "circle"}, "region must be one of ('perspective', 'rectangle'), not 'circle'"),
+        ({"frame_batch": 1}, "frame_batch must be a whole number >= 2, got 1"),
+        ({"texture_size": [-5, 5]}, "texture_size[0] must be a whole number from 1"),
+        ({"batch_size": 4}, "batch_size must be 1"),
+        ({"checkpoints": [10, 500]}, "checkpoints [500] lie beyond max_iter=50"),
+    ]:
         config = scenario_config(MODELS["mtl_l02"], package)
         config["attack"]["kwargs"].update(change)
         bad.write_text(json.dumps(config))
         with pytest.raises(ValueError, match=re.escape(f"attack kwargs: {message}")):
             validate_scenario(bad)
-    for section, change, message in [("model_kwargs", {"instance_size": 100}, "instance_size must be a whole number from 127"),
-                                     ("model_kwargs", {"pretrained_head": "false"}, "pretrained_head must be true or false"),
-                                     ("model_kwargs", {"channel_order": "bgra"}, "channel_order must be one of"),
-                                     ("wrapper_kwargs", {"clip_values": [0, 255]}, "expects pixels in [0, 1]"),
-                                     ("wrapper_kwargs", {"bogus": 1}, "unknown wrapper_kwargs ['bogus']")]:
+    for section, change, message in [
+        ("model_kwargs", {"instance_size": 100}, "instance_size must be a whole number from 127"),
+        ("model_kwargs", {"pretrained_head": "false"}, "pretrained_head must be true or false"),
+        ("model_kwargs", {"channel_order": "bgra"}, "channel_order must be one of"),
+        ("wrapper_kwargs", {"clip_values": [0, 255]}, "expects pixels in [0, 1]"),
+        ("wrapper_kwargs", {"bogus": 1}, "unknown wrapper_kwargs ['bogus']"),
+    ]:
         config = scenario_config(MODELS["mtl_l02"], package)
         config["model"][section].update(change)
         bad.write_text(json.dumps(config))
@@ -203,8 +248,9 @@ def test_malformed_scenarios_are_refused(tmp_path):
 
 def _armory(home, *args, timeout=900, extra_env=None):
     env = {**os.environ, "HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    return subprocess.run([str(ARMORY), "run", *args, "--no-docker"], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=home)
+    return subprocess.run(
+        [str(ARMORY), "run", *args, "--no-docker"], env=env, capture_output=True, text=True, timeout=timeout, cwd=home
+    )
 
 
 @pytest.fixture(scope="module")
@@ -265,9 +311,11 @@ def test_armory_run_attacks_and_scores_the_mtl_model(armory_home):
     assert textures == [f"batch_{b:03d}{s}" for b in (0, 1) for s in (".npz", "_steps_10.png", "_steps_5.png")]
     results = json.loads(outputs[0].read_text())["results"]
     assert results["checkpoints"]["10"]["adversarial_video_tracking_mean_iou"] == pytest.approx(
-        [v[0] if isinstance(v, list) else v for v in results["adversarial_video_tracking_mean_iou"]])
-    printed = subprocess.run([sys.executable, "-m", "armory_siammtl.armory.results", str(outputs[0])],
-                             capture_output=True, text=True)
+        [v[0] if isinstance(v, list) else v for v in results["adversarial_video_tracking_mean_iou"]]
+    )
+    printed = subprocess.run(
+        [sys.executable, "-m", "armory_siammtl.armory.results", str(outputs[0])], capture_output=True, text=True
+    )
     assert printed.returncode == 0 and "| 5 |" in printed.stdout and "| benign |" in printed.stdout
     # ARMORY's own exporter (export_batches), through the ffmpeg the install provides
     samples = outputs[0].parent / "saved_samples"
@@ -291,8 +339,9 @@ def test_armory_run_with_a_tampered_checksum_fails_without_results(armory_home):
     (saved / "armory_siammtl_manifest.json").write_text(json.dumps(manifest))
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
     try:
-        done = _armory(armory_home, str(_derived(armory_home, "tampered.json",
-                                                 lambda c: c["dataset"].update(SMALL_EMBEDDED))))
+        done = _armory(
+            armory_home, str(_derived(armory_home, "tampered.json", lambda c: c["dataset"].update(SMALL_EMBEDDED)))
+        )
     finally:
         (saved / "armory_siammtl_manifest.json").write_text(original)
     assert done.returncode != 0
@@ -349,18 +398,33 @@ def test_a_submission_runs_as_an_armory_round_runs_it(armory_home, tmp_path):
     hide.mkdir()
     (hide / "sitecustomize.py").write_text(HIDE_INSTALL)
     env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(hide), "PYTHONUNBUFFERED": "1"}
-    probe = subprocess.run([sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('armory_siammtl'))"],
-                           env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert probe.stdout.strip() == "None", f"the package is importable without local_repo_path: {probe.stdout}{probe.stderr}"
+    probe = subprocess.run(
+        [sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('armory_siammtl'))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert probe.stdout.strip() == "None", (
+        f"the package is importable without local_repo_path: {probe.stdout}{probe.stderr}"
+    )
     root = home / ".armory"
-    shutil.copytree(REPO / "armory_siammtl", root / "git" / "submission" / "armory_siammtl",
-                    ignore=shutil.ignore_patterns("*.pth", "__pycache__"))
+    shutil.copytree(
+        REPO / "armory_siammtl",
+        root / "git" / "submission" / "armory_siammtl",
+        ignore=shutil.ignore_patterns("*.pth", "__pycache__"),
+    )
     saved = root / "saved_models"
     saved.mkdir(parents=True)
     shutil.copy(SHIPPED_WEIGHTS / weights_file("mtl_l02"), saved / "my_submission.pth")
-    config = {"dataset_dir": str(armory_home / ".armory" / "datasets"), "local_git_dir": str(root / "git"),
-              "saved_model_dir": str(saved), "output_dir": str(root / "outputs"), "tmp_dir": str(root / "tmp"),
-              "verify_ssl": True}
+    config = {
+        "dataset_dir": str(armory_home / ".armory" / "datasets"),
+        "local_git_dir": str(root / "git"),
+        "saved_model_dir": str(saved),
+        "output_dir": str(root / "outputs"),
+        "tmp_dir": str(root / "tmp"),
+        "verify_ssl": True,
+    }
     (root / "config.json").write_text(json.dumps(config))
 
     def submission(scenario):
@@ -370,8 +434,14 @@ def test_a_submission_runs_as_an_armory_round_runs_it(armory_home, tmp_path):
         scenario["dataset"].update(SMALL_EMBEDDED)
         scenario["attack"]["kwargs"].update(max_iter=5, checkpoints=[5])
 
-    done = subprocess.run([str(ARMORY), "run", str(_derived(home, "submission.json", submission)), "--no-docker"],
-                          env=env, capture_output=True, text=True, timeout=900, cwd=home)
+    done = subprocess.run(
+        [str(ARMORY), "run", str(_derived(home, "submission.json", submission)), "--no-docker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=home,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert [p.name for p in saved.glob("*.*")] == ["my_submission.pth"]  # nothing else needed (no manifest)
     (output,) = sorted((root / "outputs").glob("*/CarlaVideoTracking_*.json"))
@@ -384,8 +454,9 @@ def test_setup_never_copies_outside_saved_model_dir(tmp_path):
 
     weights = tmp_path / "weights"
     weights.mkdir()
-    (weights / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [
-        {"file": "../../escape.pth", "sha256": "0" * 64, "kpt_weight": 0.0, "head": None}]}))
+    (weights / "armory_siammtl_manifest.json").write_text(
+        json.dumps({"weights": [{"file": "../../escape.pth", "sha256": "0" * 64, "kpt_weight": 0.0, "head": None}]})
+    )
     with pytest.raises(CheckpointError, match="must be a plain file name"):
         install_weights(weights, tmp_path / "saved")
     assert not (tmp_path.parent / "escape.pth").exists() and not (tmp_path / "saved").exists()
@@ -400,9 +471,14 @@ def test_a_sweep_cell_equals_an_armory_run_of_its_emitted_scenario(armory_home, 
     from armory_siammtl.evaluation.sweep_config import sweep_config_from_dict
     from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 
-    raw = {"preset": "skelevision", "step_sizes": [0.1], "max_iter": 4, "checkpoints": [2, 4],
-           "models": [{"name": "STL", "weights": str(SHIPPED_WEIGHTS / weights_file("stl")), "kpt_weight": 0.0}],
-           "dataset": {"kind": "procedural", "videos": 1, "frames": 6, "height": 240, "width": 320, "seed": 910000}}
+    raw = {
+        "preset": "skelevision",
+        "step_sizes": [0.1],
+        "max_iter": 4,
+        "checkpoints": [2, 4],
+        "models": [{"name": "STL", "weights": str(SHIPPED_WEIGHTS / weights_file("stl")), "kpt_weight": 0.0}],
+        "dataset": {"kind": "procedural", "videos": 1, "frames": 6, "height": 240, "width": 320, "seed": 910000},
+    }
     config = sweep_config_from_dict(raw)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -412,7 +488,10 @@ def test_a_sweep_cell_equals_an_armory_run_of_its_emitted_scenario(armory_home, 
         torch.set_num_threads(threads)
     (scenario,) = emit_scenarios(config, tmp_path / "emitted")
     emitted = json.loads(scenario.read_text())
-    assert emitted["model"]["model_kwargs"]["channel_order"] == "rgb" and emitted["attack"]["kwargs"]["frame_batch"] is None
+    assert (
+        emitted["model"]["model_kwargs"]["channel_order"] == "rgb"
+        and emitted["attack"]["kwargs"]["frame_batch"] is None
+    )
     before = set((armory_home / ".armory" / "outputs").glob("*/*.json"))
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     done = _armory(armory_home, str(scenario), extra_env=env)
@@ -477,8 +556,10 @@ def test_a_defended_scenario_with_armorys_own_attack_applies_the_defence_in_both
 def test_torchvision_imports_after_tensorflow_once_triton_is_guarded():
     """`armory run` imports TensorFlow before any package code; torch >= 2's triton then crashes on import
     (through torchvision, which ART's texture attack imports): the guard turns that into 'no triton'."""
-    code = ("import tensorflow, torch; from armory_siammtl.runtime import guard_triton; guard_triton(); "
-            "import torchvision.ops; print('imported')")
+    code = (
+        "import tensorflow, torch; from armory_siammtl.runtime import guard_triton; guard_triton(); "
+        "import torchvision.ops; print('imported')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
 
@@ -496,8 +577,9 @@ def test_repeat_tabulates_how_far_runs_of_one_scenario_move(tmp_path):
     key = "adversarial_video_tracking_mean_iou"  # ARMORY's per-video record
     moved["results"][key] = [[v[0] + 0.3] if i == 0 else v for i, v in enumerate(moved["results"][key])]
     (tmp_path / "moved.json").write_text(json.dumps(moved))
-    text = summary(Path("scenarios/embedded/embedded_mtl_l02.json"),
-                   {"a": main_job, "b": main_job, "c": tmp_path / "moved.json"})
+    text = summary(
+        Path("scenarios/embedded/embedded_mtl_l02.json"), {"a": main_job, "b": main_job, "c": tmp_path / "moved.json"}
+    )
     adversarial = [np.mean(first["adversarial_miou_per_video"]), np.mean(first["adversarial_miou_per_video"])]
     adversarial.append(adversarial[0] + 30 / len(first["adversarial_miou_per_video"]))
     assert f"standard deviation {np.std(adversarial, ddof=1):.1f}" in text

@@ -28,8 +28,16 @@ def test_homography_maps_corners():
 
 def test_only_visible_patch_pixels_change(estimator, clip):
     x, y, meta = clip
-    attack = AdversarialTexture(estimator, step_size=0.5, max_iter=2, gradient="sign", init="random", verbose=False,
-                                frame_batch=None, shading=None)
+    attack = AdversarialTexture(
+        estimator,
+        step_size=0.5,
+        max_iter=2,
+        gradient="sign",
+        init="random",
+        verbose=False,
+        frame_batch=None,
+        shading=None,
+    )
     x_adv = attack.generate(x, y, y_patch_metadata=meta)
     assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
     assert x_adv.min() >= 0 and x_adv.max() <= 1
@@ -37,7 +45,7 @@ def test_only_visible_patch_pixels_change(estimator, clip):
     assert not changed[0].any(), "frame 0 stays clean"
     inside = np.zeros(changed.shape[1:], bool)
     coverage = place(CORNERS, attack.texture.shape[:2], x.shape[2:4])
-    inside[coverage.y0:coverage.y1, coverage.x0:coverage.x1] = coverage.coverage.numpy() > 0
+    inside[coverage.y0 : coverage.y1, coverage.x0 : coverage.x1] = coverage.coverage.numpy() > 0
     for t in range(1, 4):
         assert not (changed[t] & ~inside).any(), "pixels outside the patch never change"
         assert not (changed[t] & (meta[0]["masks"][t] == 0)).any(), "the person stays on top"
@@ -69,8 +77,9 @@ def test_raw_gradient_ascent_raises_the_loss(clip):
     tracker = SmoothTracker(y[0]["boxes"])
 
     def loss_after(steps):
-        attack = AdversarialTexture(tracker, step_size=1e-4, max_iter=steps, verbose=False, gradient="raw",
-                                    frame_batch=None, shading=None)
+        attack = AdversarialTexture(
+            tracker, step_size=1e-4, max_iter=steps, verbose=False, gradient="raw", frame_batch=None, shading=None
+        )
         x_adv = attack.generate(x, y, y_patch_metadata=meta)
         return tracker.l1(tracker.predict(x_adv, y_init=y[0]["boxes"][:1])[0]["boxes"], y[0]["boxes"]), attack
 
@@ -81,12 +90,15 @@ def test_raw_gradient_ascent_raises_the_loss(clip):
     assert one - grey > 10.0 and three - one > 10.0, (grey, one, three)
 
 
-@pytest.mark.parametrize("metadata,message", [
-    ({"gs_coords": np.zeros((3, 2))}, "gs_coords must have shape"),
-    ({"gs_coords": CORNERS, "masks": np.ones((4, 10, 10))}, "masks must have shape"),
-    ({"masks": np.ones((4, 96, 128))}, "no 'gs_coords'"),
-    ({"gs_coords": CORNERS * np.nan}, "NaN"),
-])
+@pytest.mark.parametrize(
+    "metadata,message",
+    [
+        ({"gs_coords": np.zeros((3, 2))}, "gs_coords must have shape"),
+        ({"gs_coords": CORNERS, "masks": np.ones((4, 10, 10))}, "masks must have shape"),
+        ({"masks": np.ones((4, 96, 128))}, "no 'gs_coords'"),
+        ({"gs_coords": CORNERS * np.nan}, "NaN"),
+    ],
+)
 def test_bad_metadata_is_refused(estimator, clip, metadata, message):
     x, y, _ = clip
     with pytest.raises(ValueError, match=message):
@@ -97,14 +109,17 @@ def test_empty_video_and_bad_parameters_are_refused(estimator, clip):
     _, _, meta = clip
     with pytest.raises(ValueError, match="empty"):
         AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
-            np.zeros((1, 0, 96, 128, 3), np.float32), [{"boxes": np.zeros((0, 4))}], y_patch_metadata=meta)
+            np.zeros((1, 0, 96, 128, 3), np.float32), [{"boxes": np.zeros((0, 4))}], y_patch_metadata=meta
+        )
     with pytest.raises(ValueError, match="gradient"):
         AdversarialTexture(estimator, gradient="adam")
-    for bad, message in [({"step_size": float("inf")}, "step_size must be a finite number"),
-                         ({"step_size": 1e39}, "step_size must be a finite number"),
-                         ({"batch_size": 2}, "batch_size must be 1"),
-                         ({"texture_size": (0, 0)}, "texture_size\\[0\\] must be a whole number from 1"),
-                         ({"seed": -1}, "seed must be a whole number >= 0")]:
+    for bad, message in [
+        ({"step_size": float("inf")}, "step_size must be a finite number"),
+        ({"step_size": 1e39}, "step_size must be a finite number"),
+        ({"batch_size": 2}, "batch_size must be 1"),
+        ({"texture_size": (0, 0)}, "texture_size\\[0\\] must be a whole number from 1"),
+        ({"seed": -1}, "seed must be a whole number >= 0"),
+    ]:
         with pytest.raises(ValueError, match=message):
             AdversarialTexture(estimator, **bad)
 
@@ -115,12 +130,14 @@ def test_set_params_is_checked_as_construction_is(estimator, caplog):
     attack = AdversarialTexture(estimator, max_iter=50, checkpoints=[10, 20], batch_size=1, verbose=False)
     assert attack.checkpoints == (10, 20, 50)
     before = dict(attack.__dict__)
-    for change, message in [({"gradient": "adam"}, "gradient must be one of"),
-                            ({"checkpoints": [100]}, "checkpoints \\[100\\] lie beyond max_iter=50"),
-                            ({"step_size": float("nan")}, "step_size must be a finite number"),
-                            ({"frame_batch": 1}, "frame_batch must be a whole number >= 2"),
-                            ({"verbose": "yes"}, "verbose must be true or false"),
-                            ({"bogus": 1}, "bogus")]:
+    for change, message in [
+        ({"gradient": "adam"}, "gradient must be one of"),
+        ({"checkpoints": [100]}, "checkpoints \\[100\\] lie beyond max_iter=50"),
+        ({"step_size": float("nan")}, "step_size must be a finite number"),
+        ({"frame_batch": 1}, "frame_batch must be a whole number >= 2"),
+        ({"verbose": "yes"}, "verbose must be true or false"),
+        ({"bogus": 1}, "bogus"),
+    ]:
         with pytest.raises(ValueError, match=message):
             attack.set_params(**change)
         assert attack.__dict__ == before, change
@@ -134,11 +151,14 @@ def test_set_params_is_checked_as_construction_is(estimator, caplog):
     assert checked.checkpoints == (1,)
 
 
-@pytest.mark.parametrize("make_x,message", [
-    (lambda x: (x * 255).astype(np.uint8), "dtype uint8 \\(divide 0-255 pixels by 255\\)"),
-    (lambda x: x * 255, "from 0.* to 2[0-9.]+ \\(0-255 values: divide by 255\\)"),
-    (lambda x: x + 0.01, "must lie in \\[0, 1\\], found values from 0.* to 1.0"),
-])
+@pytest.mark.parametrize(
+    "make_x,message",
+    [
+        (lambda x: (x * 255).astype(np.uint8), "dtype uint8 \\(divide 0-255 pixels by 255\\)"),
+        (lambda x: x * 255, "from 0.* to 2[0-9.]+ \\(0-255 values: divide by 255\\)"),
+        (lambda x: x + 0.01, "must lie in \\[0, 1\\], found values from 0.* to 1.0"),
+    ],
+)
 def test_videos_outside_0_1_are_refused_everywhere(estimator, clip, make_x, message):
     x, y, meta = clip
     bad = make_x(x)
@@ -156,26 +176,32 @@ def test_init_boxes_of_the_wrong_shape_are_named(estimator, clip):
         estimator.predict(x, y_init=np.ones((1, 5)))
 
 
-@pytest.mark.parametrize("corners,message", [
-    ([[60, 40], [120, 40], [180, 40], [58, 86]], "frame 0 .*collinear"),
-    ([[60, 40], [118, 86], [120, 44], [58, 86]], "frame 0 .*not form a convex quadrilateral"),
-    ([[60, 40], [60.5, 40], [60.5, 40.5], [60, 40.5]], "frame 0 .*0.25 square pixels"),
-])
+@pytest.mark.parametrize(
+    "corners,message",
+    [
+        ([[60, 40], [120, 40], [180, 40], [58, 86]], "frame 0 .*collinear"),
+        ([[60, 40], [118, 86], [120, 44], [58, 86]], "frame 0 .*not form a convex quadrilateral"),
+        ([[60, 40], [60.5, 40], [60.5, 40.5], [60, 40.5]], "frame 0 .*0.25 square pixels"),
+    ],
+)
 def test_degenerate_patches_are_refused_with_the_users_corners(estimator, clip, corners, message):
     x, y, meta = clip
     with pytest.raises(ValueError, match=message):
         AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
-            x, y, y_patch_metadata=[dict(meta[0], gs_coords=np.array(corners))])
+            x, y, y_patch_metadata=[dict(meta[0], gs_coords=np.array(corners))]
+        )
 
 
 def test_nan_masks_and_one_frame_videos_are_refused(estimator, clip):
     x, y, meta = clip
     with pytest.raises(ValueError, match="masks hold NaN"):
         AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
-            x, y, y_patch_metadata=[dict(meta[0], masks=np.full((4, 96, 128), np.nan))])
+            x, y, y_patch_metadata=[dict(meta[0], masks=np.full((4, 96, 128), np.nan))]
+        )
     with pytest.raises(ValueError, match="1 frame has nothing to attack"):
         AdversarialTexture(estimator, max_iter=1, verbose=False).generate(
-            x[:, :1], [{"boxes": y[0]["boxes"][:1]}], y_patch_metadata=[dict(meta[0], masks=meta[0]["masks"][:1])])
+            x[:, :1], [{"boxes": y[0]["boxes"][:1]}], y_patch_metadata=[dict(meta[0], masks=meta[0]["masks"][:1])]
+        )
 
 
 def test_windows_without_the_patch_get_a_zero_gradient(estimator, clip):
@@ -183,8 +209,9 @@ def test_windows_without_the_patch_get_a_zero_gradient(estimator, clip):
     x, y, meta = clip
     masks = np.zeros_like(meta[0]["masks"])
     masks[3] = meta[0]["masks"][3]
-    attack = AdversarialTexture(estimator, step_size=0.1, max_iter=4, frame_batch=2, gradient="sign", seed=1,
-                                verbose=False)
+    attack = AdversarialTexture(
+        estimator, step_size=0.1, max_iter=4, frame_batch=2, gradient="sign", seed=1, verbose=False
+    )
     x_adv = attack.generate(x, y, y_patch_metadata=[dict(meta[0], masks=masks)])
     assert np.array_equal(x_adv[:, :3], x[:, :3])  # no patch pixel visible there
     assert x_adv.shape == x.shape and np.isfinite(attack.texture).all()
@@ -211,8 +238,16 @@ def test_sign_accumulated_steps_by_the_sign_of_the_running_gradient_sum(clip):
     steps, delta = 6, 0.02
     runs = {}
     for gradient in ("sign-accumulated", "sign"):
-        runs[gradient] = AdversarialTexture(tracker, step_size=delta, max_iter=steps, checkpoints=range(steps + 1),
-                                            gradient=gradient, verbose=False, frame_batch=None, shading=None)
+        runs[gradient] = AdversarialTexture(
+            tracker,
+            step_size=delta,
+            max_iter=steps,
+            checkpoints=range(steps + 1),
+            gradient=gradient,
+            verbose=False,
+            frame_batch=None,
+            shading=None,
+        )
         runs[gradient].generate(x, y, y_patch_metadata=meta)
     textures = [r.texture for r in runs["sign-accumulated"].checkpoint_results]
     from armory_siammtl.data.patch import check_patch_metadata
@@ -258,8 +293,15 @@ def test_whole_video_or_windows_per_step(clip, frame_batch, expected):
             return super().predict(x, y_init, **kwargs)
 
     lengths = []
-    AdversarialTexture(Counting(y[0]["boxes"]), step_size=0.01, max_iter=3, checkpoints=[3], frame_batch=frame_batch,
-                       shading=None, verbose=False).generate(x, y, y_patch_metadata=meta)
+    AdversarialTexture(
+        Counting(y[0]["boxes"]),
+        step_size=0.01,
+        max_iter=3,
+        checkpoints=[3],
+        frame_batch=frame_batch,
+        shading=None,
+        verbose=False,
+    ).generate(x, y, y_patch_metadata=meta)
     assert lengths[:-1] == expected and lengths[-1] == 4  # the steps, then the checkpoint's whole-video track
 
 

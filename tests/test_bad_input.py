@@ -17,8 +17,13 @@ from armory_siammtl.tracking.tracker import SiamRPNTracker
 from helpers import calibrated_model, moving_block_clip
 
 STL = str(SHIPPED_WEIGHTS / "siamrpn_alex_stl.pth")
-SWEEP = {"models": [{"name": "STL", "weights": STL, "kpt_weight": 0.0}], "step_sizes": [0.1], "max_iter": 1,
-         "checkpoints": [1], "dataset": {"kind": "procedural", "videos": 1, "frames": 3, "height": 96, "width": 128}}
+SWEEP = {
+    "models": [{"name": "STL", "weights": STL, "kpt_weight": 0.0}],
+    "step_sizes": [0.1],
+    "max_iter": 1,
+    "checkpoints": [1],
+    "dataset": {"kind": "procedural", "videos": 1, "frames": 3, "height": 96, "width": 128},
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +34,11 @@ def estimator():
 @pytest.fixture(scope="module")
 def clip():
     video, boxes = moving_block_clip(num_frames=4)
-    return video[None], [{"boxes": boxes}], [{"gs_coords": np.array([[60, 40], [118, 44], [120, 90], [58, 86]]),
-                                            "masks": np.ones((4, 96, 128), np.uint8)}]
+    return (
+        video[None],
+        [{"boxes": boxes}],
+        [{"gs_coords": np.array([[60, 40], [118, 44], [120, 90], [58, 86]]), "masks": np.ones((4, 96, 128), np.uint8)}],
+    )
 
 
 def _gt(boxes, row, value):
@@ -69,8 +77,11 @@ GENERATE_CASES = [  # (what is given, how the input changes, the refusal)
     ("a NaN ground-truth coordinate", lambda x, y, m: (x, _gt(y[0]["boxes"], (2, 1), np.nan), m), "row 2 holds NaN"),
     ("frame 0 absent", lambda x, y, m: (x, _gt(y[0]["boxes"], 0, 0.0), m), "frame 0 has no box"),
     ("a box outside the frame", lambda x, y, m: (x, _gt(y[0]["boxes"], 1, [500, 500, 540, 560]), m), "lies outside"),
-    ("a patch outside the frame", lambda x, y, m: (x, y, [dict(m[0], gs_coords=m[0]["gs_coords"] + 100000)]),
-     "lies outside the 128x96 frame in every frame"),
+    (
+        "a patch outside the frame",
+        lambda x, y, m: (x, y, [dict(m[0], gs_coords=m[0]["gs_coords"] + 100000)]),
+        "lies outside the 128x96 frame in every frame",
+    ),
     ("0-255 floats", lambda x, y, m: (x * 255, y, m), "divide by 255"),
 ]
 
@@ -105,9 +116,16 @@ def test_tracker_refuses_0_255_floats():
 SWEEP_CASES = [  # (what is given, config changes, the refusal)
     ("step size inf", {"step_sizes": [float("inf")]}, "step_sizes[0] must be a finite number"),
     ("seeds [true]", {"seeds": [True]}, "seeds[0] must be a whole number"),
-    ('pretrained_head "false"', {"models": [dict(SWEEP["models"][0], pretrained_head="false")]},
-     "pretrained_head must be true or false"),
-    ("16x16 frames", {"dataset": dict(SWEEP["dataset"], height=16, width=16)}, "dataset height must be a whole number >= 64"),
+    (
+        'pretrained_head "false"',
+        {"models": [dict(SWEEP["models"][0], pretrained_head="false")]},
+        "pretrained_head must be true or false",
+    ),
+    (
+        "16x16 frames",
+        {"dataset": dict(SWEEP["dataset"], height=16, width=16)},
+        "dataset height must be a whole number >= 64",
+    ),
     ("window_influence 2", {"window_influence": 2}, "window_influence must be a number in [0, 1]"),
 ]
 
@@ -131,8 +149,11 @@ def test_sweep_state(tmp_path):
     results.write_text(",".join(COLUMNS) + "\n")
     with pytest.raises(ValueError, match="has no r.csv.settings.json beside it"):
         run_sweep(config, results, progress=False)
-    for garbage, message in [("{not json", "not readable JSON"), ("[1, 2]", "not a sweep's settings file"),
-                             ('{"dataset": {}}', "not a sweep's settings file")]:
+    for garbage, message in [
+        ("{not json", "not readable JSON"),
+        ("[1, 2]", "not a sweep's settings file"),
+        ('{"dataset": {}}', "not a sweep's settings file"),
+    ]:
         (tmp_path / "r.csv.settings.json").write_text(garbage)
         with pytest.raises(ValueError, match=message):
             run_sweep(config, results, progress=False)
@@ -148,11 +169,27 @@ def test_sweep_state(tmp_path):
 def test_impossible_and_conflicting_rows_are_left_out(tmp_path):
     from armory_siammtl.evaluation.results_file import COLUMNS, read_rows
 
-    base = {"model": "STL", "kpt_weight": "0.0", "head": "", "pretrained_head": "False", "dataset": "procedural",
-            "video": "v", "step_size": "0.1", "seed": "0", "success": "", "precision20": "", "runtime": "r"}
-    rows = [dict(base, steps="0", miou="70"), dict(base, steps="1", miou="-7"), dict(base, video="w", steps="0",
-            miou="250"), dict(base, video="u", steps="0", miou="6.1"), dict(base, video="u", steps="0", miou="22.6"),
-            dict(base, video="z", steps="x", miou="5")]
+    base = {
+        "model": "STL",
+        "kpt_weight": "0.0",
+        "head": "",
+        "pretrained_head": "False",
+        "dataset": "procedural",
+        "video": "v",
+        "step_size": "0.1",
+        "seed": "0",
+        "success": "",
+        "precision20": "",
+        "runtime": "r",
+    }
+    rows = [
+        dict(base, steps="0", miou="70"),
+        dict(base, steps="1", miou="-7"),
+        dict(base, video="w", steps="0", miou="250"),
+        dict(base, video="u", steps="0", miou="6.1"),
+        dict(base, video="u", steps="0", miou="22.6"),
+        dict(base, video="z", steps="x", miou="5"),
+    ]
     path = tmp_path / "rows.csv"
     path.write_text(",".join(COLUMNS) + "\n" + "".join(",".join(r[c] for c in COLUMNS) + "\n" for r in rows))
     kept, dropped, reasons = read_rows(path)
@@ -161,13 +198,23 @@ def test_impossible_and_conflicting_rows_are_left_out(tmp_path):
 
 
 CLI_CASES = [  # (what is given, arguments, the refusal)
-    ("--threads -1", ["track", "v", "--init", "1,1,5,5", "--weights", STL, "--threads", "-1"], "must be a whole number >= 1"),
-    ("--max-frames -1", ["track", "v", "--init", "1,1,5,5", "--weights", STL, "--max-frames", "-1"],
-     "must be a whole number >= 1"),
+    (
+        "--threads -1",
+        ["track", "v", "--init", "1,1,5,5", "--weights", STL, "--threads", "-1"],
+        "must be a whole number >= 1",
+    ),
+    (
+        "--max-frames -1",
+        ["track", "v", "--init", "1,1,5,5", "--weights", STL, "--max-frames", "-1"],
+        "must be a whole number >= 1",
+    ),
     ("16x16 make-data", ["make-data", "--out", "o", "--height", "16"], "must be a whole number from 64"),
     ("16x16 training", ["train", "--out", "o", "--width", "16"], "must be a whole number from 64"),
-    ("--set with a key that is none", ["attack", "v", "--init", "1,1,5,5", "--weights", STL, "--set", "speed=2"],
-     "--set takes KEY=VALUE"),
+    (
+        "--set with a key that is none",
+        ["attack", "v", "--init", "1,1,5,5", "--weights", STL, "--set", "speed=2"],
+        "--set takes KEY=VALUE",
+    ),
 ]
 
 
@@ -197,7 +244,10 @@ def test_manifest_and_checkpoint_values_that_are_not_numbers_are_named(tmp_path)
 
     weights = tmp_path / "w.pth"
     weights.write_bytes(open(STL, "rb").read())
-    (tmp_path / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [
-        {"file": "w.pth", "sha256": sha256_of(weights), "kpt_weight": "zero", "head": None}]}))
-    with pytest.raises(ValueError, match="armory_siammtl_manifest.json.* records lambda_K 'zero', which is not a number"):
+    (tmp_path / "armory_siammtl_manifest.json").write_text(
+        json.dumps({"weights": [{"file": "w.pth", "sha256": sha256_of(weights), "kpt_weight": "zero", "head": None}]})
+    )
+    with pytest.raises(
+        ValueError, match="armory_siammtl_manifest.json.* records lambda_K 'zero', which is not a number"
+    ):
         load_model(ModelVariant(0.0, weights=weights))

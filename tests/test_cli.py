@@ -17,8 +17,26 @@ STL = REPO / "armory_siammtl" / "model_weights" / "siamrpn_alex_stl.pth"
 @pytest.fixture(scope="module")
 def scene_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("scenes")
-    assert main(["make-data", "--out", str(out), "--videos", "1", "--frames", "6", "--height", "240",
-                 "--width", "320", "--seed", "700000"]) == 0
+    assert (
+        main(
+            [
+                "make-data",
+                "--out",
+                str(out),
+                "--videos",
+                "1",
+                "--frames",
+                "6",
+                "--height",
+                "240",
+                "--width",
+                "320",
+                "--seed",
+                "700000",
+            ]
+        )
+        == 0
+    )
     folder = out / "scene_700000"
     boxes = np.load(folder / "gt_boxes.npy")
     np.savetxt(folder / "gt.txt", boxes, delimiter=",", fmt="%d")
@@ -32,12 +50,32 @@ def test_track_writes_boxes_that_follow_the_person(scene_dir, tmp_path):
     boxes = np.loadtxt(tmp_path / "boxes.txt")
     assert boxes.shape == (6, 4)
     from armory_siammtl.tracking.metrics import video_mean_iou
+
     assert video_mean_iou(gt, boxes) > 0.3
 
 
 def test_attack_writes_texture_video_and_checkpointed_miou(scene_dir, tmp_path):
-    assert main(["attack", str(scene_dir), "--boxes", str(scene_dir / "gt.txt"), "--weights", str(STL),
-                 "--set", "max_iter=2", "--set", "checkpoints=[1]", "--set", "gradient=sign", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "attack",
+                str(scene_dir),
+                "--boxes",
+                str(scene_dir / "gt.txt"),
+                "--weights",
+                str(STL),
+                "--set",
+                "max_iter=2",
+                "--set",
+                "checkpoints=[1]",
+                "--set",
+                "gradient=sign",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "scores.json").read_text())
     assert [c["steps"] for c in report["checkpoints"]] == [1, 2]
     assert set(report["checkpoints"][0]) == {"steps", "miou", "success", "precision20"}
@@ -48,11 +86,41 @@ def test_attack_writes_texture_video_and_checkpointed_miou(scene_dir, tmp_path):
 def test_track_a_real_video_and_refuse_bad_input(tmp_path, capsys):
     if not BAG_VIDEO.is_file():
         pytest.skip(f"real video {BAG_VIDEO} is absent (a fresh clone has no ../shared/)")
-    assert main(["track", str(BAG_VIDEO), "--init", "280,100,380,210", "--weights", str(STL), "--out",
-                 str(tmp_path), "--max-frames", "5"]) == 0
+    assert (
+        main(
+            [
+                "track",
+                str(BAG_VIDEO),
+                "--init",
+                "280,100,380,210",
+                "--weights",
+                str(STL),
+                "--out",
+                str(tmp_path),
+                "--max-frames",
+                "5",
+            ]
+        )
+        == 0
+    )
     assert np.loadtxt(tmp_path / "boxes.txt").shape == (5, 4)
-    assert main(["track", str(BAG_VIDEO), "--init", "900,900,950,990", "--weights", str(STL), "--out",
-                 str(tmp_path), "--max-frames", "3"]) == 2
+    assert (
+        main(
+            [
+                "track",
+                str(BAG_VIDEO),
+                "--init",
+                "900,900,950,990",
+                "--weights",
+                str(STL),
+                "--out",
+                str(tmp_path),
+                "--max-frames",
+                "3",
+            ]
+        )
+        == 2
+    )
     assert "outside" in capsys.readouterr().err
     assert main(["track", str(tmp_path / "none.avi"), "--init", "1,1,5,5", "--weights", str(STL)]) == 2
 
@@ -63,10 +131,44 @@ def test_train_on_coco_and_lasot_fixtures(tmp_path):
     annotations = write_coco_fixture(tmp_path)
     write_lasot_fixture(tmp_path)
     out = tmp_path / "run"
-    assert main(["train", "--out", str(out), "--kpt-weight", "0.2", "--head", "shallow", "--epochs", "1",
-                 "--iters", "2", "--batch-size", "2", "--instance-size", "159", "--val-videos", "1", "--val-pairs",
-                 "2", "--frames", "4", "--height", "160", "--width", "200", "--coco-annotations", str(annotations),
-                 "--coco-images", str(tmp_path / "images"), "--lasot", str(tmp_path / "person")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(out),
+                "--kpt-weight",
+                "0.2",
+                "--head",
+                "shallow",
+                "--epochs",
+                "1",
+                "--iters",
+                "2",
+                "--batch-size",
+                "2",
+                "--instance-size",
+                "159",
+                "--val-videos",
+                "1",
+                "--val-pairs",
+                "2",
+                "--frames",
+                "4",
+                "--height",
+                "160",
+                "--width",
+                "200",
+                "--coco-annotations",
+                str(annotations),
+                "--coco-images",
+                str(tmp_path / "images"),
+                "--lasot",
+                str(tmp_path / "person"),
+            ]
+        )
+        == 0
+    )
     epochs = json.loads((out / "metrics.json").read_text())["epochs"]
     assert len(epochs) == 1 and epochs[0]["train_kpt"] > 0 and (out / "best.pth").is_file()
     assert main(["train", "--out", str(out), "--coco-annotations", str(annotations)]) == 2
@@ -81,12 +183,33 @@ def test_deterministic_attacks_repeat_bit_for_bit(scene_dir, tmp_path):
     outputs = []
     try:
         for run in ("a", "b"):
-            assert main(["attack", str(scene_dir), "--boxes", str(scene_dir / "gt.txt"), "--weights", str(STL),
-                         "--set", "max_iter=3", "--set", "checkpoints=[1]", "--set", "frame_batch=3",
-                         "--deterministic", "--out", str(tmp_path / run)]) == 0
+            assert (
+                main(
+                    [
+                        "attack",
+                        str(scene_dir),
+                        "--boxes",
+                        str(scene_dir / "gt.txt"),
+                        "--weights",
+                        str(STL),
+                        "--set",
+                        "max_iter=3",
+                        "--set",
+                        "checkpoints=[1]",
+                        "--set",
+                        "frame_batch=3",
+                        "--deterministic",
+                        "--out",
+                        str(tmp_path / run),
+                    ]
+                )
+                == 0
+            )
             facts = runtime_facts()
             assert facts["deterministic"] and facts["threads"] == 1
-            outputs.append(((tmp_path / run / "scores.json").read_text(), (tmp_path / run / "texture.png").read_bytes()))
+            outputs.append(
+                ((tmp_path / run / "scores.json").read_text(), (tmp_path / run / "texture.png").read_bytes())
+            )
     finally:
         torch.use_deterministic_algorithms(False)
         torch.set_num_threads(threads)
@@ -111,7 +234,10 @@ def test_attack_inputs_are_checked_with_clear_messages(scene_dir, tmp_path, caps
         (["--boxes", str(short)], "3 lines for 6 frames"),
         (["--boxes", str(empty)], "holds no boxes (it is empty)"),
         (["--boxes", str(header)], "line 1: 'x,y,w,h' is not four numbers"),
-        (["--boxes", str(scene_dir / "gt.txt"), "--set", "instance_size=-1"], "instance_size must be a whole number from 127"),
+        (
+            ["--boxes", str(scene_dir / "gt.txt"), "--set", "instance_size=-1"],
+            "instance_size must be a whole number from 127",
+        ),
         (["--boxes", str(scene_dir / "gt.txt"), "--set", "step_size=inf"], "step_size must be a finite number"),
         (["--boxes", str(scene_dir / "gt.txt"), "--set", "steps=3"], "--set takes KEY=VALUE with KEY one of"),
         (["--boxes", str(scene_dir / "gt.txt"), "--max-frames", "-1"], "must be a whole number >= 1, got -1"),
@@ -140,8 +266,10 @@ def test_describe_weights_makes_a_plain_pysot_file_self_describing(tmp_path, cap
     torch.save({"state_dict": read_checkpoint(STL)["state_dict"], "epoch": 19}, plain)
     out = tmp_path / "described.pth"
     with pytest.warns(UnverifiedWeightsWarning):  # the input itself is unverified
-        assert main(["describe-weights", "--weights", str(plain), "--training-command", "pysot train",
-                     "--out", str(out)]) == 0
+        assert (
+            main(["describe-weights", "--weights", str(plain), "--training-command", "pysot train", "--out", str(out)])
+            == 0
+        )
     assert "lambda_K=0.0, head=None" in capsys.readouterr().out
     assert read_checkpoint(out)["siammtl"]["command"] == "pysot train"
     load_model(ModelVariant(0.0, weights=out))  # verified by its metadata: no warning, no error
@@ -174,15 +302,20 @@ def test_validate_names_weights_that_are_not_installed(tmp_path, capsys):
     saved = tmp_path / "saved_models"
     saved.mkdir()
     shutil.copy(STL, saved / STL.name)  # ARMORY's round: the weights file alone
-    scenarios = [str(REPO / "scenarios" / name) for name in ("carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l04.json")]
+    scenarios = [
+        str(REPO / "scenarios" / name) for name in ("carla_stl.json", "carla_mtl_l02.json", "carla_mtl_l04.json")
+    ]
     assert main(["validate", *scenarios, "--weights-dir", str(saved)]) == 2
     out = capsys.readouterr().out
     assert f"ok      {scenarios[0]}" in out
     assert "siamrpn_alex_mtl_l02.pth are not installed in" in out and "run `armory-siammtl setup`" in out
-    assert ("siamrpn_alex_mtl_l04.pth are not installed in" in out
-            and "this project ships none for lambda_K=0.4, head='shallow'; train them as the paper did with "
-                "`armory-siammtl train --recipe skelevision --out runs/siamrpn_alex_mtl_l04 --kpt-weight 0.4 "
-                "--head shallow --init-weights siamrpn_alex_dwxcorr.pth --coco-annotations" in out)
+    assert (
+        "siamrpn_alex_mtl_l04.pth are not installed in" in out
+        and "this project ships none for lambda_K=0.4, head='shallow'; train them as the paper did with "
+        "`armory-siammtl train --recipe skelevision --out runs/siamrpn_alex_mtl_l04 --kpt-weight 0.4 "
+        "--head shallow --init-weights siamrpn_alex_dwxcorr.pth --coco-annotations"
+        in out
+    )
     assert main(["validate", scenarios[0], "--weights-dir", str(saved), "--load"]) == 0  # predict + gradient too
     assert f"ok      {scenarios[0]}" in capsys.readouterr().out
 
@@ -195,8 +328,22 @@ def test_reproduce_dry_run_lists_every_run_and_the_training_it_needs(tmp_path, c
     weights.mkdir()
     shutil.copy(STL, weights / STL.name)
     out = tmp_path / "table3"
-    assert main(["reproduce", "table3", "--weights-dir", str(weights), "--dry-run", "--carla-frames", "10",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "table3",
+                "--weights-dir",
+                str(weights),
+                "--dry-run",
+                "--carla-frames",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     stems = PAPER_TABLES["table3"].models
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
@@ -209,8 +356,10 @@ def test_reproduce_dry_run_lists_every_run_and_the_training_it_needs(tmp_path, c
     assert len(trains) == len(stems) - 1 + pretrained
     assert not out.exists()  # a dry run writes nothing
 
-    assert main(["reproduce", "table2", "--weights-dir", str(weights), "--otb-root", str(tmp_path),
-                 "--out", str(out)]) == 2
+    assert (
+        main(["reproduce", "table2", "--weights-dir", str(weights), "--otb-root", str(tmp_path), "--out", str(out)])
+        == 2
+    )
     error = capsys.readouterr().err
     assert "needs weights not in" in error and "siamrpn_alex_mtl_l02.pth; give --train" in error
     assert "armory-siammtl train --recipe skelevision --out " + str(out / "runs" / "siamrpn_alex_mtl_l02") in error

@@ -50,8 +50,9 @@ np.savez(sys.argv[1] + '/loaded.npz', x=x, boxes=y[0]['boxes'], gs=meta['gs_coor
 
 def test_tfds_export_loads_through_armorys_pipeline(tmp_path):
     # TensorFlow's data pipeline and torch training do not share a process safely: run it apart
-    done = subprocess.run([sys.executable, "-c", READ_THROUGH_ARMORY, str(tmp_path)], capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", READ_THROUGH_ARMORY, str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = np.load(tmp_path / "loaded.npz")
     reference = make_video(3, num_frames=3, height=960, width=1280)

@@ -25,7 +25,9 @@ def test_scenarios_run_in_the_official_image_from_the_mounted_working_tree():
         config = json.loads(path.read_text())
         image = config["sysconfig"]["docker_image"]
         assert is_armory(image) and get_armory_name(image) == IMAGE_MAP["pytorch"], (path, image)
-        assert config["sysconfig"].get("external_github_repo") is None and config["sysconfig"]["local_repo_path"] is None
+        assert (
+            config["sysconfig"].get("external_github_repo") is None and config["sysconfig"]["local_repo_path"] is None
+        )
         for section in ("model", "attack", "dataset", "scenario"):
             module = config[section]["module"]
             if module.startswith("armory_siammtl"):

@@ -127,8 +127,17 @@ def test_a_defence_attached_after_construction_is_in_the_attacks_gradient(clip):
 
 def test_arts_adversarial_texture_runs_unchanged(estimator, clip):
     x, y = clip
-    attack = AdversarialTexturePyTorch(estimator, patch_height=16, patch_width=24, x_min=60, y_min=80,
-                                       step_size=0.05, max_iter=2, batch_size=1, verbose=False)
+    attack = AdversarialTexturePyTorch(
+        estimator,
+        patch_height=16,
+        patch_width=24,
+        x_min=60,
+        y_min=80,
+        step_size=0.05,
+        max_iter=2,
+        batch_size=1,
+        verbose=False,
+    )
     foreground = np.ones_like(x)
     x_adv = attack.generate(x, y, y_init=y[0]["boxes"][:1], foreground=foreground, shuffle=False)
     changed = np.abs(x_adv - x).sum(axis=-1) > 0

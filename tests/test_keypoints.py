@@ -25,10 +25,18 @@ def test_a_format_is_mapped_by_the_names_it_declares(tmp_path):
     names = ["neck", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_knee", "left_knee"]
     points = [[40, 20, 2], [30, 25, 2], [50, 25, 2], [33, 55, 1], [47, 55, 2], [33, 75, 2], [47, 75, 0]]
     annotation = folder / "toy.json"
-    annotation.write_text(json.dumps({
-        "categories": [{"keypoints": names}], "images": [{"id": 1, "file_name": "a.jpg"}],
-        "annotations": [{"image_id": 1, "bbox": [20, 10, 50, 120], "keypoints": sum(points, [])},  # box leaves the image
-                        {"image_id": 1, "bbox": [0, 0, 10, 10], "keypoints": [0] * 21}]}))
+    annotation.write_text(
+        json.dumps(
+            {
+                "categories": [{"keypoints": names}],
+                "images": [{"id": 1, "file_name": "a.jpg"}],
+                "annotations": [
+                    {"image_id": 1, "bbox": [20, 10, 50, 120], "keypoints": sum(points, [])},  # box leaves the image
+                    {"image_id": 1, "bbox": [0, 0, 10, 10], "keypoints": [0] * 21},
+                ],
+            }
+        )
+    )
     people, left_out = coco_style(folder, annotation)
     assert left_out == 1 and len(people) == 1  # the second has no labelled joint
     person = people[0]

@@ -116,15 +116,18 @@ def test_checkpoints_record_their_network_and_load_model_checks_it(tmp_path):
         load_model(ModelVariant())
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(kpt_weight=0.2), "needs a head"),
-    (dict(kpt_weight=0.0, head="shallow"), "needs a head and an STL model"),
-    (dict(kpt_weight=float("nan"), head="shallow"), "finite number >= 0"),
-    (dict(kpt_weight=-0.1, head="shallow"), "finite number >= 0"),
-    (dict(kpt_weight="much", head="shallow"), "must be a number"),
-    (dict(kpt_weight=0.2, head="huge"), "head must be"),
-    (dict(kpt_weight=0.0, pretrained_head=True), "pretrained_head needs a keypoint head"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(kpt_weight=0.2), "needs a head"),
+        (dict(kpt_weight=0.0, head="shallow"), "needs a head and an STL model"),
+        (dict(kpt_weight=float("nan"), head="shallow"), "finite number >= 0"),
+        (dict(kpt_weight=-0.1, head="shallow"), "finite number >= 0"),
+        (dict(kpt_weight="much", head="shallow"), "must be a number"),
+        (dict(kpt_weight=0.2, head="huge"), "head must be"),
+        (dict(kpt_weight=0.0, pretrained_head=True), "pretrained_head needs a keypoint head"),
+    ],
+)
 def test_model_variants_are_validated_in_one_place(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ModelVariant(**kwargs)
@@ -171,19 +174,24 @@ def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted)
         read_state_dict(evil)
 
 
-@pytest.mark.parametrize("entry,message", [
-    ({"file": "w.pth", "sha256": ""}, "sha256 '', not 64 hex digits"),
-    ({"file": "w.pth", "sha256": None}, "sha256 None, not 64 hex digits"),
-    ({"file": "w.pth"}, "sha256 None, not 64 hex digits"),
-    ({"file": "../../x.pth", "sha256": "0" * 64}, "must be a plain file name"),
-])
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ({"file": "w.pth", "sha256": ""}, "sha256 '', not 64 hex digits"),
+        ({"file": "w.pth", "sha256": None}, "sha256 None, not 64 hex digits"),
+        ({"file": "w.pth"}, "sha256 None, not 64 hex digits"),
+        ({"file": "../../x.pth", "sha256": "0" * 64}, "must be a plain file name"),
+    ],
+)
 def test_manifests_without_checksums_or_with_paths_are_refused(tmp_path, entry, message):
     import json
 
     from armory_siammtl.models import load_model
 
     save_checkpoint(SiamRPN(), tmp_path / "w.pth", ModelVariant())
-    (tmp_path / "armory_siammtl_manifest.json").write_text(json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]}))
+    (tmp_path / "armory_siammtl_manifest.json").write_text(
+        json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]})
+    )
     with pytest.raises(CheckpointError, match=message):
         load_model(ModelVariant(weights=tmp_path / "w.pth"))
 
@@ -197,16 +205,19 @@ def test_weights_with_nan_tensors_are_refused(tmp_path):
         load_checkpoint(SiamRPN(), tmp_path / "nan.pth")
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(penalty_k=float("nan")), "penalty_k must be a finite number"),
-    (dict(lr=float("inf")), "lr must be a finite number"),
-    (dict(instance_size=-1), "instance_size must be a whole number from 127"),
-    (dict(instance_size=287.5), "instance_size must be a whole number"),
-    (dict(lr=-5), "lr must be a number in \\[0, 1\\]"),
-    (dict(window_influence=2), "window_influence must be a number in \\[0, 1\\]"),
-    (dict(context_amount=-1), "context_amount must be a number in \\(0, 10\\]"),
-    (dict(channel_order="bgra"), "channel_order must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(penalty_k=float("nan")), "penalty_k must be a finite number"),
+        (dict(lr=float("inf")), "lr must be a finite number"),
+        (dict(instance_size=-1), "instance_size must be a whole number from 127"),
+        (dict(instance_size=287.5), "instance_size must be a whole number"),
+        (dict(lr=-5), "lr must be a number in \\[0, 1\\]"),
+        (dict(window_influence=2), "window_influence must be a number in \\[0, 1\\]"),
+        (dict(context_amount=-1), "context_amount must be a number in \\(0, 10\\]"),
+        (dict(channel_order="bgra"), "channel_order must be one of"),
+    ],
+)
 def test_tracking_settings_are_finite(kwargs, message):
     from armory_siammtl.tracking import TrackingConfig
 
@@ -292,8 +303,18 @@ def test_a_reference_lightning_checkpoint_loads_with_pysot_names(tmp_path):
     from armory_siammtl.models.metadata import UnverifiedWeightsWarning
 
     model = SiamRPN(NetworkConfig(head="shallow", head_style="skelevision"))
-    features = {0: "layer1.0", 1: "layer1.1", 4: "layer2.0", 5: "layer2.1", 8: "layer3.0", 9: "layer3.1",
-                11: "layer4.0", 12: "layer4.1", 14: "layer5.0", 15: "layer5.1"}
+    features = {
+        0: "layer1.0",
+        1: "layer1.1",
+        4: "layer2.0",
+        5: "layer2.1",
+        8: "layer3.0",
+        9: "layer3.1",
+        11: "layer4.0",
+        12: "layer4.1",
+        14: "layer5.0",
+        15: "layer5.1",
+    }
 
     def reference_name(name):
         parts = name.split(".")

@@ -35,20 +35,42 @@ def test_evaluate_real_runs_every_tracker_on_real_videos(tmp_path, capsys):
 
     from armory_siammtl.data.otb import read_otb_boxes
 
-    assert main(["evaluate-real", *map(str, videos), "--weights", str(STL), "--weights",
-                 str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "--nanotrack", str(NANOTRACK), "--max-frames", "12",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "evaluate-real",
+                *map(str, videos),
+                "--weights",
+                str(STL),
+                "--weights",
+                str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"),
+                "--nanotrack",
+                str(NANOTRACK),
+                "--max-frames",
+                "12",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     results = pd.read_csv(tmp_path / "real_video.csv")
-    assert list(dict.fromkeys(results["tracker"])) == ["STL (siamrpn_alex_stl.pth)",
-                                                       "MTL λK=0.2 shallow (siamrpn_alex_mtl_l02.pth)",
-                                                       "OpenCV MIL", "NanoTrack", "static box"]
+    assert list(dict.fromkeys(results["tracker"])) == [
+        "STL (siamrpn_alex_stl.pth)",
+        "MTL λK=0.2 shallow (siamrpn_alex_mtl_l02.pth)",
+        "OpenCV MIL",
+        "NanoTrack",
+        "static box",
+    ]
     gt = read_otb_boxes(videos[0] / "groundtruth_rect.txt")[:12]
     static = results[(results["tracker"] == "static box") & (results["video"] == "Crossing")].iloc[0]
     assert static["miou"] == pytest.approx(100 * box_iou(gt[1:], np.repeat(gt[:1], 11, axis=0)).mean())
     assert (results["fps"] > 0).all() and results[["miou", "success", "precision20"]].stack().between(0, 100).all()
     means = summary(results).set_index("tracker")
     assert means.loc["static box", "miou"] == pytest.approx(results[results["tracker"] == "static box"]["miou"].mean())
-    assert means.loc["static box", "miou_low"] <= means.loc["static box", "miou"] <= means.loc["static box", "miou_high"]
+    assert (
+        means.loc["static box", "miou_low"] <= means.loc["static box", "miou"] <= means.loc["static box", "miou_high"]
+    )
     pairs = results.pivot(index="video", columns="tracker", values="miou")
     assert means.loc["NanoTrack", "miou_vs_ref"] == pytest.approx((pairs["NanoTrack"] - pairs["OpenCV MIL"]).mean())
     out = capsys.readouterr().out
@@ -63,15 +85,32 @@ def test_tre_tracks_each_video_from_later_start_frames(tmp_path, capsys):
 
     from armory_siammtl.data.otb import read_otb_boxes
 
-    assert main(["evaluate-real", str(crossing), "--weights", str(STL), "--max-frames", "12", "--starts", "3",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "evaluate-real",
+                str(crossing),
+                "--weights",
+                str(STL),
+                "--max-frames",
+                "12",
+                "--starts",
+                "3",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     results = pd.read_csv(tmp_path / "real_video.csv")
     assert sorted(results["start"].unique()) == [0, 4, 8] and len(results) == 9
     gt = read_otb_boxes(crossing / "groundtruth_rect.txt")[:12]
     static = results[results["tracker"] == "static box"].set_index("start")
     for start in (0, 4, 8):  # each start's static box is that frame's box, scored on the frames after it
         assert static.loc[start, "frames"] == 12 - start
-        assert static.loc[start, "miou"] == pytest.approx(100 * box_iou(gt[start + 1:], np.repeat(gt[start:start + 1], 11 - start, axis=0)).mean())
+        assert static.loc[start, "miou"] == pytest.approx(
+            100 * box_iou(gt[start + 1 :], np.repeat(gt[start : start + 1], 11 - start, axis=0)).mean()
+        )
     out = capsys.readouterr().out
     assert "| mIoU (sd over starts) |" in out
     assert f"| Crossing | static box | {static['miou'].mean():.1f} ({static['miou'].std():.1f}) |" in out
@@ -104,8 +143,9 @@ def test_shipped_weights_track_real_people_on_the_eight_evaluation_videos():
         trackers[name] = real_video.siamrpn(load_model(variant_from_file(SHIPPED_WEIGHTS / f"{name}.pth")))
     folders, _ = sequence_folders(EVALUATION_ROOTS)
     assert len(folders) == 8
-    results = real_video.evaluate(folders, trackers, 100, progress=False).pivot(index="video", columns="tracker",
-                                                                                 values="miou")
+    results = real_video.evaluate(folders, trackers, 100, progress=False).pivot(
+        index="video", columns="tracker", values="miou"
+    )
     for name in ("siamrpn_alex_stl", "siamrpn_alex_mtl_l02"):
         assert results[name].mean() >= 25.0 > results["static"].mean(), results
         assert (results[name] > results["static"]).sum() >= 5, results

@@ -16,11 +16,18 @@ from armory_siammtl.evaluation.sweep_config import load_sweep_config, sweep_conf
 from armory_siammtl.evaluation.tables import markdown_table, paper_table, verdict_table
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "armory_siammtl" / "model_weights"
-MODELS = [{"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},
-          {"name": "MTL-0.2", "weights": str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "kpt_weight": 0.2,
-           "head": "shallow"}]
-RAW = {"models": MODELS, "step_sizes": [0.1, 0.2], "max_iter": 2, "checkpoints": [1, 2], "frame_batch": 3,
-       "dataset": {"kind": "procedural", "videos": 1, "frames": 5, "height": 180, "width": 240, "seed": 910000}}
+MODELS = [
+    {"name": "STL", "weights": str(WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0},
+    {"name": "MTL-0.2", "weights": str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), "kpt_weight": 0.2, "head": "shallow"},
+]
+RAW = {
+    "models": MODELS,
+    "step_sizes": [0.1, 0.2],
+    "max_iter": 2,
+    "checkpoints": [1, 2],
+    "frame_batch": 3,
+    "dataset": {"kind": "procedural", "videos": 1, "frames": 5, "height": 180, "width": 240, "seed": 910000},
+}
 
 
 class Interrupted(Exception):
@@ -70,14 +77,22 @@ def test_report_has_the_papers_shape(full_run, tmp_path):
     assert list(table.columns) == ["STL", "MTL-0.2"]
     rows = read_results(full_run)
     assert table.loc[("0.2", 2), "STL"] == pytest.approx(
-        rows[(rows["model"] == "STL") & (rows["step_size"] == "0.2") & (rows["steps"] == 2)]["miou"].mean())
+        rows[(rows["model"] == "STL") & (rows["step_size"] == "0.2") & (rows["steps"] == 2)]["miou"].mean()
+    )
     lines = written["table_md"].read_text().splitlines()
     assert sum(line.startswith("| ") for line in lines) == 1 + 5
     for name in ("robustness", "per_video", "frame", "iou_per_frame", "textures"):
         assert written[name].stat().st_size > 10_000, name
     page = written["report_md"].read_text()
-    for link in ("robustness.png", "per_video.png", "frame.png", "iou_per_frame.png", "textures.png",
-                 "showcase_STL.mp4", "showcase_MTL_0_2.mp4"):
+    for link in (
+        "robustness.png",
+        "per_video.png",
+        "frame.png",
+        "iou_per_frame.png",
+        "textures.png",
+        "showcase_STL.mp4",
+        "showcase_MTL_0_2.mp4",
+    ):
         assert f"({link})" in page and (tmp_path / link).is_file(), link
     assert "| MTL-0.2 |" in page  # the paired comparisons
     from test_armory import decoded_frames
@@ -93,8 +108,13 @@ def test_cell_records_hold_what_the_rows_say(full_run):
     for row in rows[rows["steps"] > 0].itertuples():
         record = load_cell(cell_path(full_run, row.model, row.step_size, row.video, row.seed))
         k = list(record["steps"]).index(row.steps)
-        assert 100 * video_mean_iou(record["gt_boxes"], record["adversarial_boxes"][k]) == pytest.approx(row.miou, abs=1e-3)
-        assert record["textures"].shape[0] == len(RAW["checkpoints"]) and 0 <= record["textures"].min() <= record["textures"].max() <= 1
+        assert 100 * video_mean_iou(record["gt_boxes"], record["adversarial_boxes"][k]) == pytest.approx(
+            row.miou, abs=1e-3
+        )
+        assert (
+            record["textures"].shape[0] == len(RAW["checkpoints"])
+            and 0 <= record["textures"].min() <= record["textures"].max() <= 1
+        )
     benign = rows[rows["steps"] == 0].iloc[0]
     record = load_cell(cell_path(full_run, benign.model, benign.step_size, benign.video, benign.seed))
     assert 100 * video_mean_iou(record["gt_boxes"], record["benign_boxes"]) == pytest.approx(benign.miou, abs=1e-3)
@@ -107,8 +127,17 @@ def _synthetic_results(mtl_shift: float, videos: int = 8, seeds: int = 2) -> pd.
     for video in range(videos):
         for seed in range(seeds):
             for model, kpt, shift in (("STL", 0.0, 0.0), ("MTL", 0.2, mtl_shift)):
-                base = dict(model=model, kpt_weight=kpt, head="" if kpt == 0 else "shallow", pretrained_head=False,
-                            dataset="procedural", video=f"v{video}", step_size="0.1", seed=seed, runtime="test")
+                base = dict(
+                    model=model,
+                    kpt_weight=kpt,
+                    head="" if kpt == 0 else "shallow",
+                    pretrained_head=False,
+                    dataset="procedural",
+                    video=f"v{video}",
+                    step_size="0.1",
+                    seed=seed,
+                    runtime="test",
+                )
                 rows.append(dict(base, steps=0, miou=70.0 + video))
                 rows.append(dict(base, steps=10, miou=20.0 + video + shift + rng.normal(0, 1)))
     return pd.DataFrame(rows)
@@ -153,30 +182,33 @@ def test_emitted_scenarios_validate(tmp_path):
     assert stl["model"]["weights_file"] == "siamrpn_alex_stl.pth" and stl["model"]["model_kwargs"]["head"] is None
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"models": []}, "models must be a non-empty list"),
-    ({"models": [dict(MODELS[1], head=None)]}, "needs a head"),
-    ({"models": [MODELS[0], MODELS[0]]}, "unique"),
-    ({"dataset": {"kind": "kitti"}}, "dataset kind must be one of"),
-    ({"dataset": {"kind": "otb"}}, "needs 'root'"),
-    ({"step_sizes": [0.1, -0.2]}, "step_sizes[1] must be a finite number in (0,"),
-    ({"step_sizes": [float("inf")]}, "step_sizes[0] must be a finite number"),
-    ({"step_sizes": [1e39]}, "step_sizes[0] must be a finite number"),
-    ({"steps": [0, 10]}, "'steps' is neither"),
-    ({"checkpoints": [0, 10], "max_iter": 5}, "checkpoints [10] lie beyond max_iter=5"),
-    ({"preset": "paper"}, "preset must be one of"),
-    ({"crop": "round"}, "tracking crop must be one of"),
-    ({"window_influence": 2}, "window_influence must be a number in [0, 1]"),
-    ({"seeds": [True]}, "seeds[0] must be a whole number"),
-    ({"models": [dict(MODELS[0], pretrained_head="false")]}, "pretrained_head must be true or false"),
-    ({"models": [dict(MODELS[0], sha256="0" * 64)]}, "'weights_sha256'"),
-    ({"budget": 3}, "unknown sweep config keys ['budget']"),
-    ({"seed": 3}, "seeds: [0, 1, 2]"),
-    ({"seeds": [0, 0]}, "repeat a value"),
-    ({"seeds": []}, "seeds must be"),
-    ({"seeds": [0, 1], "frame_batch": None}, "several seeds change nothing"),
-    ({"init": "zeros"}, "init must be one of"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"models": []}, "models must be a non-empty list"),
+        ({"models": [dict(MODELS[1], head=None)]}, "needs a head"),
+        ({"models": [MODELS[0], MODELS[0]]}, "unique"),
+        ({"dataset": {"kind": "kitti"}}, "dataset kind must be one of"),
+        ({"dataset": {"kind": "otb"}}, "needs 'root'"),
+        ({"step_sizes": [0.1, -0.2]}, "step_sizes[1] must be a finite number in (0,"),
+        ({"step_sizes": [float("inf")]}, "step_sizes[0] must be a finite number"),
+        ({"step_sizes": [1e39]}, "step_sizes[0] must be a finite number"),
+        ({"steps": [0, 10]}, "'steps' is neither"),
+        ({"checkpoints": [0, 10], "max_iter": 5}, "checkpoints [10] lie beyond max_iter=5"),
+        ({"preset": "paper"}, "preset must be one of"),
+        ({"crop": "round"}, "tracking crop must be one of"),
+        ({"window_influence": 2}, "window_influence must be a number in [0, 1]"),
+        ({"seeds": [True]}, "seeds[0] must be a whole number"),
+        ({"models": [dict(MODELS[0], pretrained_head="false")]}, "pretrained_head must be true or false"),
+        ({"models": [dict(MODELS[0], sha256="0" * 64)]}, "'weights_sha256'"),
+        ({"budget": 3}, "unknown sweep config keys ['budget']"),
+        ({"seed": 3}, "seeds: [0, 1, 2]"),
+        ({"seeds": [0, 0]}, "repeat a value"),
+        ({"seeds": []}, "seeds must be"),
+        ({"seeds": [0, 1], "frame_batch": None}, "several seeds change nothing"),
+        ({"init": "zeros"}, "init must be one of"),
+    ],
+)
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         sweep_config_from_dict(dict(RAW, **change))
@@ -324,8 +356,9 @@ def test_weights_replaced_while_the_sweep_runs_are_refused_not_scored(tmp_path):
 
     weights = tmp_path / "mtl.pth"
     shutil.copy(MODELS[1]["weights"], weights)
-    raw = dict(RAW, models=[MODELS[0], dict(MODELS[1], weights=str(weights))], step_sizes=[0.2], max_iter=1,
-               checkpoints=[1])
+    raw = dict(
+        RAW, models=[MODELS[0], dict(MODELS[1], weights=str(weights))], step_sizes=[0.2], max_iter=1, checkpoints=[1]
+    )
 
     def replace_after_first(key):
         shutil.copy(MODELS[0]["weights"], weights)  # the MTL file now holds other weights
@@ -346,8 +379,11 @@ def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_r
     rows = read_results(full_run)
     own = table[table["crafted_on"] == table["evaluated_on"]]
     for row in own.itertuples():  # the attack's own score, from its record, is the results file's
-        swept = rows[(rows["model"] == row.crafted_on) & (rows["step_size"].astype(float) == row.step_size)
-                     & (rows["steps"] == row.steps)]
+        swept = rows[
+            (rows["model"] == row.crafted_on)
+            & (rows["step_size"].astype(float) == row.step_size)
+            & (rows["steps"] == row.steps)
+        ]
         assert row.attack_miou == pytest.approx(float(swept["miou"].iloc[0]), abs=1e-3)
     assert table[table["crafted_on"] != table["evaluated_on"]]["attack_miou"].isna().all()
     assert table["miou"].between(0, 100).all()
@@ -360,7 +396,12 @@ def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_r
     assert again.count("| crafted on \\ evaluated on |") == len(RAW["step_sizes"]) * len(RAW["checkpoints"])
     assert (tmp_path / "transfer.md").read_text() == again
 
-    other = dict(RAW, models=[dict(MODELS[0], weights=str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), kpt_weight=0.2,
-                                   head="shallow"), MODELS[1]])
+    other = dict(
+        RAW,
+        models=[
+            dict(MODELS[0], weights=str(WEIGHTS / "siamrpn_alex_mtl_l02.pth"), kpt_weight=0.2, head="shallow"),
+            MODELS[1],
+        ],
+    )
     with pytest.raises(ValueError, match="the sweep crafted its textures on"):
         transfer.run_transfer(sweep_config_from_dict(other), full_run, tmp_path / "other", progress=False)

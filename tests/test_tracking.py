@@ -12,15 +12,16 @@ def reference_crop(image, left, top, size, out_size, fill):
     pad = size + 2
     padded = np.empty((image.shape[0] + 2 * pad, image.shape[1] + 2 * pad, 3), np.float32)
     padded[:] = fill
-    padded[pad:pad + image.shape[0], pad:pad + image.shape[1]] = image
-    patch = padded[top + pad:top + pad + size, left + pad:left + pad + size]
+    padded[pad : pad + image.shape[0], pad : pad + image.shape[1]] = image
+    patch = padded[top + pad : top + pad + size, left + pad : left + pad + size]
     return cv2.resize(patch, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
 
 
 def _crop(image, center, size, out_size, fill):
     frame = torch.from_numpy(image).permute(2, 0, 1)
-    out = crop_subwindow(frame, torch.tensor(center, dtype=torch.float32), size, out_size,
-                         torch.tensor(fill, dtype=torch.float32))
+    out = crop_subwindow(
+        frame, torch.tensor(center, dtype=torch.float32), size, out_size, torch.tensor(fill, dtype=torch.float32)
+    )
     return out[0].permute(1, 2, 0).numpy()
 
 
@@ -52,14 +53,18 @@ def _whole_frame_crop(frame, center, size, out_size, fill):
     _, height, width = frame.shape
     steps = (torch.arange(out_size, dtype=frame.dtype) + 0.5) / out_size
     xs, ys = center[0] - size / 2 + steps * size, center[1] - size / 2 + steps * size
-    grid = torch.stack([(2 * xs / width - 1).view(1, -1).expand(out_size, -1),
-                        (2 * ys / height - 1).view(-1, 1).expand(-1, out_size)], dim=-1)[None]
+    grid = torch.stack(
+        [(2 * xs / width - 1).view(1, -1).expand(out_size, -1), (2 * ys / height - 1).view(-1, 1).expand(-1, out_size)],
+        dim=-1,
+    )[None]
     sampled = torch.nn.functional.grid_sample((frame - fill.view(3, 1, 1))[None], grid, align_corners=False)
     return sampled + fill.view(1, 3, 1, 1)
 
 
-@pytest.mark.parametrize("center,size", [((61.3, 47.9), 40.7), ((3.2, 5.5), 57.1), ((118.0, 88.6), 33.3),
-                                         ((60.0, 45.0), 300.0), ((-80.0, 20.0), 30.0)])
+@pytest.mark.parametrize(
+    "center,size",
+    [((61.3, 47.9), 40.7), ((3.2, 5.5), 57.1), ((118.0, 88.6), 33.3), ((60.0, 45.0), 300.0), ((-80.0, 20.0), 30.0)],
+)
 def test_crops_read_only_their_window_and_equal_whole_frame_sampling(center, size):
     rng = np.random.default_rng(2)
     image = torch.from_numpy(rng.uniform(0, 1, (3, 90, 120)).astype(np.float32))
@@ -105,8 +110,12 @@ def test_box_gradients_match_finite_differences():
     rng = np.random.default_rng(0)
     # the strongest pixels, and random ones near the object, in the template frame and both search frames
     picks = grad.abs().flatten().argsort(descending=True)[:8].tolist()
-    picks += [np.ravel_multi_index((t, y, x, c), grad.shape) for t, y, x, c in
-              zip(rng.integers(0, 3, 8), rng.integers(10, 90, 8), rng.integers(10, 90, 8), rng.integers(0, 3, 8))]
+    picks += [
+        np.ravel_multi_index((t, y, x, c), grad.shape)
+        for t, y, x, c in zip(
+            rng.integers(0, 3, 8), rng.integers(10, 90, 8), rng.integers(10, 90, 8), rng.integers(0, 3, 8)
+        )
+    ]
     eps, errors = 1e-6, []
     for index in picks:
         idx = np.unravel_index(index, grad.shape)
@@ -133,23 +142,31 @@ def test_tracks_a_real_video():
     assert (centers >= 0).all() and (centers[:, 0] <= 480).all() and (centers[:, 1] <= 360).all()
 
 
-@pytest.mark.parametrize("video,box,message", [
-    (np.zeros((0, 32, 32, 3), np.float32), [1, 1, 5, 5], "empty"),
-    (np.zeros((2, 32, 32), np.float32), [1, 1, 5, 5], "4 dimensions"),
-    (np.full((2, 32, 32, 3), np.nan, np.float32), [1, 1, 5, 5], "NaN"),
-    (np.zeros((2, 32, 32, 3), np.float32), [40, 40, 50, 50], "outside"),
-    (np.zeros((2, 32, 32, 3), np.float32), [5, 5, 2, 9], "no area"),
-    (np.zeros((2, 32, 32, 3), np.uint8), [1, 1, 5, 5], "floats"),
-])
+@pytest.mark.parametrize(
+    "video,box,message",
+    [
+        (np.zeros((0, 32, 32, 3), np.float32), [1, 1, 5, 5], "empty"),
+        (np.zeros((2, 32, 32), np.float32), [1, 1, 5, 5], "4 dimensions"),
+        (np.full((2, 32, 32, 3), np.nan, np.float32), [1, 1, 5, 5], "NaN"),
+        (np.zeros((2, 32, 32, 3), np.float32), [40, 40, 50, 50], "outside"),
+        (np.zeros((2, 32, 32, 3), np.float32), [5, 5, 2, 9], "no area"),
+        (np.zeros((2, 32, 32, 3), np.uint8), [1, 1, 5, 5], "floats"),
+    ],
+)
 def test_bad_input_is_refused(video, box, message):
     tracker = SiamRPNTracker(calibrated_model())
     with pytest.raises(ValueError, match=message):
         tracker.track(torch.from_numpy(video), box)
 
 
-@pytest.mark.parametrize("center,size,window", [((50.3, 20.0), 10.6, (44, 14, 11)),  # floor(50.3 - 6 + 0.5) = 44
-                                                ((7.5, 90.49), 16.0, (-1, 82, 16)),  # floor(7.5 - 8.5 + 0.5) = -1
-                                                ((60.0, 45.5), 21.4, (49, 35, 21))])
+@pytest.mark.parametrize(
+    "center,size,window",
+    [
+        ((50.3, 20.0), 10.6, (44, 14, 11)),  # floor(50.3 - 6 + 0.5) = 44
+        ((7.5, 90.49), 16.0, (-1, 82, 16)),  # floor(7.5 - 8.5 + 0.5) = -1
+        ((60.0, 45.5), 21.4, (49, 35, 21)),
+    ],
+)
 def test_integer_crops_follow_pysots_window_arithmetic(center, size, window):
     from armory_siammtl.tracking.crop import crop_square, integer_window
 
@@ -167,8 +184,13 @@ def test_integer_crops_follow_pysots_window_arithmetic(center, size, window):
     assert torch.autograd.grad(sub.sum(), centre)[0].abs().sum() > 0
 
 
-@pytest.mark.parametrize("center,size,window", [((50.7, 20.2), 10.9, (45, 15, 10)),  # (50, 20), side 10
-                                                ((3.7, 40.2), 15.8, (-4, 32, 15))])  # int(3 - 8 + 0.5) = -4
+@pytest.mark.parametrize(
+    "center,size,window",
+    [
+        ((50.7, 20.2), 10.9, (45, 15, 10)),  # (50, 20), side 10
+        ((3.7, 40.2), 15.8, (-4, 32, 15)),
+    ],
+)  # int(3 - 8 + 0.5) = -4
 def test_reference_crops_truncate_centre_and_size(center, size, window):
     """The paper's reference code truncates centre and size to whole pixels and the first pixel towards
     zero (pysot's "integer" would give (45, 15, 11) and (-5, 32, 16) here)."""
@@ -193,8 +215,11 @@ def test_reference_tracking_setting_tracks_frame_zero_on_287_crops():
     assert tracker.score_size == 21
     with torch.no_grad():
         tracked = tracker.track(torch.from_numpy(video), boxes[0]).boxes.numpy()
-        given = SiamRPNTracker(model, TrackingConfig(instance_size=287, crop="integer")).track(
-            torch.from_numpy(video), boxes[0]).boxes.numpy()
+        given = (
+            SiamRPNTracker(model, TrackingConfig(instance_size=287, crop="integer"))
+            .track(torch.from_numpy(video), boxes[0])
+            .boxes.numpy()
+        )
     assert tracked.shape == given.shape == (5, 4)
     np.testing.assert_array_equal(given[0], boxes[0])
     assert not np.array_equal(tracked[0], boxes[0])  # frame 0 went through the network too

@@ -21,8 +21,13 @@ def _tracks():
 def test_short_training_lowers_both_losses(tmp_path, reference):
     tracks = _tracks()
     style = dict(keypoint_loss="softmax_ce", head_style="skelevision") if reference else {}
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=3, iters_per_epoch=6,
-                                  **style, **SMALL), tracks, tracks)
+    trainer = Trainer(
+        TrainConfig(
+            out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=3, iters_per_epoch=6, **style, **SMALL
+        ),
+        tracks,
+        tracks,
+    )
     if reference:  # the reference head: 16x16 logits before the resize to 127
         assert trainer.model.kpt_head.raw_logits(torch.zeros(1, 256, 6, 6)).shape[-1] == 16
     batch = next(iter(trainer.pair_batches(tracks, 123, 1)))
@@ -45,7 +50,8 @@ def test_short_training_lowers_both_losses(tmp_path, reference):
     assert record["network"]["head"] == "shallow"
     assert record["training"]["keypoint_loss"] == ("softmax_ce" if reference else "heatmap_bce")
     assert load_model(ModelVariant(0.5, "shallow", weights=tmp_path / "best.pth")).config.head_style == (
-        "skelevision" if reference else "batchnorm")
+        "skelevision" if reference else "batchnorm"
+    )
 
 
 def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
@@ -75,8 +81,9 @@ def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
     ranked = rank_candidates([tmp_path / "a", tmp_path / "b"])
     best = max(straight.history, key=lambda r: r["val_miou"])
     assert f"row {best['epoch']} (val mIoU {best['val_miou']:.2f})" in ranked
-    other = Trainer(TrainConfig(out_dir=str(tmp_path / "c"), epochs=1, iters_per_epoch=1, **dict(SMALL, seed=5)),
-                    tracks, tracks)
+    other = Trainer(
+        TrainConfig(out_dir=str(tmp_path / "c"), epochs=1, iters_per_epoch=1, **dict(SMALL, seed=5)), tracks, tracks
+    )
     other.fit()
     with pytest.raises(ValueError, match="validate on different data"):
         rank_candidates([tmp_path / "a", tmp_path / "c"])
@@ -84,8 +91,9 @@ def test_resuming_gives_the_same_result_as_not_stopping(tmp_path):
 
 def test_head_pretraining_freezes_backbone_and_rpn(tmp_path):
     tracks = _tracks()
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), head_only=True, epochs=1, iters_per_epoch=2, **SMALL),
-                      tracks, tracks)
+    trainer = Trainer(
+        TrainConfig(out_dir=str(tmp_path), head_only=True, epochs=1, iters_per_epoch=2, **SMALL), tracks, tracks
+    )
     assert trainer.cfg.lr == 1e-3 and trainer.cfg.variant.head == "shallow"
     frozen = {k: v.clone() for k, v in trainer.model.state_dict().items() if not k.startswith("kpt_head.")}
     trainer.fit()
@@ -147,9 +155,11 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
     tracks = _tracks()
     base = dict(out_dir=str(tmp_path), epochs=1, iters_per_epoch=1, **SMALL)
     Trainer(TrainConfig(variant=ModelVariant(0.5, "shallow"), **base), tracks, tracks).fit()
-    for variant, message in [(ModelVariant(0.2, "shallow"), "kpt_weight=0.5; this run asks for kpt_weight=0.2"),
-                             (ModelVariant(0.5, "deep"), "head='shallow'; this run asks for head='deep'"),
-                             (ModelVariant(), "head='shallow', kpt_weight=0.5; this run asks for head=None")]:
+    for variant, message in [
+        (ModelVariant(0.2, "shallow"), "kpt_weight=0.5; this run asks for kpt_weight=0.2"),
+        (ModelVariant(0.5, "deep"), "head='shallow'; this run asks for head='deep'"),
+        (ModelVariant(), "head='shallow', kpt_weight=0.5; this run asks for head=None"),
+    ]:
         with pytest.raises(ValueError, match=f"last.pth was trained with {message}.*choose another --out"):
             Trainer(TrainConfig(variant=variant, **dict(base, epochs=2)), tracks, tracks).resume()
     with pytest.raises(ValueError, match="seed=0; this run asks for seed=1"):
@@ -160,8 +170,18 @@ def test_checkpoints_describe_themselves(tmp_path):
     from armory_siammtl.models.metadata import METADATA_KEY, tensors_sha256
 
     tracks = _tracks()
-    Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), epochs=1, iters_per_epoch=1,
-                        command="armory-siammtl train --kpt-weight 0.5", **SMALL), tracks, tracks).fit()
+    Trainer(
+        TrainConfig(
+            out_dir=str(tmp_path),
+            variant=ModelVariant(0.5, "shallow"),
+            epochs=1,
+            iters_per_epoch=1,
+            command="armory-siammtl train --kpt-weight 0.5",
+            **SMALL,
+        ),
+        tracks,
+        tracks,
+    ).fit()
     payload = read_checkpoint(tmp_path / "best.pth")
     block = payload[METADATA_KEY]
     assert (block["kpt_weight"], block["head"], block["pretrained_head"]) == (0.5, "shallow", False)
@@ -185,8 +205,9 @@ def test_pysot_weighted_l1_box_loss_by_hand():
 
     # 2 pairs, 1 anchor position x 3 anchors: loc (B, 4K, 1, 1) with K = 3
     loc = torch.zeros(2, 12, 1, 1)
-    deltas = torch.tensor([[[1.0, 0, 0, 0], [0, 2.0, 0, 0], [5.0, 5, 5, 5]],
-                           [[0, 0, 0, 3.0], [9.0, 9, 9, 9], [9.0, 9, 9, 9]]])
+    deltas = torch.tensor(
+        [[[1.0, 0, 0, 0], [0, 2.0, 0, 0], [5.0, 5, 5, 5]], [[0, 0, 0, 3.0], [9.0, 9, 9, 9], [9.0, 9, 9, 9]]]
+    )
     labels = torch.tensor([[1, 1, 0], [1, -1, 0]])
     # pair 1: mean over its 2 positives of the summed |error| = (1 + 2) / 2; pair 2: 3 / 1; batch mean
     assert float(regression_loss(loc, deltas, labels, "l1")) == pytest.approx(((1 + 2) / 2 + 3) / 2)
@@ -215,10 +236,23 @@ def test_the_reference_recipe(tmp_path, pysot_start):
     tracks = _tracks()
     with pytest.raises(ValueError, match="fine-tunes pysot's siamrpn_alex_dwxcorr"):
         TrainConfig.skelevision(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"))
-    cfg = TrainConfig.skelevision(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), init_weights=pysot_start,
-                                  epochs=2, **dict(SMALL, batch_size=1), global_batch=2)
-    assert (cfg.optimizer, cfg.box_loss, cfg.grad_clip, cfg.keypoint_loss, cfg.head_style, cfg.select_by, cfg.seed) == \
-        ("sgd", "l1", None, "softmax_ce", "skelevision", "val_total", 42)
+    cfg = TrainConfig.skelevision(
+        out_dir=str(tmp_path),
+        variant=ModelVariant(0.5, "shallow"),
+        init_weights=pysot_start,
+        epochs=2,
+        **dict(SMALL, batch_size=1),
+        global_batch=2,
+    )
+    assert (cfg.optimizer, cfg.box_loss, cfg.grad_clip, cfg.keypoint_loss, cfg.head_style, cfg.select_by, cfg.seed) == (
+        "sgd",
+        "l1",
+        None,
+        "softmax_ce",
+        "skelevision",
+        "val_total",
+        42,
+    )
     assert (cfg.augment.negative, cfg.augment.blur, cfg.augment.frame_range, cfg.negatives) == (0.0, 0.2, 10, 48)
     trainer = Trainer(cfg, tracks, tracks)
     # item-based epochs: 2 tracks x 4 frames = 8 items, a global batch of 2 -> 4 steps, each item once
@@ -227,7 +261,7 @@ def test_the_reference_recipe(tmp_path, pysot_start):
     assert sorted(dataset.items) == [(k, j) for k in range(2) for j in range(4)]
     assert dataset.items != trainer.pair_batches(tracks, 1, 4).dataset.items  # reshuffled every epoch
     best = trainer.fit()
-    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(8e-4 * 0.95 ** 2)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(8e-4 * 0.95**2)
     assert best == min(trainer.history, key=lambda r: r["val_total"])  # selected by the lowest validation loss
     assert read_checkpoint(tmp_path / "best.pth")["epoch"] == best["epoch"]
     assert read_checkpoint(tmp_path / "last.pth")["training"]["box_loss"] == "l1"
@@ -237,8 +271,9 @@ def test_reference_validation_pairs_are_every_item_once_unjittered_from_the_prev
     from armory_siammtl.training.pairs import template_view
 
     tracks = _tracks()
-    cfg = TrainConfig.skelevision(out_dir=str(tmp_path), init_weights=pysot_start, **dict(SMALL, batch_size=3),
-                                  global_batch=None)
+    cfg = TrainConfig.skelevision(
+        out_dir=str(tmp_path), init_weights=pysot_start, **dict(SMALL, batch_size=3), global_batch=None
+    )
     trainer = Trainer(cfg, tracks, tracks)
     batches = list(trainer.validation_batches(tracks, steps=1))
     assert [len(b["labels"]) for b in batches] == [3, 3, 2]  # 8 items, each once, the last batch shorter
@@ -262,8 +297,10 @@ def test_reference_data_filters_and_splits(tmp_path, monkeypatch):
     data["annotations"][0]["num_keypoints"] = 5  # at least 5 keypoints (package), not more than 5 (reference)
     data["annotations"][1].update(num_keypoints=8, bbox=[0, 0, 4, 5])  # 20 square pixels: only the reference's
     annotations.write_text(json.dumps(data))
-    kept = lambda selection: [t.boxes[0].tolist() for t in coco_person_tracks(annotations, tmp_path / "images",  # noqa: E731
-                                                                            selection=selection)]
+
+    def kept(selection):
+        return [t.boxes[0].tolist() for t in coco_person_tracks(annotations, tmp_path / "images", selection=selection)]
+
     assert kept("package") == [[40, 30, 90, 100]] and kept("skelevision") == [[0, 0, 4, 5]]
     # LaSOT: the reference counts valid frames (area > 16, no negative corner), the package raw frames
     seq = tmp_path / "person" / "person-1"
@@ -273,7 +310,9 @@ def test_reference_data_filters_and_splits(tmp_path, monkeypatch):
     monkeypatch.setitem(lasot.SPLITS, "train", (0, 3))
     monkeypatch.setitem(lasot.SPLITS, "val", (3, 5))
     valid = lasot.load_lasot_track(seq, "train", "valid_frames")
-    assert valid.boxes[:, 0].tolist() == [0, 3, 5] and lasot.load_lasot_track(seq, "val", "valid_frames").boxes[:, 0].tolist() == [7, 8]
+    assert valid.boxes[:, 0].tolist() == [0, 3, 5] and lasot.load_lasot_track(seq, "val", "valid_frames").boxes[
+        :, 0
+    ].tolist() == [7, 8]
     assert lasot.load_lasot_track(seq, "train", "frames").boxes[:, 0].tolist() == [0, 3]  # frames 0-2 minus the absent
 
 
@@ -295,23 +334,45 @@ def test_head_pre_training_keeps_or_updates_the_backbones_batch_norm(tmp_path, b
     """The reference froze the backbone with requires_grad alone: its batch-norm statistics kept updating
     during head pre-training, and were kept; the package's default freezes them too. The RPN is untouched."""
     tracks = _tracks()
-    cfg = TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(1.0, "shallow"), head_only=True, epochs=1,
-                      iters_per_epoch=2, head_only_batch_norm=batch_norm, **SMALL)
+    cfg = TrainConfig(
+        out_dir=str(tmp_path),
+        variant=ModelVariant(1.0, "shallow"),
+        head_only=True,
+        epochs=1,
+        iters_per_epoch=2,
+        head_only_batch_norm=batch_norm,
+        **SMALL,
+    )
     trainer = Trainer(cfg, tracks, tracks)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.fit()
     after = trainer.model.state_dict()
     stats = [k for k in before if k.startswith("backbone.") and k.endswith("running_mean")]
     assert stats and any(not torch.equal(before[k], after[k]) for k in stats) == changes
-    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("rpn_head.", "backbone.")) and
-               not k.endswith(("running_mean", "running_var", "num_batches_tracked")))  # frozen parameters
+    assert all(
+        torch.equal(before[k], after[k])
+        for k in before
+        if k.startswith(("rpn_head.", "backbone."))
+        and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    )  # frozen parameters
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("rpn_head."))
 
 
 def test_bf16_autocast_runs_the_network_in_bf16_and_fp16_needs_cuda(tmp_path):
     tracks = _tracks()
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path), variant=ModelVariant(0.5, "shallow"), amp="bf16", device="cpu",
-                                  epochs=1, iters_per_epoch=2, **SMALL), tracks, tracks)
+    trainer = Trainer(
+        TrainConfig(
+            out_dir=str(tmp_path),
+            variant=ModelVariant(0.5, "shallow"),
+            amp="bf16",
+            device="cpu",
+            epochs=1,
+            iters_per_epoch=2,
+            **SMALL,
+        ),
+        tracks,
+        tracks,
+    )
     batch = next(iter(trainer.pair_batches(tracks, 7, 1)))
     trainer.model.train()
     with torch.no_grad():
@@ -429,8 +490,18 @@ def test_a_run_from_init_weights_validates_them_first(tmp_path):
     tracks = _tracks()
     Trainer(TrainConfig(out_dir=str(tmp_path / "first"), epochs=1, iters_per_epoch=2, **SMALL), tracks, tracks).fit()
     first = json.loads((tmp_path / "first" / "metrics.json").read_text())["epochs"]
-    Trainer(TrainConfig(out_dir=str(tmp_path / "more"), init_weights=str(tmp_path / "first" / "best.pth"), epochs=1,
-                        iters_per_epoch=2, lr=1e-2, **SMALL), tracks, tracks).fit()
+    Trainer(
+        TrainConfig(
+            out_dir=str(tmp_path / "more"),
+            init_weights=str(tmp_path / "first" / "best.pth"),
+            epochs=1,
+            iters_per_epoch=2,
+            lr=1e-2,
+            **SMALL,
+        ),
+        tracks,
+        tracks,
+    ).fit()
     rows = json.loads((tmp_path / "more" / "metrics.json").read_text())["epochs"]
     assert [r["epoch"] for r in rows] == ["init", 0]
     assert rows[0]["val_total"] == pytest.approx(first[0]["val_total"], rel=1e-5)
@@ -439,8 +510,19 @@ def test_a_run_from_init_weights_validates_them_first(tmp_path):
     header = (tmp_path / "more" / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "epoch" and "train_total" in header
     # a margin for validation noise: the start weights stay unless beaten by more than min_gain
-    kept = Trainer(TrainConfig(out_dir=str(tmp_path / "kept"), init_weights=str(tmp_path / "first" / "best.pth"),
-                               epochs=1, iters_per_epoch=2, lr=1e-2, min_gain=1000.0, **SMALL), tracks, tracks)
+    kept = Trainer(
+        TrainConfig(
+            out_dir=str(tmp_path / "kept"),
+            init_weights=str(tmp_path / "first" / "best.pth"),
+            epochs=1,
+            iters_per_epoch=2,
+            lr=1e-2,
+            min_gain=1000.0,
+            **SMALL,
+        ),
+        tracks,
+        tracks,
+    )
     assert kept.fit()["epoch"] == "init" and read_checkpoint(tmp_path / "kept" / "best.pth")["epoch"] == "init"
     init, better, much_better = ({"epoch": e, "val_miou": m} for e, m in (("init", 50.0), (0, 999.0), (1, 1050.1)))
     assert kept._badness(init) < kept._badness(better) and kept._badness(much_better) < kept._badness(init)
@@ -469,10 +551,16 @@ def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
 
     tracks = _tracks()
     for name, seed in (("a", 0), ("b", 1)):
-        Trainer(TrainConfig(out_dir=str(tmp_path / name), epochs=1, iters_per_epoch=2, seed=seed, **SMALL),
-                tracks, tracks).fit()
-    trainer = Trainer(TrainConfig(out_dir=str(tmp_path / "mix"), init_weights=str(tmp_path / "a" / "best.pth"),
-                                  iters_per_epoch=2, **SMALL), tracks, tracks)
+        Trainer(
+            TrainConfig(out_dir=str(tmp_path / name), epochs=1, iters_per_epoch=2, seed=seed, **SMALL), tracks, tracks
+        ).fit()
+    trainer = Trainer(
+        TrainConfig(
+            out_dir=str(tmp_path / "mix"), init_weights=str(tmp_path / "a" / "best.pth"), iters_per_epoch=2, **SMALL
+        ),
+        tracks,
+        tracks,
+    )
     best = trainer.interpolate(tmp_path / "b" / "best.pth", [0, 0.5, 1])
     a, b = (read_state_dict(tmp_path / n / "best.pth") for n in "ab")
     ends = {0: a, 1: b}
@@ -490,8 +578,11 @@ def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
     assert best == max(rows, key=lambda r: r["val_miou"])
     assert read_checkpoint(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == float(best["epoch"].split()[1])
     with pytest.raises(ValueError, match="holds a training run"):
-        Trainer(TrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(tmp_path / "a" / "best.pth"), **SMALL),
-                tracks, tracks).interpolate(tmp_path / "b" / "best.pth", [0.5])
+        Trainer(
+            TrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(tmp_path / "a" / "best.pth"), **SMALL),
+            tracks,
+            tracks,
+        ).interpolate(tmp_path / "b" / "best.pth", [0.5])
     from armory_siammtl.training.averaging import interpolate
 
     with pytest.raises(ValueError, match="alpha must lie in"):
@@ -502,8 +593,22 @@ def test_train_refuses_bad_interpolation_alphas_before_reading_data(tmp_path, ca
     from armory_siammtl.cli import main
 
     weights = str(WEIGHTS / "siamrpn_alex_stl.pth")
-    assert main(["train", "--out", str(tmp_path), "--init-weights", weights, "--interpolate-to", weights,
-                 "--alphas", "0,half"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(tmp_path),
+                "--init-weights",
+                weights,
+                "--interpolate-to",
+                weights,
+                "--alphas",
+                "0,half",
+            ]
+        )
+        == 2
+    )
     assert "--alphas must be comma-separated numbers in [0, 1], got '0,half'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
@@ -519,9 +624,14 @@ def test_a_resumed_run_refuses_every_changed_setting_before_writing(tmp_path):
     first = TrainConfig(out_dir=str(tmp_path), epochs=1, iters_per_epoch=2, **SMALL)
     Trainer(first, tracks, tracks).fit()
     written = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    for change, name in [(dict(lr=0.01), "lr"), (dict(optimizer="sgd"), "optimizer"),
-                         (dict(batch_size=2, val_pairs=4), "batch_size"), (dict(iters_per_epoch=3), "iters_per_epoch"),
-                         (dict(augment=Augment(lowres=0.5)), "augment"), (dict(data={"videos": 7}), "data")]:
+    for change, name in [
+        (dict(lr=0.01), "lr"),
+        (dict(optimizer="sgd"), "optimizer"),
+        (dict(batch_size=2, val_pairs=4), "batch_size"),
+        (dict(iters_per_epoch=3), "iters_per_epoch"),
+        (dict(augment=Augment(lowres=0.5)), "augment"),
+        (dict(data={"videos": 7}), "data"),
+    ]:
         again = dataclasses.replace(first, epochs=2, **change)
         with pytest.raises(ValueError, match=f"{name}="):
             Trainer(again, tracks, tracks).resume()
@@ -547,12 +657,22 @@ def test_train_flags_replace_the_recipes_settings_one_by_one(tmp_path, pysot_sta
     package = config()
     assert (package.epochs, package.batch_size, package.global_batch, package.amp) == (10, 16, None, "off")
     reference = config("--recipe", "skelevision")
-    assert (reference.epochs, reference.global_batch, reference.optimizer, reference.lr, reference.amp) == \
-        (50, 1024, "sgd", 8e-4, "off")
+    assert (reference.epochs, reference.global_batch, reference.optimizer, reference.lr, reference.amp) == (
+        50,
+        1024,
+        "sgd",
+        8e-4,
+        "off",
+    )
     assert config("--recipe", "skelevision", "--head-only").lr == 1e-3
     chosen = config("--recipe", "skelevision", "--batch-size", "8", "--epochs", "3", "--lr", "0.01")
-    assert (chosen.batch_size, chosen.global_batch, chosen.epochs, chosen.lr, chosen.optimizer) == \
-        (8, None, 3, 0.01, "sgd")
+    assert (chosen.batch_size, chosen.global_batch, chosen.epochs, chosen.lr, chosen.optimizer) == (
+        8,
+        None,
+        3,
+        0.01,
+        "sgd",
+    )
     assert config("--recipe", "skelevision", "--global-batch", "64").global_batch == 64
     assert config("--recipe", "skelevision", device="cuda").amp == "fp16"
     assert config("--recipe", "skelevision", "--amp", "off", device="cuda").amp == "off"

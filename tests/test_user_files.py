@@ -64,11 +64,14 @@ def test_setup_accepts_an_upper_case_checksum(tmp_path, saved):
     assert sorted(install_weights(weights, saved)) == SHIPPED
 
 
-@pytest.mark.parametrize("content,message", [
-    ("{not json", "config.json is not readable JSON"),
-    ("[1, 2]", "must be a JSON object, not list"),
-    ('{"dataset_dir": "/tmp/d"}', "has no folder for local_git_dir, saved_model_dir"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("{not json", "config.json is not readable JSON"),
+        ("[1, 2]", "must be a JSON object, not list"),
+        ('{"dataset_dir": "/tmp/d"}', "has no folder for local_git_dir, saved_model_dir"),
+    ],
+)
 def test_a_broken_armory_config_is_named(tmp_path, content, message):
     (tmp_path / ".armory").mkdir()
     (tmp_path / ".armory" / "config.json").write_text(content)
@@ -88,9 +91,14 @@ def test_a_sweep_through_a_link_locks_and_writes_the_linked_file(tmp_path):
     real.parent.mkdir()
     link = tmp_path / "link.csv"
     link.symlink_to(real)
-    raw = {"models": [{"name": "STL", "weights": str(SHIPPED_WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0}],
-           "step_sizes": [0.1], "max_iter": 1, "checkpoints": [1], "frame_batch": 3,
-           "dataset": {"kind": "procedural", "videos": 1, "frames": 3, "height": 120, "width": 160, "seed": 910000}}
+    raw = {
+        "models": [{"name": "STL", "weights": str(SHIPPED_WEIGHTS / "siamrpn_alex_stl.pth"), "kpt_weight": 0.0}],
+        "step_sizes": [0.1],
+        "max_iter": 1,
+        "checkpoints": [1],
+        "frame_batch": 3,
+        "dataset": {"kind": "procedural", "videos": 1, "frames": 3, "height": 120, "width": 160, "seed": 910000},
+    }
     with sweep_lock(real):  # another sweep holds the real file
         with pytest.raises(ValueError, match="another sweep is writing"):
             run_sweep(sweep_config_from_dict(raw), link, progress=False)
@@ -107,8 +115,13 @@ def test_setup_leaves_armorys_datasets_as_they_are(tmp_path):
     real.mkdir(parents=True)
     (real / "dataset_info.json").write_text("{}")
     (tmp_path / ".armory").mkdir()
-    config = {"dataset_dir": str(datasets), "local_git_dir": str(tmp_path / "git"),
-              "saved_model_dir": str(tmp_path / "saved"), "output_dir": str(tmp_path / "out"), "tmp_dir": str(tmp_path / "tmp")}
+    config = {
+        "dataset_dir": str(datasets),
+        "local_git_dir": str(tmp_path / "git"),
+        "saved_model_dir": str(tmp_path / "saved"),
+        "output_dir": str(tmp_path / "out"),
+        "tmp_dir": str(tmp_path / "tmp"),
+    }
     (tmp_path / ".armory" / "config.json").write_text(json.dumps(config))
     before = {p: p.stat().st_mtime_ns for p in datasets.rglob("*")}
     said = []

@@ -23,15 +23,25 @@ CARLA_FRAME_RATE = 10  # ARMORY's CARLA tracking videos are 10 frames/s
 CARLA_SIZE = (960, 1280)
 
 
-def siammtl_embedded_tracking(split: str = "dev", epochs: int = 1, batch_size: int = 1, framework: str = "numpy",
-                              videos: int = 3, frames: int = 30, height: int = CARLA_SIZE[0],
-                              width: int = CARLA_SIZE[1], seed: int = EMBEDDED_SEED, **_):
+def siammtl_embedded_tracking(
+    split: str = "dev",
+    epochs: int = 1,
+    batch_size: int = 1,
+    framework: str = "numpy",
+    videos: int = 3,
+    frames: int = 30,
+    height: int = CARLA_SIZE[0],
+    width: int = CARLA_SIZE[1],
+    seed: int = EMBEDDED_SEED,
+    **_,
+):
     """ARMORY data generator over ``videos`` procedural videos (seeds ``seed``, ``seed + 1``, ...)."""
     from armory.data.datasets import ArmoryDataGenerator, VideoContext
 
     if batch_size != 1 or framework != "numpy":
-        raise ValueError(f"{NAME} gives one numpy video per batch; got batch_size={batch_size}, "
-                         f"framework={framework!r}")
+        raise ValueError(
+            f"{NAME} gives one numpy video per batch; got batch_size={batch_size}, framework={framework!r}"
+        )
     if split != "dev":
         raise ValueError(f"{NAME} has one split, 'dev'; got {split!r}")
     videos, frames = values.whole(f"{NAME} videos", videos, 1), values.whole(f"{NAME} frames", frames, 2)
@@ -45,5 +55,10 @@ def siammtl_embedded_tracking(split: str = "dev", epochs: int = 1, batch_size: i
                 metadata = {"gs_coords": video.patch_metadata["gs_coords"], "masks": masks}
                 yield video.frames[None], ([{"boxes": video.boxes.astype(np.float32)}], metadata)
 
-    return ArmoryDataGenerator(batches(), size=videos, epochs=epochs, batch_size=1,
-                               context=VideoContext(x_shape=(None, None, None, 3), frame_rate=CARLA_FRAME_RATE))
+    return ArmoryDataGenerator(
+        batches(),
+        size=videos,
+        epochs=epochs,
+        batch_size=1,
+        context=VideoContext(x_shape=(None, None, None, 3), frame_rate=CARLA_FRAME_RATE),
+    )

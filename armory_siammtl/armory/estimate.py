@@ -43,12 +43,24 @@ def estimate(scenario_path, weights_dir) -> dict:
     dataset, attack = config["dataset"], config["attack"]["kwargs"]
     embedded = dataset.get("name") == "siammtl_embedded_tracking"
     videos, frames = (dataset.get("videos", 3), dataset.get("frames", 30)) if embedded else (1, 30)
-    height, width = (dataset.get("height", CARLA_SIZE[0]), dataset.get("width", CARLA_SIZE[1])) if embedded else CARLA_SIZE
+    height, width = (
+        (dataset.get("height", CARLA_SIZE[0]), dataset.get("width", CARLA_SIZE[1])) if embedded else CARLA_SIZE
+    )
     steps, checkpoints = int(attack.get("max_iter", 1)), len(attack.get("checkpoints", [])) or 1
     model = config["model"]
-    estimator = get_art_model(model["model_kwargs"], {**model["wrapper_kwargs"], "device_type": "cpu"},
-                              str(Path(weights_dir) / model["weights_file"]))
+    estimator = get_art_model(
+        model["model_kwargs"],
+        {**model["wrapper_kwargs"], "device_type": "cpu"},
+        str(Path(weights_dir) / model["weights_file"]),
+    )
     step, forward = per_frame_seconds(estimator, height, width)
     seconds = videos * frames * (steps * step + (checkpoints + 2) * forward)  # + benign and attacked passes
-    return {"videos": videos, "frames": frames, "steps": steps, "embedded": embedded,
-            "step_seconds_per_frame": step, "forward_seconds_per_frame": forward, "minutes": seconds / 60}
+    return {
+        "videos": videos,
+        "frames": frames,
+        "steps": steps,
+        "embedded": embedded,
+        "step_seconds_per_frame": step,
+        "forward_seconds_per_frame": forward,
+        "minutes": seconds / 60,
+    }

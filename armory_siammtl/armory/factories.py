@@ -21,8 +21,16 @@ from armory_siammtl.tracking.config import TrackingConfig
 MODEL_KEYS = ("kpt_weight", "head", "pretrained_head", "weights_sha256")  # the model fields a scenario may set
 
 
-WRAPPER_KEYS = ("input_shape", "clip_values", "channels_first", "preprocessing_defences", "preprocessing",
-                "device_type", "gradient_mode", "batch_frames")  # PyTorchSiamRPN's arguments a scenario may set
+WRAPPER_KEYS = (
+    "input_shape",
+    "clip_values",
+    "channels_first",
+    "preprocessing_defences",
+    "preprocessing",
+    "device_type",
+    "gradient_mode",
+    "batch_frames",
+)  # PyTorchSiamRPN's arguments a scenario may set
 
 
 def scenario_model(model_kwargs: dict, weights_path=None, wrapper_kwargs=None):
@@ -46,9 +54,13 @@ def scenario_model(model_kwargs: dict, weights_path=None, wrapper_kwargs=None):
     unknown = sorted(set(model_kwargs) - set(known))
     if unknown:
         raise ValueError(f"unknown model_kwargs {unknown}; expected some of {sorted(known)}")
-    variant = ModelVariant(kpt_weight=model_kwargs.get("kpt_weight", 0.0), head=model_kwargs.get("head"),
-                           pretrained_head=values.boolean("pretrained_head", model_kwargs.get("pretrained_head", False)),
-                           weights=weights_path, sha256=model_kwargs.get("weights_sha256"))
+    variant = ModelVariant(
+        kpt_weight=model_kwargs.get("kpt_weight", 0.0),
+        head=model_kwargs.get("head"),
+        pretrained_head=values.boolean("pretrained_head", model_kwargs.get("pretrained_head", False)),
+        weights=weights_path,
+        sha256=model_kwargs.get("weights_sha256"),
+    )
     tracking = TrackingConfig(**{k: model_kwargs[k] for k in TrackingConfig.keys() if k in model_kwargs})
     return variant, tracking
 
@@ -58,8 +70,11 @@ def get_art_model(model_kwargs: dict, wrapper_kwargs: dict, weights_path=None) -
     guard_triton()
     variant, tracking = scenario_model(model_kwargs, weights_path, wrapper_kwargs)
     if ensure_ffmpeg() is None:
-        warnings.warn("no ffmpeg executable: ARMORY cannot export the scenario's videos (export_batches); "
-                      "install imageio-ffmpeg or ffmpeg", stacklevel=2)
+        warnings.warn(
+            "no ffmpeg executable: ARMORY cannot export the scenario's videos (export_batches); "
+            "install imageio-ffmpeg or ffmpeg",
+            stacklevel=2,
+        )
     if weights_path is None:
         raise CheckpointError("the scenario names no weights_file; armory-siammtl never runs random weights")
     return build_estimator(variant, tracking, **(wrapper_kwargs or {}))

@@ -18,15 +18,24 @@ from armory_siammtl.data.otb import MAX_FRAMES
 OTB_FRAME_RATE = 30  # for ARMORY's video exporter; OTB ships frames, not a frame rate
 
 
-def otb2015_person(split: str = "dev", epochs: int = 1, batch_size: int = 1, dataset_dir=None,
-                   framework: str = "numpy", max_frames: int = MAX_FRAMES, sequences: str = "otb2015-person", **_):
+def otb2015_person(
+    split: str = "dev",
+    epochs: int = 1,
+    batch_size: int = 1,
+    dataset_dir=None,
+    framework: str = "numpy",
+    max_frames: int = MAX_FRAMES,
+    sequences: str = "otb2015-person",
+    **_,
+):
     """ARMORY data generator over the OTB-layout videos of ``dataset_dir`` (the 36 OTB2015-Person sequences,
     38 targets, by default; the missing ones are named in the error)."""
     from armory.data.datasets import ArmoryDataGenerator, VideoContext
 
     if batch_size != 1 or framework != "numpy":
-        raise ValueError(f"otb2015_person gives one numpy video per batch; got batch_size={batch_size}, "
-                         f"framework={framework!r}")
+        raise ValueError(
+            f"otb2015_person gives one numpy video per batch; got batch_size={batch_size}, framework={framework!r}"
+        )
     if dataset_dir is None:
         from armory import paths
 
@@ -38,5 +47,10 @@ def otb2015_person(split: str = "dev", epochs: int = 1, batch_size: int = 1, dat
             for video in otb_videos(dataset_dir, max_frames, sequences)[1]:
                 yield video.frames[None], ([{"boxes": video.boxes.astype(np.float32)}], video.patch_metadata)
 
-    return ArmoryDataGenerator(batches(), size=len(ids), epochs=epochs, batch_size=1,
-                               context=VideoContext(x_shape=(None, None, None, 3), frame_rate=OTB_FRAME_RATE))
+    return ArmoryDataGenerator(
+        batches(),
+        size=len(ids),
+        epochs=epochs,
+        batch_size=1,
+        context=VideoContext(x_shape=(None, None, None, 3), frame_rate=OTB_FRAME_RATE),
+    )

@@ -50,8 +50,12 @@ def run_once(scenario: Path, seed: int, threads: int, capability, out: Path) -> 
         if capability:
             env["ATEN_CPU_CAPABILITY"] = capability
         start = time.perf_counter()
-        done = subprocess.run([str(Path(sys.executable).parent / "armory"), "run", str(derived), "--no-docker"],
-                              env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "armory"), "run", str(derived), "--no-docker"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - start
     log = done.stdout + done.stderr
     found = re.search(r"results output written to:?\s*\n?\s*(\S+\.json)", log)
@@ -68,21 +72,35 @@ def summary(scenario: Path, results: dict) -> str:
     rows = []
     for name, path in results.items():
         s = summarize(path)
-        for video, (benign, adv) in enumerate(zip(s["benign_miou_per_video"], s["adversarial_miou_per_video"]), start=1):
+        for video, (benign, adv) in enumerate(
+            zip(s["benign_miou_per_video"], s["adversarial_miou_per_video"]), start=1
+        ):
             rows.append({"run": name, "video": video, "benign": benign, "adversarial": adv})
     frame = pd.DataFrame(rows)
     order = list(results)
     per_run = frame.groupby("run", sort=False)[["benign", "adversarial"]].mean().loc[order]
     wide = frame.pivot_table(index="video", columns="run", values="adversarial")[order]
     adv = per_run["adversarial"]
-    lines = ["# Main job, run to run", "",
-             f"Adversarial mIoU ×100 per video (`armory run {scenario} --no-docker`; attack seed, torch threads "
-             "and CPU kernels as named, the machine's own kernels where none is):", "",
-             "```", wide.round(1).to_string(), "```", "",
-             f"Mean over the {frame['video'].nunique()} videos per run:", "", "```", per_run.round(1).to_string(), "```", "",
-             f"Across the {len(adv)} runs: adversarial mean {adv.mean():.1f}, standard deviation "
-             f"{adv.std(ddof=1):.1f}, range {adv.min():.1f}–{adv.max():.1f}; benign "
-             f"{per_run['benign'].min():.1f}–{per_run['benign'].max():.1f}."]
+    lines = [
+        "# Main job, run to run",
+        "",
+        f"Adversarial mIoU ×100 per video (`armory run {scenario} --no-docker`; attack seed, torch threads "
+        "and CPU kernels as named, the machine's own kernels where none is):",
+        "",
+        "```",
+        wide.round(1).to_string(),
+        "```",
+        "",
+        f"Mean over the {frame['video'].nunique()} videos per run:",
+        "",
+        "```",
+        per_run.round(1).to_string(),
+        "```",
+        "",
+        f"Across the {len(adv)} runs: adversarial mean {adv.mean():.1f}, standard deviation "
+        f"{adv.std(ddof=1):.1f}, range {adv.min():.1f}–{adv.max():.1f}; benign "
+        f"{per_run['benign'].min():.1f}–{per_run['benign'].max():.1f}.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -43,9 +43,10 @@ def summarize(path) -> dict:
                 missing.append(f"{sample_key} (record_metric_per_sample was off)")
     if not any(key.startswith(STAGES) for key in summary):
         raise ValueError(f"{path} holds no video tracking metric: not a CarlaVideoTracking run")
-    summary["checkpoints"] = {int(steps): {short: 100.0 * float(row[f"adversarial_mean_{metric}"])
-                                           for short, metric in METRICS.items()}
-                              for steps, row in results.get("checkpoints", {}).items()}
+    summary["checkpoints"] = {
+        int(steps): {short: 100.0 * float(row[f"adversarial_mean_{metric}"]) for short, metric in METRICS.items()}
+        for steps, row in results.get("checkpoints", {}).items()
+    }
     summary["missing"] = missing
     summary["videos"] = exported_videos(path)
     return summary
@@ -64,8 +65,10 @@ def step_table(summary: dict) -> str:
     cell = lambda stage, short: f"{summary[f'{stage}_{short}']:.1f}" if f"{stage}_{short}" in summary else "–"  # noqa: E731
     lines.append(f"| benign | {cell('benign', 'miou')} | {cell('benign', 'success')} |")
     if summary["checkpoints"]:
-        lines += [f"| {steps} | {row['miou']:.1f} | {row['success']:.1f} |"
-                  for steps, row in sorted(summary["checkpoints"].items())]
+        lines += [
+            f"| {steps} | {row['miou']:.1f} | {row['success']:.1f} |"
+            for steps, row in sorted(summary["checkpoints"].items())
+        ]
     else:
         lines.append(f"| attacked (final) | {cell('adversarial', 'miou')} | {cell('adversarial', 'success')} |")
     return "\n".join(lines) + "\n"
@@ -90,8 +93,10 @@ def main(argv=None):
     if s["missing"]:
         print("not recorded by this run: " + "; ".join(s["missing"]))
     if s["videos"]:
-        print(f"{len(s['videos'])} videos written to {Path(argv[0]).parent / 'saved_samples'}"
-              " (benign *_x, adversarial *_x_adv; *_with_boxes/ draw ground truth and prediction)")
+        print(
+            f"{len(s['videos'])} videos written to {Path(argv[0]).parent / 'saved_samples'}"
+            " (benign *_x, adversarial *_x_adv; *_with_boxes/ draw ground truth and prediction)"
+        )
     else:
         print("no videos exported (the scenario's export_batches is 0, or ffmpeg was missing)")
     textures = Path(argv[0]).parent / "textures"

@@ -4,11 +4,11 @@
   the adversarial mIoU and success rate of each video and their means, by ARMORY's own metric functions),
   and each checkpoint's texture as a PNG (and all of them in one ``.npz``) under ``<output>/textures/``, so
   one ``armory run`` gives one column of the paper's table (``python -m armory_siammtl.armory.results``);
-- frame-exact video exports. ARMORY 0.19.2's video exporters pipe raw frames to ffmpeg without telling it their rate (ffmpeg then
-assumes 25 frames/s) and ask for the dataset's rate at the output, so at CARLA's 10 frames/s ffmpeg drops
-about 3 frames in 5 (an 8-frame video comes out with 5). ``CarlaVideoTracking`` here is ARMORY's scenario
-with its exporters writing every frame at the dataset's rate. It writes the mp4s only: ARMORY also saves
-each frame as a PNG, about 40 MB per 30-frame 960x1280 video and kind.
+- frame-exact video exports. ARMORY 0.19.2's video exporters pipe raw frames to ffmpeg without telling it
+  their rate (ffmpeg then assumes 25 frames/s) and ask for the dataset's rate at the output, so at CARLA's
+  10 frames/s ffmpeg drops about 3 frames in 5 (an 8-frame video comes out with 5). ``CarlaVideoTracking``
+  here is ARMORY's scenario with its exporters writing every frame at the dataset's rate. It writes the mp4s
+  only: ARMORY also saves each frame as a PNG, about 40 MB per 30-frame 960x1280 video and kind.
 """
 
 import os
@@ -24,8 +24,10 @@ from armory_siammtl.runtime import guard_triton
 
 guard_triton()  # ARMORY imported TensorFlow before this module; see runtime.guard_triton
 
-CHECKPOINT_METRICS = {"video_tracking_mean_iou": video_tracking_mean_iou,
-                      "video_tracking_mean_success_rate": video_tracking_mean_success_rate}
+CHECKPOINT_METRICS = {
+    "video_tracking_mean_iou": video_tracking_mean_iou,
+    "video_tracking_mean_success_rate": video_tracking_mean_success_rate,
+}
 
 
 class FrameExactVideoExporter(VideoTrackingExporter):
@@ -42,11 +44,12 @@ class FrameExactVideoExporter(VideoTrackingExporter):
         os.makedirs(folder, exist_ok=True)
         name = f"video_{basename}{'_with_boxes' if with_boxes else ''}{self.video_file_extension}"
         height, width = x.shape[1:3]
-        process = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}",
-                                framerate=self.frame_rate)
-                   .output(os.path.join(folder, name), pix_fmt="yuv420p", vcodec="libx264", r=self.frame_rate)
-                   .overwrite_output()
-                   .run_async(pipe_stdin=True, quiet=True))
+        process = (
+            ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=self.frame_rate)
+            .output(os.path.join(folder, name), pix_fmt="yuv420p", vcodec="libx264", r=self.frame_rate)
+            .overwrite_output()
+            .run_async(pipe_stdin=True, quiet=True)
+        )
         for frame in frames:
             process.stdin.write(np.asarray(frame, dtype=np.uint8).tobytes())
         process.stdin.close()
@@ -82,16 +85,23 @@ class CarlaVideoTracking(ArmoryCarlaVideoTracking):
         folder.mkdir(parents=True, exist_ok=True)
         for result in checkpoints:
             image = np.round(np.clip(result.texture, 0, 1) * 255).astype(np.uint8)
-            cv2.imwrite(str(folder / f"batch_{self.i:03d}_steps_{result.steps}.png"),
-                        cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        np.savez_compressed(folder / f"batch_{self.i:03d}.npz", steps=np.array([r.steps for r in checkpoints]),
-                            textures=np.stack([r.texture for r in checkpoints]).astype(np.float32))
+            cv2.imwrite(
+                str(folder / f"batch_{self.i:03d}_steps_{result.steps}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+            )
+        np.savez_compressed(
+            folder / f"batch_{self.i:03d}.npz",
+            steps=np.array([r.steps for r in checkpoints]),
+            textures=np.stack([r.texture for r in checkpoints]).astype(np.float32),
+        )
 
     def finalize_results(self):
         super().finalize_results()
         scores = getattr(self, "_checkpoint_scores", {})
         if scores:
             self.results["checkpoints"] = {
-                str(steps): {**{f"adversarial_{name}": values for name, values in per_step.items()},
-                             **{f"adversarial_mean_{name}": float(np.mean(values)) for name, values in per_step.items()}}
-                for steps, per_step in sorted(scores.items())}
+                str(steps): {
+                    **{f"adversarial_{name}": values for name, values in per_step.items()},
+                    **{f"adversarial_mean_{name}": float(np.mean(values)) for name, values in per_step.items()},
+                }
+                for steps, per_step in sorted(scores.items())
+            }

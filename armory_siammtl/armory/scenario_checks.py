@@ -37,8 +37,11 @@ def _import(section: dict, what: str):
 
 def shipped_weights() -> dict:
     """{file name: manifest entry} of the weights this package ships (and has)."""
-    return {name: entry for name, entry in read_manifest(SHIPPED_WEIGHTS / MANIFEST).items()
-            if (SHIPPED_WEIGHTS / name).is_file()}
+    return {
+        name: entry
+        for name, entry in read_manifest(SHIPPED_WEIGHTS / MANIFEST).items()
+        if (SHIPPED_WEIGHTS / name).is_file()
+    }
 
 
 def missing_weights(variant: ModelVariant, weights_file: str, saved_model_dir) -> str:
@@ -48,10 +51,12 @@ def missing_weights(variant: ModelVariant, weights_file: str, saved_model_dir) -
         return f"weights {weights_file} are not installed in {saved_model_dir}; run `armory-siammtl setup`"
     commands = train_commands(dataclasses.replace(variant, weights=weights_file), "runs")
     steps = " then ".join(f"`{command_text(argv)}`" for argv in commands)
-    return (f"weights {weights_file} are not installed in {saved_model_dir} and this project ships none for "
-            f"{variant.describe()}; train them as the paper did with {steps} (your paths in place of the "
-            f"placeholders) and copy runs/{Path(weights_file).stem}/best.pth to {target} (without them ARMORY "
-            "tries to download the file from S3)")
+    return (
+        f"weights {weights_file} are not installed in {saved_model_dir} and this project ships none for "
+        f"{variant.describe()}; train them as the paper did with {steps} (your paths in place of the "
+        f"placeholders) and copy runs/{Path(weights_file).stem}/best.pth to {target} (without them ARMORY "
+        "tries to download the file from S3)"
+    )
 
 
 def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
@@ -90,8 +95,9 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
     if model["module"] == FACTORY_MODULE:
         kwargs = model["model_kwargs"]
         if not isinstance(model.get("weights_file"), str) or not model["weights_file"]:
-            raise ValueError(f"{path}: model weights_file must name the weights file; armory-siammtl never runs "
-                             "random weights")
+            raise ValueError(
+                f"{path}: model weights_file must name the weights file; armory-siammtl never runs random weights"
+            )
         try:
             variant, _ = scenario_model(kwargs, wrapper_kwargs=model.get("wrapper_kwargs"))
         except ValueError as exc:
@@ -133,5 +139,7 @@ def dataset_note(config: dict, dataset_dir) -> str:
     folder = Path(dataset_dir) / name if dataset_dir else None
     if folder is not None and folder.is_dir() and any(folder.iterdir()):
         return f"ARMORY's {name} is in {folder}"
-    return (f"ARMORY will download {name} from its S3 bucket into {dataset_dir or 'its dataset_dir'} (network "
-            "needed); offline, scenarios/embedded/ runs the same attack on the package's embedded set")
+    return (
+        f"ARMORY will download {name} from its S3 bucket into {dataset_dir or 'its dataset_dir'} (network "
+        "needed); offline, scenarios/embedded/ runs the same attack on the package's embedded set"
+    )

@@ -3,7 +3,8 @@
 The Docker image runs it at build time; CI runs it in the main and in the image-equivalent environment
 and compares the two on the same input (``--save`` there, ``--compare`` here):
 
-    python -m armory_siammtl.armory.selfcheck [--weights-dir armory_siammtl/model_weights] [--save F.npz | --compare F.npz]
+    python -m armory_siammtl.armory.selfcheck [--weights-dir armory_siammtl/model_weights]
+        [--save F.npz | --compare F.npz]
 """
 
 import argparse
@@ -45,8 +46,10 @@ def compare(reference: dict, result: dict) -> str:
     box_diff = np.abs(reference["boxes"] - result["boxes"]).max(axis=1)
     g0, g1 = reference["grad"].ravel().astype(np.float64), result["grad"].ravel().astype(np.float64)
     cosine = float(g0 @ g1 / (np.linalg.norm(g0) * np.linalg.norm(g1)))
-    report = (f"max box difference {box_diff.max():.2e} px (frames: {np.round(box_diff, 6).tolist()}), "
-              f"gradient cosine similarity {cosine:.6f}")
+    report = (
+        f"max box difference {box_diff.max():.2e} px (frames: {np.round(box_diff, 6).tolist()}), "
+        f"gradient cosine similarity {cosine:.6f}"
+    )
     if box_diff.max() > BOX_TOLERANCE_PX:
         raise RuntimeError(f"boxes differ from the reference: {report}")
     return report

@@ -25,9 +25,14 @@ def armory_config(home: Path) -> dict:
     if config_path.is_file():
         return read_armory_config(config_path)
     root = home / ".armory"
-    config = {"dataset_dir": str(root / "datasets"), "local_git_dir": str(root / "git"),
-              "saved_model_dir": str(root / "saved_models"), "output_dir": str(root / "outputs"),
-              "tmp_dir": str(root / "tmp"), "verify_ssl": True}
+    config = {
+        "dataset_dir": str(root / "datasets"),
+        "local_git_dir": str(root / "git"),
+        "saved_model_dir": str(root / "saved_models"),
+        "output_dir": str(root / "outputs"),
+        "tmp_dir": str(root / "tmp"),
+        "verify_ssl": True,
+    }
     write_text(config_path, json.dumps(config, indent=4, sort_keys=True) + "\n")
     return config
 
@@ -43,8 +48,9 @@ def read_armory_config(config_path: Path) -> dict:
         raise ValueError(f"ARMORY config {config_path} must be a JSON object, not {type(config).__name__}")
     bad = [k for k in ARMORY_KEYS if not isinstance(config.get(k), str) or not config.get(k)]
     if bad:
-        raise ValueError(f"ARMORY config {config_path} has no folder for {', '.join(bad)}; run `armory configure` "
-                         "or add them")
+        raise ValueError(
+            f"ARMORY config {config_path} has no folder for {', '.join(bad)}; run `armory configure` or add them"
+        )
     return config
 
 
@@ -52,8 +58,10 @@ def installed_weights_dir(home="~") -> Path:
     """ARMORY's ``saved_model_dir`` per ``home/.armory/config.json``; ValueError when ARMORY is not set up."""
     config_path = Path(home).expanduser() / ".armory" / "config.json"
     if not config_path.is_file():
-        raise ValueError(f"no ARMORY config at {config_path}: run `armory-siammtl setup`, or name the weights "
-                         "folder with --weights-dir")
+        raise ValueError(
+            f"no ARMORY config at {config_path}: run `armory-siammtl setup`, or name the weights "
+            "folder with --weights-dir"
+        )
     return Path(read_armory_config(config_path)["saved_model_dir"])
 
 
@@ -90,9 +98,11 @@ def install_weights(weights_dir: Path, saved_model_dir: Path, replace: bool = Fa
         raise ValueError(f"folders stand where setup would write weights: {', '.join(folders)}; move them")
     taken = [d for s, d in plan if d.is_symlink() or (d.exists() and not _same_bytes(s, d))]
     if taken and not replace:
-        raise ValueError(f"{saved_model_dir} already holds {', '.join(d.name for d in taken)} (a symbolic link or "
-                         "other bytes); setup writes nothing over files it did not put there. Move them, or run "
-                         "`armory-siammtl setup --replace` to replace them with this version's files")
+        raise ValueError(
+            f"{saved_model_dir} already holds {', '.join(d.name for d in taken)} (a symbolic link or "
+            "other bytes); setup writes nothing over files it did not put there. Move them, or run "
+            "`armory-siammtl setup --replace` to replace them with this version's files"
+        )
     saved_model_dir.mkdir(parents=True, exist_ok=True)
     installed = []
     for source, destination in plan:
@@ -114,14 +124,18 @@ def dataset_status(dataset_dir: Path) -> list:
     lines = []
     real = Path(dataset_dir) / name / version
     if (real / marker).is_file():
-        lines.append(f"{real} holds procedural videos an earlier armory-siammtl wrote under ARMORY's own name; "
-                     f"ARMORY would read them as its real dataset. Remove them with `rm -r {real}` (this package "
-                     "no longer uses them)")
+        lines.append(
+            f"{real} holds procedural videos an earlier armory-siammtl wrote under ARMORY's own name; "
+            f"ARMORY would read them as its real dataset. Remove them with `rm -r {real}` (this package "
+            "no longer uses them)"
+        )
     elif real.is_dir():
         lines.append(f"ARMORY's {name} {version} is in {real}: scenarios/carla_*.json run on it")
     else:
-        lines.append(f"ARMORY's {name} is not in {dataset_dir}: `armory run scenarios/carla_*.json` downloads it "
-                     "(network needed); offline, scenarios/embedded/ runs on the package's embedded set")
+        lines.append(
+            f"ARMORY's {name} is not in {dataset_dir}: `armory run scenarios/carla_*.json` downloads it "
+            "(network needed); offline, scenarios/embedded/ runs on the package's embedded set"
+        )
     return lines
 
 

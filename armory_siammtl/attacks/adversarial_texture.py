@@ -80,19 +80,42 @@ class AdversarialTexture(EvasionAttack):
     attack_params = EvasionAttack.attack_params + [*AttackConfig.keys(), "seed", "verbose", "batch_size"]
     _estimator_requirements = (BaseEstimator, LossGradientsMixin, ObjectTrackerMixin)
 
-    def __init__(self, estimator, step_size: float = DEFAULTS.step_size, max_iter: int = DEFAULTS.max_iter,
-                 checkpoints: Optional[Sequence[int]] = None, gradient: str = DEFAULTS.gradient,
-                 frame_batch: Optional[int] = DEFAULTS.frame_batch, clean_first_frame: bool = DEFAULTS.clean_first_frame,
-                 shading: Optional[str] = DEFAULTS.shading, texture_size: Optional[Sequence[int]] = None,
-                 init: str = DEFAULTS.init, seed: int = 0, verbose: bool = True,
-                 on_step: Optional[Callable[[int], None]] = None, region: str = DEFAULTS.region, batch_size: int = 1):
+    def __init__(
+        self,
+        estimator,
+        step_size: float = DEFAULTS.step_size,
+        max_iter: int = DEFAULTS.max_iter,
+        checkpoints: Optional[Sequence[int]] = None,
+        gradient: str = DEFAULTS.gradient,
+        frame_batch: Optional[int] = DEFAULTS.frame_batch,
+        clean_first_frame: bool = DEFAULTS.clean_first_frame,
+        shading: Optional[str] = DEFAULTS.shading,
+        texture_size: Optional[Sequence[int]] = None,
+        init: str = DEFAULTS.init,
+        seed: int = 0,
+        verbose: bool = True,
+        on_step: Optional[Callable[[int], None]] = None,
+        region: str = DEFAULTS.region,
+        batch_size: int = 1,
+    ):
         super().__init__(estimator=estimator)
         if checkpoints is None:
             checkpoints = [c for c in DEFAULTS.checkpoints if isinstance(max_iter, int) and c <= max_iter]
         self._max_iter, self.checkpoints = max_iter, self._within(checkpoints, max_iter)
         self.step_size, self.gradient = step_size, gradient
-        self.frame_batch, self.region, self.shading, self.clean_first_frame = frame_batch, region, shading, clean_first_frame
-        self.init, self.texture_size, self.seed, self.verbose, self.batch_size = init, texture_size, seed, verbose, batch_size
+        self.frame_batch, self.region, self.shading, self.clean_first_frame = (
+            frame_batch,
+            region,
+            shading,
+            clean_first_frame,
+        )
+        self.init, self.texture_size, self.seed, self.verbose, self.batch_size = (
+            init,
+            texture_size,
+            seed,
+            verbose,
+            batch_size,
+        )
         self.on_step = on_step
         self._check_params()
         self.checkpoint_results: List[CheckpointResult] = []
@@ -157,9 +180,14 @@ class AdversarialTexture(EvasionAttack):
             raise ValueError(f"the patch spans {hw[1]}x{hw[0]} pixels; give texture_size for a texture that large")
         return hw
 
-    def generate(self, x: np.ndarray, y: Optional[List[dict]] = None,
-                 y_patch_metadata: Optional[List[dict]] = None, y_init: Optional[np.ndarray] = None,
-                 **kwargs) -> np.ndarray:
+    def generate(
+        self,
+        x: np.ndarray,
+        y: Optional[List[dict]] = None,
+        y_patch_metadata: Optional[List[dict]] = None,
+        y_init: Optional[np.ndarray] = None,
+        **kwargs,
+    ) -> np.ndarray:
         """Attack one video.
 
         :param x: the video (1, T, H, W, 3), float in [0, 1].
@@ -170,16 +198,17 @@ class AdversarialTexture(EvasionAttack):
         """
         x = np.asarray(x)
         if x.ndim != 5 or x.shape[0] != 1 or x.shape[-1] != 3:
-            raise ValueError(f"AdversarialTexture attacks one video at a time: expected (1, T, H, W, 3), "
-                             f"got {x.shape}")
+            raise ValueError(f"AdversarialTexture attacks one video at a time: expected (1, T, H, W, 3), got {x.shape}")
         if not y_patch_metadata:
             raise ValueError("y_patch_metadata is required: [{'gs_coords': ..., 'masks': ...}]")
         metadata = y_patch_metadata[0] if isinstance(y_patch_metadata, (list, tuple)) else y_patch_metadata
         coords, masks = check_patch_metadata(metadata, x.shape[1:])
         check_pixels(x)
         if x.shape[1] < 2:
-            raise ValueError(f"a video of {x.shape[1]} frame has nothing to attack: frame 0 gives the template "
-                             "and the tracker's first box")
+            raise ValueError(
+                f"a video of {x.shape[1]} frame has nothing to attack: frame 0 gives the template "
+                "and the tracker's first box"
+            )
         device = self.estimator.device
         video = torch.as_tensor(x[0], dtype=torch.float32, device=device)
         if y is None:
@@ -196,8 +225,7 @@ class AdversarialTexture(EvasionAttack):
 
         texture_hw = self._texture_hw(coords, x.shape[2], x.shape[3])
         rng = np.random.default_rng(self.seed)
-        init = (rng.uniform(0, 1, (*texture_hw, 3)) if self.init == "random"
-                else np.full((*texture_hw, 3), 0.5))
+        init = rng.uniform(0, 1, (*texture_hw, 3)) if self.init == "random" else np.full((*texture_hw, 3), 0.5)
         texture = torch.tensor(init, dtype=torch.float32, device=device)
         prepared = prepare_frames(video, coords, masks, texture_hw, self.shading, self.clean_first_frame, self.region)
         accumulated = torch.zeros_like(texture)
@@ -217,8 +245,9 @@ class AdversarialTexture(EvasionAttack):
                     start = int(present[present <= start][-1])
                 stop = start + self.frame_batch
             texture.requires_grad_(True)
-            boxes = self._track_patched(video[start:stop], texture, prepared[start:stop],
-                                        target[start].detach().cpu().numpy())
+            boxes = self._track_patched(
+                video[start:stop], texture, prepared[start:stop], target[start].detach().cpu().numpy()
+            )
             loss = box_l1(boxes, target[start:stop])
             # a window where the patch is off-frame or hidden does not depend on the texture: zero gradient
             grad = torch.autograd.grad(loss, texture, allow_unused=True)[0] if loss.requires_grad else None
@@ -239,5 +268,6 @@ class AdversarialTexture(EvasionAttack):
         with torch.no_grad():
             boxes = self._track_patched(video, texture.detach(), prepared, target[0].cpu().numpy()).cpu().numpy()
         gt = target.cpu().numpy()
-        self.checkpoint_results.append(CheckpointResult(step, texture.detach().cpu().numpy().copy(), boxes,
-                                                        video_mean_iou(gt, boxes)))
+        self.checkpoint_results.append(
+            CheckpointResult(step, texture.detach().cpu().numpy().copy(), boxes, video_mean_iou(gt, boxes))
+        )

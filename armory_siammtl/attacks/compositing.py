@@ -16,8 +16,15 @@ REGIONS = {"perspective": place, "rectangle": place_rectangle}  # experiment.att
 GREEN_SCREEN_VALUE = 0.5647  # HSV value of CARLA's #00903a green screen, as ARMORY's texture attack uses
 
 
-def prepare_frames(video: torch.Tensor, coords: np.ndarray, masks: np.ndarray, texture_hw, shading: Optional[str],
-                   clean_first_frame: bool, region: str = "perspective") -> list:
+def prepare_frames(
+    video: torch.Tensor,
+    coords: np.ndarray,
+    masks: np.ndarray,
+    texture_hw,
+    shading: Optional[str],
+    clean_first_frame: bool,
+    region: str = "perspective",
+) -> list:
     """Per frame: placement of the texture and the alpha (coverage x visibility) of each pixel, and the
     scene's shading (None for a frame without the patch)."""
     frames = []
@@ -85,8 +92,9 @@ class PatchedVideo:
             top, bottom, left, right = max(y0, rows.start), min(y1, rows.stop), max(x0, cols.start), min(x1, cols.stop)
             if top < bottom and left < right:
                 out = out.clone()
-                out[top - y0:bottom - y0, left - x0:right - x0] = \
-                    self._patch(t)[top - rows.start:bottom - rows.start, left - cols.start:right - cols.start]
+                out[top - y0 : bottom - y0, left - x0 : right - x0] = self._patch(t)[
+                    top - rows.start : bottom - rows.start, left - cols.start : right - cols.start
+                ]
         return out.permute(2, 0, 1)
 
     def frame(self, t: int) -> FrameReader:
@@ -100,8 +108,14 @@ class PatchedVideo:
         return frame.permute(2, 0, 1).mean(dim=(1, 2))
 
 
-def apply_texture(frames: np.ndarray, texture: np.ndarray, patch_metadata: dict, shading: Optional[str],
-                  clean_first_frame: bool = True, region: str = "perspective") -> np.ndarray:
+def apply_texture(
+    frames: np.ndarray,
+    texture: np.ndarray,
+    patch_metadata: dict,
+    shading: Optional[str],
+    clean_first_frame: bool = True,
+    region: str = "perspective",
+) -> np.ndarray:
     """The video (T, H, W, 3) in [0, 1] with ``texture`` (th, tw, 3) on its patch, exactly as the attack
     composites it (to redraw an attacked video from a saved texture)."""
     coords, masks = check_patch_metadata(patch_metadata, frames.shape)

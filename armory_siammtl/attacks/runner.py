@@ -32,12 +32,23 @@ class AttackRun:
         return {steps: row["miou"] for steps, row in self.scores().items()}
 
 
-def run_attack(estimator, video: AttackVideo, attack: AttackConfig, seed: int = 0,
-               on_step: Optional[Callable[[int], None]] = None, verbose: bool = False) -> AttackRun:
+def run_attack(
+    estimator,
+    video: AttackVideo,
+    attack: AttackConfig,
+    seed: int = 0,
+    on_step: Optional[Callable[[int], None]] = None,
+    verbose: bool = False,
+) -> AttackRun:
     """Track ``video`` benignly, then attack it with ``AdversarialTexture`` in the settings ``attack``."""
     frames = video.frames[None]
     benign = estimator.predict(frames, y_init=video.boxes[:1])[0]["boxes"]
     texture_attack = AdversarialTexture(estimator, **attack.as_dict(), seed=seed, verbose=verbose, on_step=on_step)
     adversarial = texture_attack.generate(frames, [{"boxes": video.boxes}], y_patch_metadata=[video.patch_metadata])
-    return AttackRun(np.asarray(video.boxes, np.float64), benign, list(texture_attack.checkpoint_results),
-                     adversarial[0], texture_attack.texture)
+    return AttackRun(
+        np.asarray(video.boxes, np.float64),
+        benign,
+        list(texture_attack.checkpoint_results),
+        adversarial[0],
+        texture_attack.texture,
+    )

@@ -82,6 +82,7 @@ def warp_texture(texture: torch.Tensor, placement: Placement) -> torch.Tensor:
     if placement.texels is not None:
         return texture[placement.texels]
     image = texture.permute(2, 0, 1).unsqueeze(0)
-    out = F.grid_sample(image, placement.grid.to(texture.dtype), mode="bilinear", padding_mode="border",
-                        align_corners=False)
+    out = F.grid_sample(
+        image, placement.grid.to(texture.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
     return out[0].permute(1, 2, 0)

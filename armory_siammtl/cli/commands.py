@@ -67,8 +67,10 @@ def cmd_attack(args):
     from armory_siammtl.input_checks import read_box_file
 
     if not args.boxes and not args.init:
-        raise ValueError("attack needs --boxes (the ground truth) or --init (the first box: the attack then "
-                         "targets the benign track)")
+        raise ValueError(
+            "attack needs --boxes (the ground truth) or --init (the first box: the attack then "
+            "targets the benign track)"
+        )
     spec = spec_of(args)  # checked before any video is read
     out = out_dir(args.out)
     video = read_video(args.video, args.max_frames)
@@ -83,8 +85,12 @@ def cmd_attack(args):
     cv2.imwrite(str(out / "texture.png"), cv2.cvtColor((run.texture * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     write_video(out / "adversarial.mp4", run.adversarial, {(0, 255, 0): gt, (0, 0, 255): run.checkpoints[-1].boxes})
     scores = run.scores()
-    report = {"spec": spec.label, "settings": spec.as_dict(), "benign": scores[0],
-              "checkpoints": [{"steps": steps, **row} for steps, row in scores.items() if steps]}
+    report = {
+        "spec": spec.label,
+        "settings": spec.as_dict(),
+        "benign": scores[0],
+        "checkpoints": [{"steps": steps, **row} for steps, row in scores.items() if steps],
+    }
     write_text(out / "scores.json", json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
 
@@ -105,8 +111,9 @@ def cmd_describe_weights(args):
     if out.exists() and out.resolve() == Path(args.weights).resolve():
         raise ValueError(f"--out {out} is the input file; write the described copy to a new file")
     spec = spec_of(args)
-    variant = ModelVariant(args.kpt_weight, args.head, args.pretrained_head, weights=args.weights,
-                           sha256=args.weights_sha256)
+    variant = ModelVariant(
+        args.kpt_weight, args.head, args.pretrained_head, weights=args.weights, sha256=args.weights_sha256
+    )
     digest = save_checkpoint(load_model(variant), out, variant, spec.tracking.as_dict(), args.training_command)
     print(f"wrote {out} ({variant.describe()}, tracking setting {spec.label}), sha256 {digest}")
 
@@ -119,8 +126,9 @@ def cmd_evaluate_real(args):
         out_dir(args.out)
     if args.head is not None or args.kpt_weight is not None:
         if len(args.weights) != 1:
-            raise ValueError("--kpt-weight/--head describe one plain pysot file; several --weights must describe "
-                             "themselves")
+            raise ValueError(
+                "--kpt-weight/--head describe one plain pysot file; several --weights must describe themselves"
+            )
         variants = [ModelVariant(args.kpt_weight, args.head, weights=args.weights[0])]
     else:
         variants = [variant_from_file(w) for w in args.weights]
@@ -209,10 +217,15 @@ def cmd_estimate(args):
     from armory_siammtl.armory.setup import installed_weights_dir
 
     found = estimate(args.scenario, args.weights_dir or installed_weights_dir())
-    what = (f"{found['videos']} videos x {found['frames']} frames" if found["embedded"]
-            else "per video of 30 frames (the dataset's size is not in the scenario)")
-    print(f"estimated {found['minutes']:.0f} min on this machine for {what}, {found['steps']} attack steps "
-          f"({found['step_seconds_per_frame']:.2f} s per frame per step, {torch.get_num_threads()} threads)")
+    what = (
+        f"{found['videos']} videos x {found['frames']} frames"
+        if found["embedded"]
+        else "per video of 30 frames (the dataset's size is not in the scenario)"
+    )
+    print(
+        f"estimated {found['minutes']:.0f} min on this machine for {what}, {found['steps']} attack steps "
+        f"({found['step_seconds_per_frame']:.2f} s per frame per step, {torch.get_num_threads()} threads)"
+    )
 
 
 def cmd_sweep(args):
@@ -251,12 +264,29 @@ def cmd_reproduce(args):
     from armory_siammtl.reproduce.run import dry_run, reproduce
     from armory_siammtl.training.commands import TrainingData
 
-    data = with_data(TrainingData(), pysot=args.pysot, coco_annotations=args.coco_annotations,
-                     coco_images=args.coco_images, coco_val_annotations=args.coco_val_annotations,
-                     coco_val_images=args.coco_val_images, lasot=args.lasot)
+    data = with_data(
+        TrainingData(),
+        pysot=args.pysot,
+        coco_annotations=args.coco_annotations,
+        coco_images=args.coco_images,
+        coco_val_annotations=args.coco_val_annotations,
+        coco_val_images=args.coco_val_images,
+        lasot=args.lasot,
+    )
     if args.dry_run:
-        print(dry_run(args.table, args.weights_dir, args.carla_dir, args.otb_root, args.max_iter, args.carla_frames,
-                      args.device, data, str(Path(args.out or ".") / "runs")))
+        print(
+            dry_run(
+                args.table,
+                args.weights_dir,
+                args.carla_dir,
+                args.otb_root,
+                args.max_iter,
+                args.carla_frames,
+                args.device,
+                data,
+                str(Path(args.out or ".") / "runs"),
+            )
+        )
         return
     if args.out is None:
         raise ValueError("reproduce needs --out, the folder for its sweep, results and report")
@@ -265,8 +295,19 @@ def cmd_reproduce(args):
         from armory_siammtl.evaluation.ray_sweep import RayCluster
 
         ray = RayCluster(None if args.ray == "local" else args.ray, args.ray_cpus, args.ray_gpus)
-    reproduce(args.table, args.weights_dir, out_dir(args.out), args.carla_dir, args.otb_root, args.max_iter,
-              args.train, data, ray, args.paper_values, not args.quiet)
+    reproduce(
+        args.table,
+        args.weights_dir,
+        out_dir(args.out),
+        args.carla_dir,
+        args.otb_root,
+        args.max_iter,
+        args.train,
+        data,
+        ray,
+        args.paper_values,
+        not args.quiet,
+    )
 
 
 def cmd_transfer(args):

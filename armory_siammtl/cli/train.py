@@ -14,9 +14,24 @@ def _alphas(text: str) -> list:
 def data_record(args) -> dict:
     """The flags that decide the training and validation tracks, as a run records them (a resumed run must
     read the same data)."""
-    names = ("videos", "frames", "height", "width", "coco_annotations", "coco_images", "coco_max", "lasot",
-             "lasot_max", "otb_train", "with_procedural", "backdrops", "distractors", "recipe",
-             "coco_val_annotations", "coco_val_images")
+    names = (
+        "videos",
+        "frames",
+        "height",
+        "width",
+        "coco_annotations",
+        "coco_images",
+        "coco_max",
+        "lasot",
+        "lasot_max",
+        "otb_train",
+        "with_procedural",
+        "backdrops",
+        "distractors",
+        "recipe",
+        "coco_val_annotations",
+        "coco_val_images",
+    )
     return {name: getattr(args, name) for name in names}
 
 
@@ -25,10 +40,19 @@ def _config(args, variant, tracking, placement):
     the recipe's global batch); the reference recipe trains in fp16 on CUDA unless ``--amp`` says otherwise."""
     from armory_siammtl.training.trainer import TrainConfig
 
-    chosen = dict(optimizer=args.optimizer, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed,
-                  keypoint_loss=args.keypoint_loss, head_style=args.head_style, epochs=args.epochs,
-                  iters_per_epoch=args.iters, batch_size=args.batch_size, global_batch=args.global_batch,
-                  amp=args.amp)
+    chosen = dict(
+        optimizer=args.optimizer,
+        lr=args.lr,
+        lr_decay=args.lr_decay,
+        seed=args.seed,
+        keypoint_loss=args.keypoint_loss,
+        head_style=args.head_style,
+        epochs=args.epochs,
+        iters_per_epoch=args.iters,
+        batch_size=args.batch_size,
+        global_batch=args.global_batch,
+        amp=args.amp,
+    )
     chosen = {k: v for k, v in chosen.items() if v is not None}  # else the recipe's
     if args.recipe == "skelevision":
         if args.batch_size is not None and args.global_batch is None:
@@ -36,11 +60,24 @@ def _config(args, variant, tracking, placement):
         if args.amp is None and placement.device.type == "cuda":
             chosen["amp"] = "fp16"
     make = TrainConfig.skelevision if args.recipe == "skelevision" else TrainConfig
-    cfg = make(out_dir=args.out, variant=variant, head_only=args.head_only, init_weights=args.init_weights,
-               instance_size=args.instance_size, val_videos=args.val_videos, val_pairs=args.val_pairs,
-               device=args.device, workers=args.workers, accumulate=args.accumulate, average_from=args.average_from,
-               min_gain=args.min_gain, data=data_record(args), tracking=tracking,
-               command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]), **chosen)
+    cfg = make(
+        out_dir=args.out,
+        variant=variant,
+        head_only=args.head_only,
+        init_weights=args.init_weights,
+        instance_size=args.instance_size,
+        val_videos=args.val_videos,
+        val_pairs=args.val_pairs,
+        device=args.device,
+        workers=args.workers,
+        accumulate=args.accumulate,
+        average_from=args.average_from,
+        min_gain=args.min_gain,
+        data=data_record(args),
+        tracking=tracking,
+        command=" ".join(["armory-siammtl", *map(shlex.quote, args.argv)]),
+        **chosen,
+    )
     for name in ("lowres", "motion_blur", "jpeg"):
         if getattr(args, name) is not None:
             setattr(cfg.augment, name, getattr(args, name))
@@ -62,11 +99,27 @@ def cmd_train(args) -> None:
     try:
         cfg = _config(args, variant, tracking, placement)
         log = print if placement.is_main else (lambda *_: None)
-        tracks = training_tracks(args.videos, args.val_videos, args.frames, args.height, args.width, cfg.seed,
-                                 args.coco_annotations, args.coco_images, args.coco_max, args.lasot, args.lasot_max,
-                                 args.otb_train, args.with_procedural, args.backdrops, args.distractors, log=log,
-                                 recipe=args.recipe, coco_val_annotations=args.coco_val_annotations,
-                                 coco_val_images=args.coco_val_images)
+        tracks = training_tracks(
+            args.videos,
+            args.val_videos,
+            args.frames,
+            args.height,
+            args.width,
+            cfg.seed,
+            args.coco_annotations,
+            args.coco_images,
+            args.coco_max,
+            args.lasot,
+            args.lasot_max,
+            args.otb_train,
+            args.with_procedural,
+            args.backdrops,
+            args.distractors,
+            log=log,
+            recipe=args.recipe,
+            coco_val_annotations=args.coco_val_annotations,
+            coco_val_images=args.coco_val_images,
+        )
         trainer = Trainer(cfg, *tracks, placement=placement)
         with trainer.exclusive():
             if args.interpolate_to:

@@ -32,9 +32,12 @@ def procedural_videos(videos: int, frames: int, height: int, width: int, seed: i
     def load():
         for s in seeds:
             scene = make_video(s, frames, height, width)
-            yield AttackVideo(f"scene_{s}", scene.video.astype(np.float32) / 255.0,
-                              np.round(scene.boxes).astype(np.float64),
-                              {"gs_coords": scene.gs_coords.astype(np.int64), "masks": scene.patch_masks})
+            yield AttackVideo(
+                f"scene_{s}",
+                scene.video.astype(np.float32) / 255.0,
+                np.round(scene.boxes).astype(np.float64),
+                {"gs_coords": scene.gs_coords.astype(np.int64), "masks": scene.patch_masks},
+            )
 
     return [f"scene_{s}" for s in seeds], load()
 
@@ -59,8 +62,9 @@ def otb_videos(root, frames: int, sequences: str = "otb2015-person", **_) -> Sou
         else:
             found = sorted(p for p in folder.iterdir() if (p / "img").is_dir()) if folder.is_dir() else []
             if not found:
-                raise FileNotFoundError(f"no OTB-layout sequence folders (NAME/img/ + groundtruth_rect.txt) under "
-                                        f"{folder}")
+                raise FileNotFoundError(
+                    f"no OTB-layout sequence folders (NAME/img/ + groundtruth_rect.txt) under {folder}"
+                )
             folders += found
     ids = [video_id for folder in folders for video_id, _ in otb_targets(folder.parent, folder.name)]
 
@@ -84,17 +88,25 @@ def carla_videos(split: str, data_dir: Optional[str], frames: Optional[int], **_
         data_dir = paths.runtime_paths().dataset_dir
     where = Path(data_dir) / "carla_video_tracking_dev"
     if not where.is_dir() or not any(where.iterdir()):
-        raise FileNotFoundError(f"ARMORY's carla_video_tracking_dev is not in {data_dir} (looked for {where}); "
-                                "download it with ARMORY, or sweep the embedded set (dataset kind 'procedural')")
+        raise FileNotFoundError(
+            f"ARMORY's carla_video_tracking_dev is not in {data_dir} (looked for {where}); "
+            "download it with ARMORY, or sweep the embedded set (dataset kind 'procedural')"
+        )
     load_torch_compiler_first()
     from armory.data.adversarial_datasets import carla_video_tracking_dev
 
     kwargs = {"dataset_dir": str(data_dir)}
     batches = carla_video_tracking_dev(split=split, max_frames=frames, **kwargs)
     ids = [f"carla_{index:03d}" for index in range(batches.batches_per_epoch)]
-    return ids, (AttackVideo(video_id, np.asarray(x[0], dtype=np.float32), np.asarray(y[0]["boxes"], dtype=np.float64),
-                             {"gs_coords": np.asarray(meta["gs_coords"]), "masks": np.asarray(meta["masks"])})
-                 for video_id, (x, (y, meta)) in zip(ids, batches))
+    return ids, (
+        AttackVideo(
+            video_id,
+            np.asarray(x[0], dtype=np.float32),
+            np.asarray(y[0]["boxes"], dtype=np.float64),
+            {"gs_coords": np.asarray(meta["gs_coords"]), "masks": np.asarray(meta["masks"])},
+        )
+        for video_id, (x, (y, meta)) in zip(ids, batches)
+    )
 
 
 SOURCES = {"procedural": procedural_videos, "otb": otb_videos, "carla": carla_videos}

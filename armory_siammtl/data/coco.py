@@ -11,8 +11,10 @@ from armory_siammtl.data.track import DiskTrack
 # which annotated people a training run uses: the package's rule (at least 5 labelled keypoints, a box of at
 # least 32x32 pixels), or the reference code's (prepare_coco: more than 5 labelled keypoints, a box of more
 # than 16 square pixels with no negative corner)
-SELECTIONS = {"package": lambda keypoints, box: keypoints >= 5 and box[2] * box[3] >= 32 * 32,
-              "skelevision": lambda keypoints, box: keypoints > 5 and box[2] * box[3] > 16 and min(box[:2]) >= 0}
+SELECTIONS = {
+    "package": lambda keypoints, box: keypoints >= 5 and box[2] * box[3] >= 32 * 32,
+    "skelevision": lambda keypoints, box: keypoints > 5 and box[2] * box[3] > 16 and min(box[:2]) >= 0,
+}
 
 
 def coco_person_tracks(annotation_file, image_dir, max_people=None, selection: str = "package"):
@@ -28,8 +30,11 @@ def coco_person_tracks(annotation_file, image_dir, max_people=None, selection: s
     tracks = []
     for image_id in coco.getImgIds(catIds=person):
         info = coco.loadImgs(image_id)[0]
-        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, catIds=person, iscrowd=False))
-                if keep(a.get("num_keypoints", 0), a["bbox"])]
+        anns = [
+            a
+            for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, catIds=person, iscrowd=False))
+            if keep(a.get("num_keypoints", 0), a["bbox"])
+        ]
         if not anns:
             continue
         path = Path(image_dir) / info["file_name"]

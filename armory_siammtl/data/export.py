@@ -59,8 +59,11 @@ def write_tfds(data_dir, seeds, num_frames=30) -> Path:
         builder = EmbeddedCarlaVideoTrackingDev(data_dir=str(data_dir))
         builder.download_and_prepare()
         marker = Path(data_dir) / TFDS_NAME / TFDS_VERSION / "SIAMMTL_EMBEDDED.json"
-        marker.write_text(json.dumps({"source": "armory-siammtl procedural scene", "seeds": [int(s) for s in seeds],
-                                      "frames": num_frames}))
+        marker.write_text(
+            json.dumps(
+                {"source": "armory-siammtl procedural scene", "seeds": [int(s) for s in seeds], "frames": num_frames}
+            )
+        )
     finally:
         shutil.rmtree(raw, ignore_errors=True)
     return Path(data_dir) / TFDS_NAME / TFDS_VERSION

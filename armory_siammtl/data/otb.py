@@ -12,10 +12,44 @@ from armory_siammtl.input_checks import check_boxes, parse_box_text
 
 # OTB2015 sequences with a person target, as listed by the SkeleVision authors; Jogging and Skating2
 # have two annotated people each (groundtruth_rect.1.txt / .2.txt), making 38 videos
-OTB_PERSON = ("Basketball", "BlurBody", "Bolt", "Bolt2", "Couple", "Crossing", "Crowds", "Dancer", "Dancer2",
-              "David3", "Diving", "Girl2", "Gym", "Human2", "Human3", "Human4", "Human5", "Human6", "Human7",
-              "Human8", "Human9", "Jogging", "Jump", "MotorRolling", "MountainBike", "Singer1", "Singer2",
-              "Skater", "Skater2", "Skating1", "Skating2", "Skiing", "Subway", "Walking", "Walking2", "Woman")
+OTB_PERSON = (
+    "Basketball",
+    "BlurBody",
+    "Bolt",
+    "Bolt2",
+    "Couple",
+    "Crossing",
+    "Crowds",
+    "Dancer",
+    "Dancer2",
+    "David3",
+    "Diving",
+    "Girl2",
+    "Gym",
+    "Human2",
+    "Human3",
+    "Human4",
+    "Human5",
+    "Human6",
+    "Human7",
+    "Human8",
+    "Human9",
+    "Jogging",
+    "Jump",
+    "MotorRolling",
+    "MountainBike",
+    "Singer1",
+    "Singer2",
+    "Skater",
+    "Skater2",
+    "Skating1",
+    "Skating2",
+    "Skiing",
+    "Subway",
+    "Walking",
+    "Walking2",
+    "Woman",
+)
 ANNOTATED_FRAMES = {"Diving": 215}  # OTB videos whose annotation is shorter than the frames
 MAX_FRAMES = 100
 
@@ -47,7 +81,7 @@ def load_otb_sequence(root, name: str, max_frames: int = MAX_FRAMES) -> List[Tup
         boxes = read_otb_boxes(file)[:limit]
         if len(boxes) < len(frames):
             raise ValueError(f"{file}: {len(boxes)} boxes for {len(frames)} frames")
-        boxes = check_boxes(boxes[:len(frames)], len(frames), *frames.shape[1:3], what=str(file))
+        boxes = check_boxes(boxes[: len(frames)], len(frames), *frames.shape[1:3], what=str(file))
         videos.append((video_id, frames, boxes))
     return videos
 

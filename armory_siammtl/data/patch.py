@@ -36,8 +36,10 @@ def check_patch_metadata(metadata: dict, video_shape) -> tuple:
     if masks.ndim == 4:
         masks = masks[..., 0]
     if masks.shape != (num_frames, height, width):
-        raise ValueError(f"masks must have shape ({num_frames}, {height}, {width}[, 3]) to match the video, "
-                         f"got {np.asarray(metadata['masks']).shape}")
+        raise ValueError(
+            f"masks must have shape ({num_frames}, {height}, {width}[, 3]) to match the video, "
+            f"got {np.asarray(metadata['masks']).shape}"
+        )
     if np.issubdtype(masks.dtype, np.floating) and not np.isfinite(masks).all():
         raise ValueError("masks hold NaN or infinite values")
     return coords, (masks > 0).astype(np.float32)
@@ -51,18 +53,26 @@ def check_quadrilaterals(coords: np.ndarray) -> None:
     form a convex quadrilateral of at least MIN_PATCH_AREA; the error names the frame and its corners."""
     edges = np.roll(coords, -1, axis=1) - coords  # (T, 4, 2): corner i -> corner i + 1
     turns = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1] - edges[:, :, 1] * np.roll(edges, -1, axis=1)[:, :, 0]
-    area = 0.5 * np.abs((coords[:, :, 0] * np.roll(coords, -1, axis=1)[:, :, 1]
-                         - np.roll(coords, -1, axis=1)[:, :, 0] * coords[:, :, 1]).sum(axis=1))
+    area = 0.5 * np.abs(
+        (
+            coords[:, :, 0] * np.roll(coords, -1, axis=1)[:, :, 1]
+            - np.roll(coords, -1, axis=1)[:, :, 0] * coords[:, :, 1]
+        ).sum(axis=1)
+    )
     for t in range(len(coords)):
         corners = coords[t].tolist()
         if np.any(turns[t] == 0):
             raise ValueError(f"gs_coords of frame {t} {corners}: three corners are collinear (or two coincide)")
         if not (np.all(turns[t] > 0) or np.all(turns[t] < 0)):
-            raise ValueError(f"gs_coords of frame {t} {corners} do not form a convex quadrilateral in the order "
-                             "top-left, top-right, bottom-right, bottom-left (self-intersecting or concave)")
+            raise ValueError(
+                f"gs_coords of frame {t} {corners} do not form a convex quadrilateral in the order "
+                "top-left, top-right, bottom-right, bottom-left (self-intersecting or concave)"
+            )
         if area[t] < MIN_PATCH_AREA:
-            raise ValueError(f"gs_coords of frame {t} {corners} enclose {area[t]:.3g} square pixels: less than "
-                             f"{MIN_PATCH_AREA:g}, the patch would change nothing")
+            raise ValueError(
+                f"gs_coords of frame {t} {corners} enclose {area[t]:.3g} square pixels: less than "
+                f"{MIN_PATCH_AREA:g}, the patch would change nothing"
+            )
 
 
 def digital_patch_metadata(frame_hw, boxes, margin: float = MARGIN, pad: int = CONTEXT_PAD) -> dict:

@@ -22,12 +22,43 @@ from armory_siammtl.data.synthetic import KEYPOINT_NAMES
 
 LIMBS = KEYPOINT_NAMES[5:]  # COCO's 12 limb joints, indices 5..16
 ALIASES = {"foot": "ankle"}
-MPII_ORDER = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "pelvis", "thorax",
-              "upper_neck", "head_top", "right_wrist", "right_elbow", "right_shoulder", "left_shoulder",
-              "left_elbow", "left_wrist")
-MPI_INF_3DHP_ORDER = ("head_top", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
-                      "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
-                      "left_ankle", "root", "spine", "head")
+MPII_ORDER = (
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "pelvis",
+    "thorax",
+    "upper_neck",
+    "head_top",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+)
+MPI_INF_3DHP_ORDER = (
+    "head_top",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "root",
+    "spine",
+    "head",
+)
 IN_TRAINING = ("halpe",)  # its images are the COCO sample the package trains on
 MIN_LIMB_JOINTS = 4
 BOX_MARGIN = 0.15
@@ -107,7 +138,7 @@ def coco_style(folder: Path, annotation: Path) -> Tuple[List[PosePerson], int]:
     for ann in data["annotations"]:
         image = images.get(ann["image_id"])
         path = _find(folder, image["file_name"]) if image else None
-        keypoints = np.asarray(ann.get("keypoints") or [], np.float64).reshape(-1, 3)[:len(names)]
+        keypoints = np.asarray(ann.get("keypoints") or [], np.float64).reshape(-1, 3)[: len(names)]
         person = _person(folder.name, path, _image_size(path), keypoints, names, ann.get("bbox")) if path else None
         _keep(person, people)
         left_out += person is None

@@ -31,11 +31,17 @@ def refuse_evaluation_videos(path: Path) -> None:
     from armory_siammtl.data.otb import OTB_PERSON
 
     for part in Path(path).resolve().parts:
-        evaluation = (part in OTB_PERSON and part not in OTB_PERSON_TRAINING) or part in UAV_EVALUATION \
-            or part in EVALUATION_ROOTS or re.fullmatch(r"person\d+", part)
+        evaluation = (
+            (part in OTB_PERSON and part not in OTB_PERSON_TRAINING)
+            or part in UAV_EVALUATION
+            or part in EVALUATION_ROOTS
+            or re.fullmatch(r"person\d+", part)
+        )
         if evaluation:
-            raise ValueError(f"{path} is (in) a person-tracking evaluation video ({part}); this package never "
-                             "trains or selects models on its evaluation videos")
+            raise ValueError(
+                f"{path} is (in) a person-tracking evaluation video ({part}); this package never "
+                "trains or selects models on its evaluation videos"
+            )
 
 
 def backdrop_files(paths: Sequence[str]) -> List[Path]:
@@ -70,21 +76,43 @@ def otb_layout_tracks(root) -> Tuple[list, list]:
     return train, val
 
 
-def procedural_split(first_seed: int, videos: int, frames: int, height: int, width: int,
-                     backdrops: Sequence[Path] = (), distractors: float = 0.0) -> List[Track]:
+def procedural_split(
+    first_seed: int,
+    videos: int,
+    frames: int,
+    height: int,
+    width: int,
+    backdrops: Sequence[Path] = (),
+    distractors: float = 0.0,
+) -> List[Track]:
     from armory_siammtl.data.synthetic import synthetic_tracks
 
-    return synthetic_tracks(range(first_seed, first_seed + videos), frames, height, width, backdrops,
-                            distractors=distractors)
+    return synthetic_tracks(
+        range(first_seed, first_seed + videos), frames, height, width, backdrops, distractors=distractors
+    )
 
 
-def training_tracks(videos: int, val_videos: int, frames: int, height: int, width: int, seed: int = TRAIN_SEED,
-                    coco_annotations: Optional[str] = None, coco_images: Optional[str] = None,
-                    coco_max: Optional[int] = None, lasot: Optional[str] = None,
-                    lasot_max: Optional[int] = None, otb_train: Sequence[str] = (), with_procedural: bool = False,
-                    backdrops: Sequence[str] = (), distractors: float = 0.0, log=print, recipe: str = "package",
-                    coco_val_annotations: Optional[str] = None, coco_val_images: Optional[str] = None
-                    ) -> Tuple[list, list]:
+def training_tracks(
+    videos: int,
+    val_videos: int,
+    frames: int,
+    height: int,
+    width: int,
+    seed: int = TRAIN_SEED,
+    coco_annotations: Optional[str] = None,
+    coco_images: Optional[str] = None,
+    coco_max: Optional[int] = None,
+    lasot: Optional[str] = None,
+    lasot_max: Optional[int] = None,
+    otb_train: Sequence[str] = (),
+    with_procedural: bool = False,
+    backdrops: Sequence[str] = (),
+    distractors: float = 0.0,
+    log=print,
+    recipe: str = "package",
+    coco_val_annotations: Optional[str] = None,
+    coco_val_images: Optional[str] = None,
+) -> Tuple[list, list]:
     """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 of ``val_videos``
     of them as validation; OTB-layout folders under each ``otb_train`` root, the last 20% of every target
     validating) replace the procedural videos unless ``with_procedural`` (then ``val_videos`` procedural
@@ -111,8 +139,11 @@ def training_tracks(videos: int, val_videos: int, frames: int, height: int, widt
         folders = lasot_person_sequences(lasot)[:lasot_max]
         train += [load_lasot_track(f, "train", rule) for f in folders]
         long_enough = [f for f in folders if len(list((f / "img").glob("*.jpg"))) > SPLITS["val"][0]]
-        val += [track for f in (long_enough if reference else long_enough[:val_videos])
-                if len(track := load_lasot_track(f, "val", rule))]
+        val += [
+            track
+            for f in (long_enough if reference else long_enough[:val_videos])
+            if len(track := load_lasot_track(f, "val", rule))
+        ]
     for root in otb_train:
         more_train, more_val = otb_layout_tracks(root)
         train += more_train

@@ -14,9 +14,25 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-KEYPOINT_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-                  "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-                  "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+KEYPOINT_NAMES = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 LIMBS = ((5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16))
 GREEN_SCREEN = np.array([0, 144, 58], dtype=np.float32) / 255.0  # CARLA's #00903a
 
@@ -41,10 +57,10 @@ def _background(rng, height, width):
     while x < low_w:
         w = int(rng.integers(low_w // 10, low_w // 4))
         top = int(rng.integers(0, horizon + 1))
-        img[top:, x:x + w] = rng.uniform(0.15, 0.75, 3)
+        img[top:, x : x + w] = rng.uniform(0.15, 0.75, 3)
         for wy in range(top + 3, int(low_h * 0.7), 6):
             for wx in range(x + 2, x + w - 2, 5):
-                img[wy:wy + 3, wx:wx + 2] = rng.uniform(0.05, 0.5, 3)
+                img[wy : wy + 3, wx : wx + 2] = rng.uniform(0.05, 0.5, 3)
         x += w
     ground = int(low_h * rng.uniform(0.6, 0.72))
     img[ground:] = rng.uniform(0.25, 0.55, 3)
@@ -81,25 +97,40 @@ def _draw_person(canvas, mask, pts, height, colours):
     torso = np.array([pts[5], pts[6], pts[12], pts[11]], np.int32)
     head_center = (int(pts[[1, 2, 3, 4]].mean(0)[0]), int(pts[0][1]))
     for target, value in ((canvas, None), (mask, 1)):
-        pick = (lambda c, value=value: value if value is not None else c)  # noqa: E731
+        pick = lambda c, value=value: value if value is not None else c  # noqa: E731
         for a, b in LIMBS[4:]:
-            cv2.line(target, tuple(pts[a].astype(int)), tuple(pts[b].astype(int)), pick(colours["pants"]),
-                     limb + 1, cv2.LINE_AA if value is None else cv2.LINE_8)
+            cv2.line(
+                target,
+                tuple(pts[a].astype(int)),
+                tuple(pts[b].astype(int)),
+                pick(colours["pants"]),
+                limb + 1,
+                cv2.LINE_AA if value is None else cv2.LINE_8,
+            )
         cv2.fillConvexPoly(target, torso, pick(colours["shirt"]))
         for a, b in LIMBS[:4]:
-            cv2.line(target, tuple(pts[a].astype(int)), tuple(pts[b].astype(int)), pick(colours["shirt"]),
-                     limb, cv2.LINE_AA if value is None else cv2.LINE_8)
+            cv2.line(
+                target,
+                tuple(pts[a].astype(int)),
+                tuple(pts[b].astype(int)),
+                pick(colours["shirt"]),
+                limb,
+                cv2.LINE_AA if value is None else cv2.LINE_8,
+            )
         cv2.circle(target, head_center, max(3, int(0.07 * height)), pick(colours["skin"]), -1)
 
 
 def _colours(rng) -> dict:
-    return {"shirt": tuple(float(c) for c in rng.uniform(0, 1, 3)),
-            "pants": tuple(float(c) for c in rng.uniform(0, 0.6, 3)),
-            "skin": tuple(float(c) for c in rng.uniform([0.4, 0.25, 0.15], [0.95, 0.8, 0.7]))}
+    return {
+        "shirt": tuple(float(c) for c in rng.uniform(0, 1, 3)),
+        "pants": tuple(float(c) for c in rng.uniform(0, 0.6, 3)),
+        "skin": tuple(float(c) for c in rng.uniform([0.4, 0.25, 0.15], [0.95, 0.8, 0.7])),
+    }
 
 
-def _distractor(seed: int, num_frames: int, person_h: float, speed: float, start_x: float, foot_y: float,
-                width: int) -> dict:
+def _distractor(
+    seed: int, num_frames: int, person_h: float, speed: float, start_x: float, foot_y: float, width: int
+) -> dict:
     """A second walker that meets the person at a random frame, a little further away (smaller, feet higher),
     drawn from its own random stream so that the person's video is otherwise the same."""
     rng = np.random.default_rng([seed, 11])
@@ -107,13 +138,24 @@ def _distractor(seed: int, num_frames: int, person_h: float, speed: float, start
     direction = rng.choice([-1.0, 1.0])
     d_speed = rng.uniform(0.004, 0.012) * width * direction
     scale = rng.uniform(0.8, 1.0)
-    return {"h": person_h * scale, "direction": direction, "speed": d_speed,
-            "start_x": start_x + speed * meet - d_speed * meet + rng.uniform(-0.3, 0.3) * person_h,
-            "foot_y": foot_y - rng.uniform(0.0, 0.1) * person_h, "colours": _colours(rng)}
+    return {
+        "h": person_h * scale,
+        "direction": direction,
+        "speed": d_speed,
+        "start_x": start_x + speed * meet - d_speed * meet + rng.uniform(-0.3, 0.3) * person_h,
+        "foot_y": foot_y - rng.uniform(0.0, 0.1) * person_h,
+        "colours": _colours(rng),
+    }
 
 
-def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 1280,
-               backdrop_image: Optional[np.ndarray] = None, distractor: bool = False) -> SceneVideo:
+def make_video(
+    seed: int,
+    num_frames: int = 30,
+    height: int = 960,
+    width: int = 1280,
+    backdrop_image: Optional[np.ndarray] = None,
+    distractor: bool = False,
+) -> SceneVideo:
     """One deterministic video for ``seed``; ``backdrop_image`` (uint8 RGB, any size): a photograph to walk
     in front of, resized to the frame, instead of the drawn street (everything else stays as drawn);
     ``distractor``: a second walker crosses behind the person (everything else stays as drawn)."""
@@ -130,8 +172,9 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
     px = rng.uniform(0.1 * width, 0.9 * width - pw)
     py = max(0.05 * height, ground - ph - rng.uniform(0, 0.1) * height)
     skew = rng.uniform(-0.08, 0.08) * ph
-    corners = np.array([[px, py + skew], [px + pw, py - skew], [px + pw, py + ph + skew * 0.3],
-                        [px, py + ph - skew * 0.3]])
+    corners = np.array(
+        [[px, py + skew], [px + pw, py - skew], [px + pw, py + ph + skew * 0.3], [px, py + ph - skew * 0.3]]
+    )
     corners = np.round(corners).astype(np.int64)
     patch_region = np.zeros((height, width), np.uint8)
     cv2.fillConvexPoly(patch_region, corners.astype(np.int32), 1)
@@ -158,15 +201,20 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
         behind = np.zeros((height, width), np.uint8)
         if other is not None:
             d_pts = _pose(other["h"], 0.6 * t + seed + 1.5, other["direction"])
-            _draw_person(frame, behind, d_pts + [other["start_x"] + other["speed"] * t, other["foot_y"]],
-                         other["h"], other["colours"])
+            _draw_person(
+                frame,
+                behind,
+                d_pts + [other["start_x"] + other["speed"] * t, other["foot_y"]],
+                other["h"],
+                other["colours"],
+            )
         pts = _pose(person_h * scale, 0.6 * t + seed, direction)
         pts += [start_x + speed * t, foot_y + drift * t]
         person = np.zeros((height, width), np.uint8)
         _draw_person(frame, person, pts, person_h * scale, colours)
         occluder = np.zeros((height, width), bool)
         if pole_x is not None:
-            occluder[int(0.15 * height):, pole_x:pole_x + pole_w] = True
+            occluder[int(0.15 * height) :, pole_x : pole_x + pole_w] = True
             frame[occluder] = (0.3, 0.3, 0.32)
         frame = np.clip(frame * light, 0, 1)
         full_person = person.astype(bool)
@@ -185,13 +233,25 @@ def make_video(seed: int, num_frames: int = 30, height: int = 960, width: int = 
         frames.append((frame * 255).round().astype(np.uint8))
         pmasks.append(visible)
         gmasks.append((patch_region == 1) & ~full_person & ~occluder & ~behind.astype(bool))
-    return SceneVideo(np.stack(frames), np.asarray(boxes, np.float32), np.stack(pmasks),
-                      np.asarray(keypoints, np.float32), np.repeat(corners[None], num_frames, axis=0),
-                      np.stack(gmasks).astype(np.uint8))
+    return SceneVideo(
+        np.stack(frames),
+        np.asarray(boxes, np.float32),
+        np.stack(pmasks),
+        np.asarray(keypoints, np.float32),
+        np.repeat(corners[None], num_frames, axis=0),
+        np.stack(gmasks).astype(np.uint8),
+    )
 
 
-def synthetic_tracks(seeds, num_frames: int = 24, height: int = 480, width: int = 640,
-                     backdrops: Sequence = (), backdrop_fraction: float = 0.5, distractors: float = 0.0):
+def synthetic_tracks(
+    seeds,
+    num_frames: int = 24,
+    height: int = 480,
+    width: int = 640,
+    backdrops: Sequence = (),
+    backdrop_fraction: float = 0.5,
+    distractors: float = 0.0,
+):
     """Training tracks (frames, boxes, keypoints) for each seed; with ``backdrops`` (image files), about
     ``backdrop_fraction`` of them walk in front of one of those photographs, and about ``distractors`` of
     them have a second walker, both chosen by the seed."""

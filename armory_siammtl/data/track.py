@@ -39,8 +39,10 @@ class DiskTrack:
 
     def __post_init__(self):
         if len(self.files) != len(self.boxes):
-            raise ValueError(f"{len(self.files)} frame files for {len(self.boxes)} boxes "
-                             f"(first file {self.files[0] if len(self.files) else None})")
+            raise ValueError(
+                f"{len(self.files)} frame files for {len(self.boxes)} boxes "
+                f"(first file {self.files[0] if len(self.files) else None})"
+            )
 
     def __len__(self) -> int:
         return len(self.boxes)

@@ -12,8 +12,9 @@ FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 def frame_files(folder) -> List[Path]:
     """The frames of a folder of images, sorted by name (``*_mask`` images, the patch masks of the CARLA
     raw layout, are not frames)."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.suffix.lower() in FRAME_SUFFIXES and not p.stem.endswith("_mask"))
+    return sorted(
+        p for p in Path(folder).iterdir() if p.suffix.lower() in FRAME_SUFFIXES and not p.stem.endswith("_mask")
+    )
 
 
 def read_rgb(path) -> np.ndarray:

@@ -8,8 +8,9 @@ from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
 
 
-def build_estimator(variant: ModelVariant, tracking: Optional[TrackingConfig] = None, device_type: str = "gpu",
-                    **estimator_kwargs) -> PyTorchSiamRPN:
+def build_estimator(
+    variant: ModelVariant, tracking: Optional[TrackingConfig] = None, device_type: str = "gpu", **estimator_kwargs
+) -> PyTorchSiamRPN:
     """``PyTorchSiamRPN`` around ``load_model(variant)`` (which verifies the weights).
 
     :param variant: the model and its weights file.

@@ -36,12 +36,20 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
 
     estimator_params = PyTorchEstimator.estimator_params + ["attack_losses", "gradient_mode", "batch_frames"]
 
-    def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None, input_shape: Tuple = (None, None, 3),
-                 clip_values: Optional[Tuple[float, float]] = (0.0, 1.0), channels_first: bool = False,
-                 preprocessing_defences: Union["Preprocessor", List["Preprocessor"], None] = None,
-                 postprocessing_defences: Union["Postprocessor", List["Postprocessor"], None] = None,
-                 preprocessing: "PREPROCESSING_TYPE" = None, device_type: str = "gpu",
-                 gradient_mode: str = "auto", batch_frames: int = 32):
+    def __init__(
+        self,
+        model: SiamRPN,
+        tracking: Optional[TrackingConfig] = None,
+        input_shape: Tuple = (None, None, 3),
+        clip_values: Optional[Tuple[float, float]] = (0.0, 1.0),
+        channels_first: bool = False,
+        preprocessing_defences: Union["Preprocessor", List["Preprocessor"], None] = None,
+        postprocessing_defences: Union["Postprocessor", List["Postprocessor"], None] = None,
+        preprocessing: "PREPROCESSING_TYPE" = None,
+        device_type: str = "gpu",
+        gradient_mode: str = "auto",
+        batch_frames: int = 32,
+    ):
         """
         :param model: the SiamRPN network (``models.load_model`` builds one from weights).
         :param tracking: the tracker's hyper-parameters; default pysot's with the paper's 255 search size.
@@ -64,10 +72,15 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         model.to(self._device).eval()
         for parameter in model.parameters():  # attacks need pixel gradients only; `fit` is not supported
             parameter.requires_grad_(False)
-        super().__init__(model=model, clip_values=clip_values, channels_first=channels_first,
-                         preprocessing_defences=preprocessing_defences,
-                         postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
-                         device_type=device_type)
+        super().__init__(
+            model=model,
+            clip_values=clip_values,
+            channels_first=channels_first,
+            preprocessing_defences=preprocessing_defences,
+            postprocessing_defences=postprocessing_defences,
+            preprocessing=preprocessing,
+            device_type=device_type,
+        )
         self._input_shape = tuple(input_shape)
         self.tracker = SiamRPNTracker(model, tracking, gradient_mode=gradient_mode, batch_frames=batch_frames)
         self.attack_losses: Tuple[str, ...] = (LOSS_NAME,)
@@ -106,8 +119,13 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         so a defence attached after construction is seen."""
         for operation in self.preprocessing_operations:
             mean, std = getattr(operation, "mean", None), getattr(operation, "std", None)
-            identity = (type(operation).__name__.startswith("StandardisationMeanStd") and mean is not None
-                        and std is not None and np.all(np.asarray(mean) == 0) and np.all(np.asarray(std) == 1))
+            identity = (
+                type(operation).__name__.startswith("StandardisationMeanStd")
+                and mean is not None
+                and std is not None
+                and np.all(np.asarray(mean) == 0)
+                and np.all(np.asarray(std) == 1)
+            )
             if not identity:
                 return False
         return True
@@ -163,8 +181,9 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         """Preprocess one video (T, H, W, 3) and track it; keeps the graph when grad is enabled."""
         video = video.to(self._device).float()
         video, _ = self._apply_preprocessing(video[None], y=None, fit=False, no_grad=False)
-        result = self.tracker.track(video[0], box, channels_first=False, progress=progress,
-                                    values_checked=self.values_checked)
+        result = self.tracker.track(
+            video[0], box, channels_first=False, progress=progress, values_checked=self.values_checked
+        )
         return result.boxes, result.scores
 
     def track_frames(self, frames, box) -> torch.Tensor:
@@ -177,11 +196,18 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         """
         if not self.values_checked:
             raise ValueError("track_frames reads crop windows; ART preprocessing needs whole frames: use predict")
-        return self.tracker.track(frames, check_boxes_per_video(np.asarray(box, np.float64)[None], 1)[0],
-                                  values_checked=True).boxes
+        return self.tracker.track(
+            frames, check_boxes_per_video(np.asarray(box, np.float64)[None], 1)[0], values_checked=True
+        ).boxes
 
-    def predict(self, x: Union[np.ndarray, torch.Tensor], batch_size: int = 1,
-                y_init: Union[np.ndarray, torch.Tensor, None] = None, verbose: bool = False, **kwargs) -> List[dict]:
+    def predict(
+        self,
+        x: Union[np.ndarray, torch.Tensor],
+        batch_size: int = 1,
+        y_init: Union[np.ndarray, torch.Tensor, None] = None,
+        verbose: bool = False,
+        **kwargs,
+    ) -> List[dict]:
         """Track each video from its first box.
 
         :param x: videos (N, T, H, W, 3), float in [0, 1]; numpy (no gradient) or a torch tensor (keeps the
@@ -202,9 +228,13 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
                 boxes, scores = self._track_one(video, boxes0[i], progress=bool(verbose))
             labels = torch.zeros(boxes.shape[0], dtype=torch.long)
             if as_numpy:
-                predictions.append({"boxes": boxes.detach().cpu().numpy().astype(np.float32),
-                                    "scores": scores.detach().cpu().numpy().astype(np.float32),
-                                    "labels": labels.numpy()})
+                predictions.append(
+                    {
+                        "boxes": boxes.detach().cpu().numpy().astype(np.float32),
+                        "scores": scores.detach().cpu().numpy().astype(np.float32),
+                        "labels": labels.numpy(),
+                    }
+                )
             else:
                 predictions.append({"boxes": boxes.float(), "scores": scores.float(), "labels": labels})
         return predictions
@@ -215,19 +245,27 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         self._check_batch(x)
         if x.shape[1] < 2:
             raise ValueError(f"a loss needs at least 2 frames (frame 0 gives the first box), got {x.shape[1]}")
-        if not isinstance(y, (list, tuple)) or len(y) != x.shape[0] or not all(
-                isinstance(y_i, dict) and "boxes" in y_i for y_i in y):
+        if (
+            not isinstance(y, (list, tuple))
+            or len(y) != x.shape[0]
+            or not all(isinstance(y_i, dict) and "boxes" in y_i for y_i in y)
+        ):
             raise ValueError(f"y must be one {{'boxes': (T, 4)}} dict per video ({x.shape[0]} videos)")
-        y = [{"boxes": check_boxes(y_i["boxes"], x.shape[1], x.shape[2], x.shape[3],
-                                   f"ground-truth boxes of video {i}")} for i, y_i in enumerate(y)]
-        boxes0 = (self._init_boxes(y_init, x.shape[0]) if y_init is not None
-                  else torch.stack([torch.as_tensor(np.asarray(y_i["boxes"])[0], dtype=torch.float64)
-                                    for y_i in y]))
+        y = [
+            {"boxes": check_boxes(y_i["boxes"], x.shape[1], x.shape[2], x.shape[3], f"ground-truth boxes of video {i}")}
+            for i, y_i in enumerate(y)
+        ]
+        boxes0 = (
+            self._init_boxes(y_init, x.shape[0])
+            if y_init is not None
+            else torch.stack([torch.as_tensor(np.asarray(y_i["boxes"])[0], dtype=torch.float64) for y_i in y])
+        )
         losses, inputs = [], []
         windowed = with_grad and self.values_checked  # nothing between the pixels and the tracker
         for i in range(x.shape[0]):
-            video = torch.tensor(np.asarray(x[i]), dtype=torch.float32, device=self._device,
-                                 requires_grad=with_grad and not windowed)
+            video = torch.tensor(
+                np.asarray(x[i]), dtype=torch.float32, device=self._device, requires_grad=with_grad and not windowed
+            )
             target = torch.as_tensor(y[i]["boxes"], dtype=torch.float32, device=self._device)
             with torch.set_grad_enabled(with_grad):
                 if windowed:  # gradients of the crop windows read, not of whole frames: linear in the video
@@ -239,8 +277,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
             inputs.append(video)
         return losses, inputs
 
-    def loss_gradient(self, x: np.ndarray, y: List[dict], y_init: Optional[np.ndarray] = None,
-                      **kwargs) -> np.ndarray:
+    def loss_gradient(self, x: np.ndarray, y: List[dict], y_init: Optional[np.ndarray] = None, **kwargs) -> np.ndarray:
         """Gradient of sum_t |box_t - gt_t|_1 w.r.t. ``x``.
 
         :param x: videos (N, T, H, W, 3), float in [0, 1].
@@ -251,8 +288,12 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         losses, inputs = self._losses(x, y, y_init, with_grad=True)
         self._model.zero_grad()
         torch.stack(losses).sum().backward()
-        grads = np.stack([(v.gradient().permute(0, 2, 3, 1) if isinstance(v, WindowedFrames) else v.grad)
-                          .detach().cpu().numpy() for v in inputs]).astype(x.dtype, copy=False)
+        grads = np.stack(
+            [
+                (v.gradient().permute(0, 2, 3, 1) if isinstance(v, WindowedFrames) else v.grad).detach().cpu().numpy()
+                for v in inputs
+            ]
+        ).astype(x.dtype, copy=False)
         if not self.all_framework_preprocessing:
             grads = self._apply_preprocessing_gradient(x, grads)
         return grads
@@ -261,8 +302,9 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         """``{"torch.nn.L1Loss": compute_loss(x, y)}``, ART's dict of named losses."""
         return {LOSS_NAME: self.compute_loss(x, y, **kwargs)}
 
-    def compute_loss(self, x: np.ndarray, y: List[dict], reduction: str = "sum",
-                     y_init: Optional[np.ndarray] = None, **kwargs) -> np.ndarray:
+    def compute_loss(
+        self, x: np.ndarray, y: List[dict], reduction: str = "sum", y_init: Optional[np.ndarray] = None, **kwargs
+    ) -> np.ndarray:
         """The L1 box loss of each video.
 
         :param x: videos (N, T, H, W, 3), float in [0, 1].

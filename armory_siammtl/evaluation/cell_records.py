@@ -33,10 +33,13 @@ def cell_path(results_path, model: str, step_size, video: str, seed) -> Path:
 
 def save_cell(path, gt_boxes: np.ndarray, run: AttackRun) -> Path:
     """Write one cell's record atomically."""
-    arrays = {"gt_boxes": np.asarray(gt_boxes, np.float32), "benign_boxes": np.asarray(run.benign_boxes, np.float32),
-              "steps": np.array([c.steps for c in run.checkpoints], np.int64),
-              "adversarial_boxes": np.stack([c.boxes for c in run.checkpoints]).astype(np.float32),
-              "textures": np.stack([np.round(c.texture * 255) for c in run.checkpoints]).astype(np.uint8)}
+    arrays = {
+        "gt_boxes": np.asarray(gt_boxes, np.float32),
+        "benign_boxes": np.asarray(run.benign_boxes, np.float32),
+        "steps": np.array([c.steps for c in run.checkpoints], np.int64),
+        "adversarial_boxes": np.stack([c.boxes for c in run.checkpoints]).astype(np.float32),
+        "textures": np.stack([np.round(c.texture * 255) for c in run.checkpoints]).astype(np.uint8),
+    }
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **arrays)
     return Path(path)

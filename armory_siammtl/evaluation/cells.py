@@ -16,8 +16,9 @@ def load_estimator(variant: ModelVariant, tracking: TrackingConfig, device_type:
     return build_estimator(variant, tracking, device_type=device_type)
 
 
-def attack_cell(estimator, video: AttackVideo, step_size: float, seed: int, config,
-                on_step: Optional[Callable[[int], None]] = None) -> AttackRun:
+def attack_cell(
+    estimator, video: AttackVideo, step_size: float, seed: int, config, on_step: Optional[Callable[[int], None]] = None
+) -> AttackRun:
     """The attack run of one (model, step size, video, seed) cell of ``config`` (a ``SweepConfig``);
     ``.scores()``: {steps: {metric: value x 100}}, benign as steps 0."""
     return run_attack(estimator, video, config.attack(step_size), seed=seed, on_step=on_step)

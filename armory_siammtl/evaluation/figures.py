@@ -34,8 +34,9 @@ class Showcase:
 
     def adversarial_frames(self, model: str) -> np.ndarray:
         """The video with ``model``'s final texture on its patch, placed as the attack placed it."""
-        return apply_texture(self.video.frames, self.records[model]["textures"][-1], self.video.patch_metadata,
-                             **self.placing)
+        return apply_texture(
+            self.video.frames, self.records[model]["textures"][-1], self.video.patch_metadata, **self.placing
+        )
 
 
 def choose_cell(frame: pd.DataFrame, stl: str) -> tuple:
@@ -53,8 +54,9 @@ def choose_cell(frame: pd.DataFrame, stl: str) -> tuple:
     return step_size, video, int(seed)
 
 
-def load_showcase(results_path, frame: pd.DataFrame, dataset: dict, models: List[str], stl: str,
-                  spec: Optional[dict] = None) -> Optional[Showcase]:
+def load_showcase(
+    results_path, frame: pd.DataFrame, dataset: dict, models: List[str], stl: str, spec: Optional[dict] = None
+) -> Optional[Showcase]:
     """The chosen cell for ``models`` (STL first), or None when the sweep kept no records of it; ``spec``:
     the sweep's recorded experiment spec (default the package preset's placement for the dataset)."""
     from armory_siammtl.experiment import preset
@@ -68,8 +70,10 @@ def load_showcase(results_path, frame: pd.DataFrame, dataset: dict, models: List
         return None
     ids, videos = attack_videos(dataset)
     video = next(v for v in videos if v.video_id == video_id)
-    rule = (f"δ = {step_size}, video {video_id}, attack seed {seed}: the (video, seed) whose {stl} mIoU drop "
-            "is the median of the sweep's")
+    rule = (
+        f"δ = {step_size}, video {video_id}, attack seed {seed}: the (video, seed) whose {stl} mIoU drop "
+        "is the median of the sweep's"
+    )
     return Showcase(step_size, video, seed, records, rule, placing)
 
 
@@ -101,8 +105,18 @@ def _draw_box(ax, box, colour, dashed: bool, label: Optional[str] = None):
     import matplotlib.patches as patches
 
     x1, y1, x2, y2 = box
-    ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, lw=2,
-                                   linestyle="--" if dashed else "-", label=label))
+    ax.add_patch(
+        patches.Rectangle(
+            (x1, y1),
+            x2 - x1,
+            y2 - y1,
+            fill=False,
+            edgecolor=colour,
+            lw=2,
+            linestyle="--" if dashed else "-",
+            label=label,
+        )
+    )
 
 
 def shown_frame(show: Showcase) -> int:
@@ -123,8 +137,12 @@ def plot_frame(show: Showcase, path, t: Optional[int] = None) -> Path:
         record = show.records[model]
         attacked = show.adversarial_frames(model)[t]
         steps = int(record["steps"][-1])
-        for col, (image, boxes, title) in enumerate([(show.video.frames[t], record["benign_boxes"], "benign"),
-                                                     (attacked, record["adversarial_boxes"][-1], f"{steps} attack steps")]):
+        for col, (image, boxes, title) in enumerate(
+            [
+                (show.video.frames[t], record["benign_boxes"], "benign"),
+                (attacked, record["adversarial_boxes"][-1], f"{steps} attack steps"),
+            ]
+        ):
             ax = axes[row][col]
             ax.imshow(np.clip(image, 0, 1))
             _draw_box(ax, record["gt_boxes"][t], "lime", True, "ground truth")
@@ -145,10 +163,18 @@ def plot_iou_per_frame(show: Showcase, path) -> Path:
     for i, (model, record) in enumerate(show.records.items()):
         x = np.arange(1, len(record["gt_boxes"]))
         colour = "k" if i == 0 else colours(i)
-        ax.plot(x, box_iou(record["gt_boxes"][1:], record["benign_boxes"][1:]), "--", color=colour,
-                label=f"{model} benign")
-        ax.plot(x, box_iou(record["gt_boxes"][1:], record["adversarial_boxes"][-1][1:]), "-", color=colour, marker="o",
-                ms=3, label=f"{model}, {int(record['steps'][-1])} steps")
+        ax.plot(
+            x, box_iou(record["gt_boxes"][1:], record["benign_boxes"][1:]), "--", color=colour, label=f"{model} benign"
+        )
+        ax.plot(
+            x,
+            box_iou(record["gt_boxes"][1:], record["adversarial_boxes"][-1][1:]),
+            "-",
+            color=colour,
+            marker="o",
+            ms=3,
+            label=f"{model}, {int(record['steps'][-1])} steps",
+        )
     ax.set_xlabel("frame")
     ax.set_ylabel("IoU with ground truth")
     ax.set_ylim(-0.02, 1.02)
@@ -164,8 +190,12 @@ def plot_textures(show: Showcase, path) -> Path:
     models = list(show.records)
     steps = [int(s) for s in show.records[models[0]]["steps"]]
     height, width = show.records[models[0]]["textures"].shape[1:3]
-    fig, axes = plt.subplots(len(models), len(steps), figsize=(max(3.2 * len(steps), 6), (3.2 * height / width + 0.5) * len(models) + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(models),
+        len(steps),
+        figsize=(max(3.2 * len(steps), 6), (3.2 * height / width + 0.5) * len(models) + 0.5),
+        squeeze=False,
+    )
     for row, model in enumerate(models):
         for col, step in enumerate(steps):
             ax = axes[row][col]
@@ -184,8 +214,8 @@ def _boxed(image: np.ndarray, boxes: List[tuple]) -> np.ndarray:
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         x1, x2 = np.clip([x1, x2], 0, width - 1)
         y1, y2 = np.clip([y1, y2], 0, height - 1)
-        out[y1:y1 + 2, x1:x2 + 1] = out[max(y2 - 1, 0):y2 + 1, x1:x2 + 1] = colour
-        out[y1:y2 + 1, x1:x1 + 2] = out[y1:y2 + 1, max(x2 - 1, 0):x2 + 1] = colour
+        out[y1 : y1 + 2, x1 : x2 + 1] = out[max(y2 - 1, 0) : y2 + 1, x1 : x2 + 1] = colour
+        out[y1 : y2 + 1, x1 : x1 + 2] = out[y1 : y2 + 1, max(x2 - 1, 0) : x2 + 1] = colour
     return out
 
 
@@ -200,14 +230,23 @@ def write_videos(show: Showcase, out_dir, fps: int = 5) -> List[Path]:
         slug = re.sub(r"[^A-Za-z0-9]+", "_", model).strip("_")
         path = Path(out_dir) / f"showcase_{slug}.mp4"
         height, width = show.video.frames.shape[1:3]
-        writer = imageio_ffmpeg.write_frames(str(path), (2 * width, height), fps=fps, macro_block_size=1,
-                                             output_params=["-loglevel", "error"])
+        writer = imageio_ffmpeg.write_frames(
+            str(path), (2 * width, height), fps=fps, macro_block_size=1, output_params=["-loglevel", "error"]
+        )
         writer.send(None)
         for t in range(len(attacked)):
             gt = (record["gt_boxes"][t], (0, 255, 0))
-            writer.send(np.ascontiguousarray(np.concatenate(
-                [_boxed(show.video.frames[t], [gt, (record["benign_boxes"][t], (0, 160, 255))]),
-                 _boxed(attacked[t], [gt, (record["adversarial_boxes"][-1][t], (255, 0, 0))])], axis=1)))
+            writer.send(
+                np.ascontiguousarray(
+                    np.concatenate(
+                        [
+                            _boxed(show.video.frames[t], [gt, (record["benign_boxes"][t], (0, 160, 255))]),
+                            _boxed(attacked[t], [gt, (record["adversarial_boxes"][-1][t], (255, 0, 0))]),
+                        ],
+                        axis=1,
+                    )
+                )
+            )
         writer.close()
         written.append(path)
     return written

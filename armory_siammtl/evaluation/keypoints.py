@@ -34,13 +34,11 @@ def _scores(pred, keypoints, visibility, boxes, alpha) -> dict:
     visible = visibility > 0
     error = np.linalg.norm(pred - keypoints, axis=-1)
     scale = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])[:, None]
-    return {"pck": float((error <= alpha * scale)[visible].mean() * 100),
-            "pixel_error": float(error[visible].mean())}
+    return {"pck": float((error <= alpha * scale)[visible].mean() * 100), "pixel_error": float(error[visible].mean())}
 
 
 @torch.no_grad()
-def keypoint_accuracy(model, tracks: Sequence[Track], pairs: int = 64, seed: int = 0,
-                      alpha: float = PCK_ALPHA) -> dict:
+def keypoint_accuracy(model, tracks: Sequence[Track], pairs: int = 64, seed: int = 0, alpha: float = PCK_ALPHA) -> dict:
     """PCK@alpha (%) and mean pixel error (127x127 crop pixels) over visible keypoints of ``pairs`` template
     crops from ``tracks``, for the model's head, uniform chance and the mean-position prior."""
     if model.kpt_head is None:
@@ -59,11 +57,14 @@ def keypoint_accuracy(model, tracks: Sequence[Track], pairs: int = 64, seed: int
     logits = model.kpt_head(model.template_features(to_model_input(torch.stack([s["template"] for s in samples]))))
     prior = mean_position(keypoints, visibility)
     chance = rng.uniform(0, logits.shape[-1], keypoints.shape)
-    return {"head": _scores(heatmap_peaks(logits), keypoints, visibility, boxes, alpha),
-            "uniform_chance": _scores(chance, keypoints, visibility, boxes, alpha),
-            "mean_position_prior": _scores(np.broadcast_to(prior, keypoints.shape), keypoints, visibility, boxes,
-                                           alpha),
-            "pairs": pairs, "visible_keypoints": int((visibility > 0).sum()), "alpha": alpha}
+    return {
+        "head": _scores(heatmap_peaks(logits), keypoints, visibility, boxes, alpha),
+        "uniform_chance": _scores(chance, keypoints, visibility, boxes, alpha),
+        "mean_position_prior": _scores(np.broadcast_to(prior, keypoints.shape), keypoints, visibility, boxes, alpha),
+        "pairs": pairs,
+        "visible_keypoints": int((visibility > 0).sum()),
+        "alpha": alpha,
+    }
 
 
 @torch.no_grad()
@@ -86,7 +87,7 @@ def pose_dataset_accuracy(model, root, alpha: float = PCK_ALPHA, batch: int = 16
     model.eval()
     peaks = []
     for start in range(0, len(views), batch):
-        crops = torch.stack([v[0] for v in views[start:start + batch]])
+        crops = torch.stack([v[0] for v in views[start : start + batch]])
         peaks.append(heatmap_peaks(model.kpt_head(model.template_features(to_model_input(crops)))))
     pred = np.concatenate(peaks)
     prior = np.broadcast_to(mean_position(keypoints, visibility), keypoints.shape)
@@ -94,27 +95,39 @@ def pose_dataset_accuracy(model, root, alpha: float = PCK_ALPHA, batch: int = 16
     datasets = np.array([p.dataset for p in people])
 
     def table(rows):
-        return {"head": _scores(pred[rows], keypoints[rows], visibility[rows], boxes[rows], alpha),
-                "mean_position_prior": _scores(prior[rows], keypoints[rows], visibility[rows], boxes[rows], alpha),
-                "uniform_chance": _scores(chance[rows], keypoints[rows], visibility[rows], boxes[rows], alpha),
-                "people": int(rows.sum()), "visible_keypoints": int((visibility[rows] > 0).sum())}
+        return {
+            "head": _scores(pred[rows], keypoints[rows], visibility[rows], boxes[rows], alpha),
+            "mean_position_prior": _scores(prior[rows], keypoints[rows], visibility[rows], boxes[rows], alpha),
+            "uniform_chance": _scores(chance[rows], keypoints[rows], visibility[rows], boxes[rows], alpha),
+            "people": int(rows.sum()),
+            "visible_keypoints": int((visibility[rows] > 0).sum()),
+        }
 
-    return {"overall": table(np.ones(len(people), bool)),
-            "per_dataset": {name: table(datasets == name) for name in dict.fromkeys(datasets)},
-            "left_out": left_out, "alpha": alpha, "joints": "the 12 limb joints (COCO 5-16)"}
+    return {
+        "overall": table(np.ones(len(people), bool)),
+        "per_dataset": {name: table(datasets == name) for name in dict.fromkeys(datasets)},
+        "left_out": left_out,
+        "alpha": alpha,
+        "joints": "the 12 limb joints (COCO 5-16)",
+    }
 
 
 def pose_markdown(result: dict) -> str:
     """``pose_dataset_accuracy``'s result as a table: PCK and mean error of the head and the prior."""
-    lines = [f"PCK@{result['alpha']:g} (of the box's longer side) and mean error in 127x127 template pixels, "
-             f"{result['joints']}", "",
-             "| dataset | people | keypoints | head PCK | prior PCK | chance PCK | head error px | prior error px |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"PCK@{result['alpha']:g} (of the box's longer side) and mean error in 127x127 template pixels, "
+        f"{result['joints']}",
+        "",
+        "| dataset | people | keypoints | head PCK | prior PCK | chance PCK | head error px | prior error px |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     rows = [*result["per_dataset"].items(), ("**overall**", result["overall"])]
     for name, row in rows:
-        lines.append(f"| {name} | {row['people']} | {row['visible_keypoints']} | {row['head']['pck']:.1f} | "
-                     f"{row['mean_position_prior']['pck']:.1f} | {row['uniform_chance']['pck']:.1f} | "
-                     f"{row['head']['pixel_error']:.1f} | {row['mean_position_prior']['pixel_error']:.1f} |")
+        lines.append(
+            f"| {name} | {row['people']} | {row['visible_keypoints']} | {row['head']['pck']:.1f} | "
+            f"{row['mean_position_prior']['pck']:.1f} | {row['uniform_chance']['pck']:.1f} | "
+            f"{row['head']['pixel_error']:.1f} | {row['mean_position_prior']['pixel_error']:.1f} |"
+        )
     skipped = {k: v for k, v in result["left_out"].items() if v}
     if skipped:
         lines += ["", "left out: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())]

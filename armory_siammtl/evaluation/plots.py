@@ -16,8 +16,13 @@ def _step_axis(ax, steps: List[int]):
     ax.grid(alpha=0.3)
 
 
-def plot_robustness(table: pd.DataFrame, stl: Optional[str], path, low: Optional[pd.DataFrame] = None,
-                    high: Optional[pd.DataFrame] = None) -> Path:
+def plot_robustness(
+    table: pd.DataFrame,
+    stl: Optional[str],
+    path,
+    low: Optional[pd.DataFrame] = None,
+    high: Optional[pd.DataFrame] = None,
+) -> Path:
     """mIoU vs steps, one panel per step size, a line per model (STL black) with its 95 % interval as a
     band (the paper's Fig. 6 with the spread it leaves out)."""
     import matplotlib
@@ -35,7 +40,7 @@ def plot_robustness(table: pd.DataFrame, stl: Optional[str], path, low: Optional
         for i, model in enumerate(table.columns):
             style = dict(color="k", lw=2) if model == stl else dict(marker=markers[i % len(markers)], ms=6)
             label = model if model != stl or "STL" in model.upper() else f"{model} (STL)"
-            line, = ax.plot(x, table.loc[rows, model], "-", label=label, **style)
+            (line,) = ax.plot(x, table.loc[rows, model], "-", label=label, **style)
             if low is not None and high is not None:
                 ax.fill_between(x, low.loc[rows, model], high.loc[rows, model], color=line.get_color(), alpha=0.15)
         _step_axis(ax, steps)
@@ -60,17 +65,24 @@ def plot_per_video(frame: pd.DataFrame, path) -> Path:
     steps = sorted(int(s) for s in frame["steps"].unique() if s > 0)
     videos, seeds = sorted(frame["video"].unique()), sorted(frame["seed"].unique())
     colours, styles = plt.get_cmap("tab10"), ["-", "--", ":", "-."]  # colour: video; line style: seed
-    fig, axes = plt.subplots(len(models), len(step_sizes), figsize=(5 * len(step_sizes), 3.5 * len(models)),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        len(models), len(step_sizes), figsize=(5 * len(step_sizes), 3.5 * len(models)), squeeze=False, sharey=True
+    )
     for r, model in enumerate(models):
         for c, step_size in enumerate(step_sizes):
             ax = axes[r][c]
             cell = frame[(frame["model"] == model) & (frame["step_size"] == step_size)]
             for (video, seed), group in cell.groupby(["video", "seed"]):
                 group = group.sort_values("steps")
-                ax.plot([0] + [steps.index(s) + 1 for s in group["steps"] if s > 0], group["miou"], marker="o", ms=3,
-                        color=colours(videos.index(video) % 10), linestyle=styles[seeds.index(seed) % len(styles)],
-                        label=f"{video} seed {seed}")
+                ax.plot(
+                    [0] + [steps.index(s) + 1 for s in group["steps"] if s > 0],
+                    group["miou"],
+                    marker="o",
+                    ms=3,
+                    color=colours(videos.index(video) % 10),
+                    linestyle=styles[seeds.index(seed) % len(styles)],
+                    label=f"{video} seed {seed}",
+                )
             _step_axis(ax, steps)
             ax.set_title(f"{model}, δ = {step_size}")
     axes[0][0].legend(fontsize=6, ncol=2)

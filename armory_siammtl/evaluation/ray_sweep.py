@@ -46,8 +46,9 @@ def _attack_cell_task(model, video, step_size: float, seed: int, config, threads
 Cell = Tuple[object, float, int]  # (model, step size, seed)
 
 
-def run_on_ray(cluster: RayCluster, work: Iterable[Tuple[object, List[Cell]]], config,
-               record: Callable[..., None]) -> None:
+def run_on_ray(
+    cluster: RayCluster, work: Iterable[Tuple[object, List[Cell]]], config, record: Callable[..., None]
+) -> None:
     """Run every ``(video, cells)`` of ``work`` on Ray; ``record(model, step_size, seed, video, run,
     runtime)`` is called in this process for each finished cell, in the order they finish."""
     try:

@@ -45,8 +45,10 @@ def sequence_folders(paths: Iterable) -> Tuple[List[Path], str]:
         person = [n for n in OTB_PERSON if (path / n).is_dir()]
         if person:
             missing = [n for n in OTB_PERSON if n not in person]
-            notes.append(f"{path} holds {len(person)} of the {len(OTB_PERSON)} OTB2015-Person sequences; "
-                         f"missing: {', '.join(missing) if missing else 'none'}")
+            notes.append(
+                f"{path} holds {len(person)} of the {len(OTB_PERSON)} OTB2015-Person sequences; "
+                f"missing: {', '.join(missing) if missing else 'none'}"
+            )
     return folders, "\n".join(notes)
 
 
@@ -127,8 +129,9 @@ def start_frames(length: int, starts: int = 1) -> List[int]:
     return [k * length // starts for k in range(starts)]
 
 
-def evaluate(folders: List[Path], trackers: Dict[str, Tracker], max_frames: int = 100,
-             progress: bool = True, starts: int = 1) -> pd.DataFrame:
+def evaluate(
+    folders: List[Path], trackers: Dict[str, Tracker], max_frames: int = 100, progress: bool = True, starts: int = 1
+) -> pd.DataFrame:
     """One row per (video, start frame, tracker): the scores and frames/s; videos are loaded one at a time."""
     from tqdm.auto import tqdm
 
@@ -146,8 +149,16 @@ def evaluate(folders: List[Path], trackers: Dict[str, Tracker], max_frames: int 
                     start = time.perf_counter()
                     boxes = np.asarray(track(frames[first:], gt[first]), np.float64)
                     seconds = time.perf_counter() - start
-                    rows.append({"video": video_id, "start": first, "frames": len(frames) - first, "tracker": name,
-                                 **video_scores(gt[first:], boxes), "fps": (len(frames) - first) / seconds})
+                    rows.append(
+                        {
+                            "video": video_id,
+                            "start": first,
+                            "frames": len(frames) - first,
+                            "tracker": name,
+                            **video_scores(gt[first:], boxes),
+                            "fps": (len(frames) - first) / seconds,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -195,17 +206,24 @@ def markdown(results: pd.DataFrame, reference: str = "OpenCV MIL") -> str:
         miou = f"{r.miou:.1f}" + (f" ({r.spread:.1f})" if several and np.isfinite(r.spread) else "")
         lines.append(f"| {r.video} | {r.tracker} | {miou} | {r.success:.1f} | {r.precision20:.1f} | {_fps(r.fps)} |")
     n = videos["video"].nunique()
-    lines += ["", f"Mean over the {n} videos [95 % bootstrap interval over videos]; Δ {reference}: the paired "
-                  f"difference to {reference} on the same videos [95 % interval].", "",
-              f"| tracker | mIoU | Δ {reference} | success | Δ {reference} | precision@20px | Δ {reference} |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Mean over the {n} videos [95 % bootstrap interval over videos]; Δ {reference}: the paired "
+        f"difference to {reference} on the same videos [95 % interval].",
+        "",
+        f"| tracker | mIoU | Δ {reference} | success | Δ {reference} | precision@20px | Δ {reference} |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in summary(results, reference).to_dict("records"):
         cells = []
         for metric in METRICS:
             cells.append(f"{r[metric]:.1f} [{r[metric + '_low']:.1f}, {r[metric + '_high']:.1f}]")
             key = f"{metric}_vs_ref"
-            cells.append(f"{r[key]:+.1f} [{r[key + '_low']:+.1f}, {r[key + '_high']:+.1f}]"
-                         if key in r and np.isfinite(r[key]) else "–")
+            cells.append(
+                f"{r[key]:+.1f} [{r[key + '_low']:+.1f}, {r[key + '_high']:+.1f}]"
+                if key in r and np.isfinite(r[key])
+                else "–"
+            )
         lines.append(f"| {r['tracker']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -225,8 +243,9 @@ def model_label(variant) -> str:
     return f"{kind} ({Path(variant.weights).name})"
 
 
-def run(paths, variants, tracking=None, max_frames: int = 100, out=None, starts: int = 1,
-        nanotrack_dir=None) -> pd.DataFrame:
+def run(
+    paths, variants, tracking=None, max_frames: int = 100, out=None, starts: int = 1, nanotrack_dir=None
+) -> pd.DataFrame:
     """``armory-siammtl evaluate-real``: each of ``variants``' weights, OpenCV MIL, NanoTrack (given its
     folder) and a static box on ``paths`` (from ``starts`` start frames each); prints which OTB2015-Person
     sequences a root lacks and the tables, writes ``out/real_video.csv`` and ``out/real_video.md``."""
@@ -242,9 +261,11 @@ def run(paths, variants, tracking=None, max_frames: int = 100, out=None, starts:
     trackers.update(baselines(nanotrack_dir))
     results = evaluate(folders, trackers, max_frames, starts=starts)
     setting = ", ".join(f"{k}={v}" for k, v in (tracking.as_dict() if tracking else {}).items())
-    header = (f"first {max_frames} frames, frame 0 of each run excluded; {starts} start frame(s) per video; "
-              f"tracker setting: {setting or 'package default'}; {cpu_model()}, {cpu_capability()} kernels, "
-              f"CPU threads={torch.get_num_threads()}, torch {torch.__version__}\n\n")
+    header = (
+        f"first {max_frames} frames, frame 0 of each run excluded; {starts} start frame(s) per video; "
+        f"tracker setting: {setting or 'package default'}; {cpu_model()}, {cpu_capability()} kernels, "
+        f"CPU threads={torch.get_num_threads()}, torch {torch.__version__}\n\n"
+    )
     text = header + markdown(results)
     print(text)
     if out is not None:

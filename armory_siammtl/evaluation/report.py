@@ -91,8 +91,9 @@ def is_reference_setting(recorded: Optional[dict]) -> bool:
     if kind not in ("carla", "procedural", "otb"):
         return False
     reference = preset("skelevision", kind).as_dict()
-    return all(recorded["spec"].get(k) == v for k, v in reference.items()
-               if k not in REFERENCE_IGNORED and k != "step_size")
+    return all(
+        recorded["spec"].get(k) == v for k, v in reference.items() if k not in REFERENCE_IGNORED and k != "step_size"
+    )
 
 
 def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_values=None) -> dict:
@@ -112,8 +113,15 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_val
     verdicts = verdict_table(comparisons, table)
     videos, seeds = frame["video"].nunique(), frame["seed"].nunique()
     recorded = sweep_spec(results_path)
-    setting = "" if recorded is None else (" (the paper's reference setting)" if is_reference_setting(recorded)
-                                           else " (not the paper's reference setting)")
+    setting = (
+        ""
+        if recorded is None
+        else (
+            " (the paper's reference setting)"
+            if is_reference_setting(recorded)
+            else " (not the paper's reference setting)"
+        )
+    )
     title = f"Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds{setting}"
     text = f"# {title}\n\n" + markdown_table(table, stl, low, high, verdicts)
     paper = None
@@ -125,12 +133,20 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_val
     paper_text = f"# {title}, in the paper's layout\n\n" + paper_layout(table, low, high, verdicts, stl, paper)
     write_text(out_dir / "table.md", text)
     write_text(out_dir / "paper_table.md", paper_text)
-    write_text(out_dir / "comparisons.md", "# STL vs MTL, paired by video and seed\n\n" + comparisons_markdown(comparisons))
-    written = {"table": table, "comparisons": comparisons, "markdown": text, "paper_markdown": paper_text,
-               "table_md": out_dir / "table.md", "paper_table_md": out_dir / "paper_table.md",
-               "comparisons_md": out_dir / "comparisons.md",
-               "robustness": plot_robustness(table, stl, out_dir / "robustness.png", low, high),
-               "per_video": plot_per_video(frame, out_dir / "per_video.png")}
+    write_text(
+        out_dir / "comparisons.md", "# STL vs MTL, paired by video and seed\n\n" + comparisons_markdown(comparisons)
+    )
+    written = {
+        "table": table,
+        "comparisons": comparisons,
+        "markdown": text,
+        "paper_markdown": paper_text,
+        "table_md": out_dir / "table.md",
+        "paper_table_md": out_dir / "paper_table.md",
+        "comparisons_md": out_dir / "comparisons.md",
+        "robustness": plot_robustness(table, stl, out_dir / "robustness.png", low, high),
+        "per_video": plot_per_video(frame, out_dir / "per_video.png"),
+    }
     try:
         written.update(_pictures(results_path, frame, models, stl, out_dir, recorded))
     except ValueError as exc:  # a damaged cell record: the tables stand without the pictures
@@ -139,21 +155,26 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_val
     return written
 
 
-def _pictures(results_path, frame: pd.DataFrame, models: List[str], stl: Optional[str], out_dir: Path,
-              recorded: Optional[dict]) -> dict:
+def _pictures(
+    results_path, frame: pd.DataFrame, models: List[str], stl: Optional[str], out_dir: Path, recorded: Optional[dict]
+) -> dict:
     """Figures (a), (b), (d) and the showcase videos, when the sweep kept records of the chosen cell."""
     from armory_siammtl.evaluation import figures
 
     if stl is None or not recorded or not isinstance(recorded.get("dataset"), dict):
         return {}
-    show = figures.load_showcase(results_path, frame, recorded["dataset"], [stl] + [m for m in models if m != stl],
-                                 stl, recorded.get("spec"))
+    show = figures.load_showcase(
+        results_path, frame, recorded["dataset"], [stl] + [m for m in models if m != stl], stl, recorded.get("spec")
+    )
     if show is None:
         return {}
-    return {"rule": show.rule, "frame": figures.plot_frame(show, out_dir / "frame.png"),
-            "iou_per_frame": figures.plot_iou_per_frame(show, out_dir / "iou_per_frame.png"),
-            "textures": figures.plot_textures(show, out_dir / "textures.png"),
-            "videos": figures.write_videos(show, out_dir)}
+    return {
+        "rule": show.rule,
+        "frame": figures.plot_frame(show, out_dir / "frame.png"),
+        "iou_per_frame": figures.plot_iou_per_frame(show, out_dir / "iou_per_frame.png"),
+        "textures": figures.plot_textures(show, out_dir / "textures.png"),
+        "videos": figures.write_videos(show, out_dir),
+    }
 
 
 def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Path:
@@ -161,33 +182,47 @@ def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Pa
     and the paired comparisons; relative links, so the page renders on a code host."""
     table = written["markdown"].split("\n", 2)[2]
     paper = written["paper_markdown"].split("\n", 2)[2]
-    parts = [f"# {title}\n", "## mIoU under attack\n", table, "## In the paper's layout (one table per δ)\n", paper,
-             "## (c) mIoU vs attack steps\n",
-             "![mIoU vs steps](robustness.png)\n",
-             "Mean mIoU over videos × attack seeds at each checkpoint of the attack, one panel per step size "
-             "δ; the band is the 95 % bootstrap interval over (video, seed) pairs (the paper's Figure 6 with "
-             "its spread).\n",
-             "![per video](per_video.png)\n",
-             "Every (video, seed) attack run on its own: colour names the video, line style the seed.\n"]
+    parts = [
+        f"# {title}\n",
+        "## mIoU under attack\n",
+        table,
+        "## In the paper's layout (one table per δ)\n",
+        paper,
+        "## (c) mIoU vs attack steps\n",
+        "![mIoU vs steps](robustness.png)\n",
+        "Mean mIoU over videos × attack seeds at each checkpoint of the attack, one panel per step size "
+        "δ; the band is the 95 % bootstrap interval over (video, seed) pairs (the paper's Figure 6 with "
+        "its spread).\n",
+        "![per video](per_video.png)\n",
+        "Every (video, seed) attack run on its own: colour names the video, line style the seed.\n",
+    ]
     if "frame" in written:
-        parts += ["## (a) One frame, benign and attacked\n", "![frame](frame.png)\n",
-                  "Left: the clean frame, right: the same frame with each model's own final texture on the "
-                  "patch; ground truth dashed green, the tracker's box solid (blue benign, red attacked). The "
-                  "frame is the one where the first model's attacked IoU is lowest. Cell: "
-                  f"{written['rule']}.\n",
-                  "## (b) IoU per frame under attack\n", "![IoU per frame](iou_per_frame.png)\n",
-                  "IoU with the ground truth at every frame after the first, benign (dashed) and after the "
-                  "attack's last checkpoint (solid), for each model on the same video and seed as (a).\n",
-                  "## (d) The texture at each checkpoint\n", "![textures](textures.png)\n",
-                  "The adversarial texture of each model (rows) after each checkpoint's number of steps "
-                  "(columns), started from 0.5 grey, stored rounded to 8 bits; texels that stay grey were never visible "
-                  "(behind an occluder in every frame).\n",
-                  "## Videos\n",
-                  "The cell of (a) as video, benign left and attacked right, boxes as in (a): "
-                  + ", ".join(f"[{Path(v).name}]({Path(v).name})" for v in written["videos"]) + ".\n"]
+        parts += [
+            "## (a) One frame, benign and attacked\n",
+            "![frame](frame.png)\n",
+            "Left: the clean frame, right: the same frame with each model's own final texture on the "
+            "patch; ground truth dashed green, the tracker's box solid (blue benign, red attacked). The "
+            "frame is the one where the first model's attacked IoU is lowest. Cell: "
+            f"{written['rule']}.\n",
+            "## (b) IoU per frame under attack\n",
+            "![IoU per frame](iou_per_frame.png)\n",
+            "IoU with the ground truth at every frame after the first, benign (dashed) and after the "
+            "attack's last checkpoint (solid), for each model on the same video and seed as (a).\n",
+            "## (d) The texture at each checkpoint\n",
+            "![textures](textures.png)\n",
+            "The adversarial texture of each model (rows) after each checkpoint's number of steps "
+            "(columns), started from 0.5 grey, stored rounded to 8 bits; texels that stay grey were never visible "
+            "(behind an occluder in every frame).\n",
+            "## Videos\n",
+            "The cell of (a) as video, benign left and attacked right, boxes as in (a): "
+            + ", ".join(f"[{Path(v).name}]({Path(v).name})" for v in written["videos"])
+            + ".\n",
+        ]
     else:
-        parts += ["(No cell records beside the results: figures (a), (b), (d) and the videos need a sweep "
-                  "run with this version.)\n"]
+        parts += [
+            "(No cell records beside the results: figures (a), (b), (d) and the videos need a sweep "
+            "run with this version.)\n"
+        ]
     parts += ["## STL vs MTL, paired by video and seed\n", comparisons_markdown(comparisons)]
     write_text(path, "\n".join(parts))
     return Path(path)

@@ -112,8 +112,10 @@ class ResultsFile:
         if self.path.exists():
             self.rows, self.damaged, self.reasons = read_rows(self.path)
             if not self.settings_path.is_file():
-                raise ValueError(f"{self.path} has no {self.settings_path.name} beside it, so nothing says which "
-                                 "settings made its rows; restore that file or choose another --results file")
+                raise ValueError(
+                    f"{self.path} has no {self.settings_path.name} beside it, so nothing says which "
+                    "settings made its rows; restore that file or choose another --results file"
+                )
 
     def recorded_settings(self):
         """The settings file's content, checked to be a sweep's; None when there is none."""
@@ -124,8 +126,10 @@ class ResultsFile:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"{self.settings_path} is not readable JSON: {exc}") from None
         if not isinstance(recorded, dict) or not isinstance(recorded.get("models"), dict):
-            raise ValueError(f"{self.settings_path} is not a sweep's settings file (a mapping with 'models'); "
-                             "restore it or choose another --results file")
+            raise ValueError(
+                f"{self.settings_path} is not a sweep's settings file (a mapping with 'models'); "
+                "restore it or choose another --results file"
+            )
         return recorded
 
     def check(self, settings: dict) -> dict:
@@ -137,21 +141,31 @@ class ResultsFile:
             return settings
         for key in settings:
             if isinstance(settings[key], dict) and isinstance(recorded.get(key), dict) and key != "models":
-                differing = sorted(k for k in set(settings[key]) | set(recorded[key])
-                                   if settings[key].get(k) != recorded[key].get(k))
+                differing = sorted(
+                    k for k in set(settings[key]) | set(recorded[key]) if settings[key].get(k) != recorded[key].get(k)
+                )
                 if differing:
-                    raise ValueError(f"{self.path} was written with " + ", ".join(
-                        f"{k}={recorded[key].get(k)!r}" for k in differing) + "; this config has " + ", ".join(
-                        f"{k}={settings[key].get(k)!r}" for k in differing) + "; choose another --results file")
+                    raise ValueError(
+                        f"{self.path} was written with "
+                        + ", ".join(f"{k}={recorded[key].get(k)!r}" for k in differing)
+                        + "; this config has "
+                        + ", ".join(f"{k}={settings[key].get(k)!r}" for k in differing)
+                        + "; choose another --results file"
+                    )
             elif key == "models":
-                changed = sorted(name for name, spec in settings["models"].items()
-                                 if recorded["models"].get(name, spec) != spec)
+                changed = sorted(
+                    name for name, spec in settings["models"].items() if recorded["models"].get(name, spec) != spec
+                )
                 if changed:
-                    raise ValueError(f"{self.path} holds results of models {changed} with other weights "
-                                     f"(file or sha256), lambda_K or head; choose another --results file")
+                    raise ValueError(
+                        f"{self.path} holds results of models {changed} with other weights "
+                        f"(file or sha256), lambda_K or head; choose another --results file"
+                    )
             elif key not in MERGED and recorded.get(key) != settings[key]:
-                raise ValueError(f"{self.path} was written with {key}={recorded.get(key)!r}, this config "
-                                 f"has {settings[key]!r}; choose another --results file")
+                raise ValueError(
+                    f"{self.path} was written with {key}={recorded.get(key)!r}, this config "
+                    f"has {settings[key]!r}; choose another --results file"
+                )
         settings["models"] = {**recorded["models"], **settings["models"]}
         settings["seeds"] = sorted(set(recorded.get("seeds", [])) | set(settings["seeds"]))
         runs = recorded.get("runtime", [])

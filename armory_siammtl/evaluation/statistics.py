@@ -28,8 +28,14 @@ def mean_interval(values, seed: int = 0):
     mean = float(values.mean())
     if len(values) < 2 or np.ptp(values) == 0:
         return mean, mean, mean
-    result = stats.bootstrap((values,), np.mean, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
-                             method="percentile", random_state=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (values,),
+        np.mean,
+        confidence_level=CONFIDENCE,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
@@ -38,8 +44,17 @@ def cell_statistics(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (step_size, steps, model), group in samples(frame).groupby(ROW + ["model"], sort=False):
         mean, low, high = mean_interval(group["miou"])
-        rows.append({"step_size": step_size, "steps": int(steps), "model": model, "n": len(group), "mean": mean,
-                     "ci_low": low, "ci_high": high})
+        rows.append(
+            {
+                "step_size": step_size,
+                "steps": int(steps),
+                "model": model,
+                "n": len(group),
+                "mean": mean,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -66,13 +81,26 @@ def paired_comparisons(frame: pd.DataFrame, stl: Optional[str]) -> pd.DataFrame:
         for (step_size, steps), group in paired.groupby(ROW, sort=False):
             diff = (group["miou"] - group["miou_stl"]).to_numpy()
             mean, low, high = mean_interval(diff)
-            rows.append({"model": model, "step_size": step_size, "steps": int(steps), "n": len(diff),
-                         "mean_diff": mean, "ci_low": low, "ci_high": high, "p": _wilcoxon(diff)})
+            rows.append(
+                {
+                    "model": model,
+                    "step_size": step_size,
+                    "steps": int(steps),
+                    "n": len(diff),
+                    "mean_diff": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p": _wilcoxon(diff),
+                }
+            )
     result = pd.DataFrame(rows, columns=columns[:-2])
     if result.empty:
         return pd.DataFrame(columns=columns)
     result["p_holm"] = multipletests(result["p"], alpha=ALPHA, method="holm")[1]
     significant = result["p_holm"] < ALPHA
-    result["verdict"] = np.where(significant & (result["mean_diff"] > 0), "MTL > STL",
-                                 np.where(significant & (result["mean_diff"] < 0), "MTL < STL", "no difference shown"))
+    result["verdict"] = np.where(
+        significant & (result["mean_diff"] > 0),
+        "MTL > STL",
+        np.where(significant & (result["mean_diff"] < 0), "MTL < STL", "no difference shown"),
+    )
     return result

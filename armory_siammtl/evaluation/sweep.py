@@ -30,8 +30,9 @@ if TYPE_CHECKING:  # a type only: Ray is imported when a sweep runs on it
 
 
 def _cell_key(model: str, dataset: str, video: str, step_size: float, seed: int) -> tuple:
-    return cell_key({"model": model, "dataset": dataset, "video": video, "step_size": f"{float(step_size):g}",
-                     "seed": seed})
+    return cell_key(
+        {"model": model, "dataset": dataset, "video": video, "step_size": f"{float(step_size):g}", "seed": seed}
+    )
 
 
 def pinned_models(config: SweepConfig) -> tuple:
@@ -41,8 +42,9 @@ def pinned_models(config: SweepConfig) -> tuple:
     for model in config.models:
         digest = sha256_of(model.weights)
         if model.sha256 and model.sha256.lower() != digest:
-            raise ValueError(f"model {model.name!r}: {model.weights} has sha256 {digest}, the config pins "
-                             f"{model.sha256}")
+            raise ValueError(
+                f"model {model.name!r}: {model.weights} has sha256 {digest}, the config pins {model.sha256}"
+            )
         pinned.append(dataclasses.replace(model, sha256=digest))
     return tuple(pinned)
 
@@ -52,22 +54,35 @@ def attack_settings(config: SweepConfig, models=None) -> dict:
     runtime this run uses (recorded, not compared)."""
     spec = config.spec.as_dict()
     spec.pop("step_size")
-    return {"dataset": config.dataset, "spec": spec, "seeds": list(config.seeds),
-            "models": {m.name: {"weights": m.weights.name, "sha256": m.sha256, "kpt_weight": m.kpt_weight,
-                                "head": m.head} for m in (models or pinned_models(config))},
-            "runtime": [runtime_facts()]}
+    return {
+        "dataset": config.dataset,
+        "spec": spec,
+        "seeds": list(config.seeds),
+        "models": {
+            m.name: {"weights": m.weights.name, "sha256": m.sha256, "kpt_weight": m.kpt_weight, "head": m.head}
+            for m in (models or pinned_models(config))
+        },
+        "runtime": [runtime_facts()],
+    }
 
 
 def exclusive(results_path):
     """Hold ``.<results>.lock`` beside the results file for the sweep's whole run; a second sweep on the
     same file is refused instead of overwriting the first one's rows."""
     path = Path(results_path)
-    return atomic.exclusive(path.with_name(f".{path.name}.lock"),
-                            f"another sweep is writing {path}; wait for it or choose another --results file")
+    return atomic.exclusive(
+        path.with_name(f".{path.name}.lock"),
+        f"another sweep is writing {path}; wait for it or choose another --results file",
+    )
 
 
-def run_sweep(config: SweepConfig, results_path, progress: bool = True,
-              on_cell: Optional[Callable[[tuple], None]] = None, ray: Optional["RayCluster"] = None) -> ResultsFile:
+def run_sweep(
+    config: SweepConfig,
+    results_path,
+    progress: bool = True,
+    on_cell: Optional[Callable[[tuple], None]] = None,
+    ray: Optional["RayCluster"] = None,
+) -> ResultsFile:
     """Run every cell not yet in ``results_path``, video by video (one video in memory at a time), here or
     as Ray tasks (``ray``: an ``evaluation.ray_sweep.RayCluster``); ``on_cell(key)`` is called after each
     cell is saved."""
@@ -84,8 +99,11 @@ def run_sweep(config: SweepConfig, results_path, progress: bool = True,
 def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
     results = ResultsFile(results_path)
     if results.damaged:
-        tqdm.write(f"{results.path}: {results.damaged} rows dropped, their cells run again ("
-                   + "; ".join(results.reasons[:5]) + ")")
+        tqdm.write(
+            f"{results.path}: {results.damaged} rows dropped, their cells run again ("
+            + "; ".join(results.reasons[:5])
+            + ")"
+        )
     models = pinned_models(config)
     settings = results.check(attack_settings(config, models))
     video_ids, videos = attack_videos(config.dataset)  # refuses missing data before anything is written
@@ -100,19 +118,33 @@ def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
     cells = [(m, d, s) for m in models for d in config.step_sizes for s in config.seeds]
     left = sum(key(m, d, v, s) not in done for v in video_ids for m, d, s in cells)
     runtime = runtime_label(runtime_facts())
-    bar = tqdm(total=left * config.max_steps, unit="step", desc="sweep", disable=not progress,
-               postfix={"cells left": left})
+    bar = tqdm(
+        total=left * config.max_steps, unit="step", desc="sweep", disable=not progress, postfix={"cells left": left}
+    )
 
     def record(model, step_size, seed, video, run, runtime=runtime):
         """The driver's one write path: the cell's boxes and textures, then its rows (``runtime``: where
         the cell ran)."""
         nonlocal left
         save_cell(cell_path(results.path, model.name, step_size, video.video_id, seed), video.boxes, run)
-        results.add([{"model": model.name, "kpt_weight": model.kpt_weight, "head": model.head or "",
-                      "pretrained_head": model.pretrained_head, "dataset": config.dataset_name,
-                      "video": video.video_id, "step_size": f"{step_size:g}", "seed": seed, "steps": steps,
-                      **{m: f"{scores[m]:.4f}" for m in METRICS}, "runtime": runtime}
-                     for steps, scores in sorted(run.scores().items())])
+        results.add(
+            [
+                {
+                    "model": model.name,
+                    "kpt_weight": model.kpt_weight,
+                    "head": model.head or "",
+                    "pretrained_head": model.pretrained_head,
+                    "dataset": config.dataset_name,
+                    "video": video.video_id,
+                    "step_size": f"{step_size:g}",
+                    "seed": seed,
+                    "steps": steps,
+                    **{m: f"{scores[m]:.4f}" for m in METRICS},
+                    "runtime": runtime,
+                }
+                for steps, scores in sorted(run.scores().items())
+            ]
+        )
         left -= 1
         bar.set_postfix({"cells left": left})
         if on_cell is not None:
@@ -134,16 +166,20 @@ def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
                 if model.name not in estimators:
                     estimators[model.name] = load_estimator(model, config.spec.tracking)
                 bar.set_description(f"sweep {model.name} d={step_size:g} seed {seed} {video.video_id}")
-                run = attack_cell(estimators[model.name], video, step_size, seed, config,
-                                  on_step=lambda _: bar.update(1))
+                run = attack_cell(
+                    estimators[model.name], video, step_size, seed, config, on_step=lambda _: bar.update(1)
+                )
                 record(model, step_size, seed, video, run)
     bar.close()
     return results
 
 
 # the ARMORY dataset each sweep dataset kind maps to (``armory.scenarios.DATASETS``)
-ARMORY_DATASETS = {"procedural": "siammtl_embedded_tracking", "carla": "carla_video_tracking_dev",
-                   "otb": "otb2015_person"}
+ARMORY_DATASETS = {
+    "procedural": "siammtl_embedded_tracking",
+    "carla": "carla_video_tracking_dev",
+    "otb": "otb2015_person",
+}
 
 
 def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
@@ -161,8 +197,11 @@ def emit_scenarios(config: SweepConfig, out_dir) -> List[Path]:
         scenario = scenario_config(model, spec, dataset=ARMORY_DATASETS[config.dataset_name], seed=seed)
         if config.dataset_name == "otb":
             roots = config.dataset["root"]
-            scenario["dataset"].update(dataset_dir=roots[0] if len(roots) == 1 else roots,
-                                       max_frames=config.dataset["frames"], sequences=config.dataset["sequences"])
+            scenario["dataset"].update(
+                dataset_dir=roots[0] if len(roots) == 1 else roots,
+                max_frames=config.dataset["frames"],
+                sequences=config.dataset["sequences"],
+            )
         if config.dataset_name == "procedural":
             scenario["dataset"].update({k: config.dataset[k] for k in ("videos", "frames", "height", "width", "seed")})
         slug = "".join(c if c.isalnum() else "_" for c in model.name).strip("_").lower()

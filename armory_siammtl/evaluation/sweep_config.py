@@ -79,10 +79,14 @@ def _model(entry, index, base: Path) -> ModelVariant:
     _require(isinstance(entry["weights"], str) and entry["weights"], f"{where}: weights must be a file path")
     weights = Path(entry["weights"])
     try:
-        return ModelVariant(entry.get("kpt_weight", 0.0), entry.get("head"),
-                            values.boolean("pretrained_head", entry.get("pretrained_head", False)),
-                            weights if weights.is_absolute() else base / weights, entry.get("weights_sha256"),
-                            str(entry["name"]))
+        return ModelVariant(
+            entry.get("kpt_weight", 0.0),
+            entry.get("head"),
+            values.boolean("pretrained_head", entry.get("pretrained_head", False)),
+            weights if weights.is_absolute() else base / weights,
+            entry.get("weights_sha256"),
+            str(entry["name"]),
+        )
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from exc
 
@@ -118,8 +122,11 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     _require(isinstance(raw, dict), "a sweep config must be a mapping")
     _require("seed" not in raw, "sweep configs list attack seeds as 'seeds: [0, 1, 2]', not 'seed'")
     _require("step_size" not in raw, "a sweep lists its step sizes as 'step_sizes: [0.1, 0.2]'")
-    _require("steps" not in raw, "the attack's length is 'max_iter' (a number) and the step counts to record "
-             "are 'checkpoints' (a list); 'steps' is neither")
+    _require(
+        "steps" not in raw,
+        "the attack's length is 'max_iter' (a number) and the step counts to record "
+        "are 'checkpoints' (a list); 'steps' is neither",
+    )
     known = set(OWN_KEYS) | (set(KEYS) - {"step_size"})
     unknown = sorted(set(raw) - known)
     _require(not unknown, f"unknown sweep config keys {unknown}; known: {sorted(known)}")
@@ -135,9 +142,11 @@ def sweep_config_from_dict(raw: dict, base=".") -> SweepConfig:
     step_sizes = tuple(values.positive(f"step_sizes[{i}]", d) for i, d in enumerate(step_sizes))
     _require(len(set(step_sizes)) == len(step_sizes), f"step_sizes repeat a value: {step_sizes}")
     seeds = values.seeds("seeds", raw.get("seeds", list(SweepConfig.seeds)))
-    _require(len(seeds) == 1 or spec.attack.frame_batch is not None or spec.attack.init == "random",
-             "several seeds change nothing when the attack uses the whole video (frame_batch null) from a grey "
-             "texture: set init: random (seeded perturbations of the start) or a frame_batch")
+    _require(
+        len(seeds) == 1 or spec.attack.frame_batch is not None or spec.attack.init == "random",
+        "several seeds change nothing when the attack uses the whole video (frame_batch null) from a grey "
+        "texture: set init: random (seeded perturbations of the start) or a frame_batch",
+    )
     return SweepConfig(specs, dataset, spec, step_sizes, seeds)
 
 

@@ -52,8 +52,13 @@ def verdict_table(comparisons: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
     return verdicts
 
 
-def markdown_table(table: pd.DataFrame, stl: Optional[str], low: Optional[pd.DataFrame] = None,
-                   high: Optional[pd.DataFrame] = None, verdicts: Optional[pd.DataFrame] = None) -> str:
+def markdown_table(
+    table: pd.DataFrame,
+    stl: Optional[str],
+    low: Optional[pd.DataFrame] = None,
+    high: Optional[pd.DataFrame] = None,
+    verdicts: Optional[pd.DataFrame] = None,
+) -> str:
     """Markdown with the best mean of each row in bold, the 95 % interval beside each mean (when given),
     and MTL cells marked where the paired test finds them significantly above (†) or below (‡) STL."""
     header = "| δ | steps | " + " | ".join(table.columns) + " |"
@@ -77,19 +82,25 @@ def markdown_table(table: pd.DataFrame, stl: Optional[str], low: Optional[pd.Dat
     note += "; **bold**: best of the row"
     if stl:
         column = "" if stl == "STL" else f" (column {stl})"
-        note += (f"; {BEATS_STL} / {BELOW_STL}: MTL significantly above / below STL{column} (paired Wilcoxon "
-                 f"signed-rank over the same videos and seeds, Holm-corrected over the table, α = {ALPHA})")
+        note += (
+            f"; {BEATS_STL} / {BELOW_STL}: MTL significantly above / below STL{column} (paired Wilcoxon "
+            f"signed-rank over the same videos and seeds, Holm-corrected over the table, α = {ALPHA})"
+        )
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
 def comparisons_markdown(comparisons: pd.DataFrame) -> str:
     """The paired STL-vs-MTL differences, one row per (model, step size, steps)."""
-    lines = ["| model | δ | steps | n pairs | MTL − STL [95 % interval] | p | p (Holm) | verdict |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | δ | steps | n pairs | MTL − STL [95 % interval] | p | p (Holm) | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in comparisons.itertuples():
-        lines.append(f"| {r.model} | {r.step_size} | {'' if r.step_size == 'benign' else r.steps} | {r.n} | "
-                     f"{r.mean_diff:+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}] | {r.p:.3g} | {r.p_holm:.3g} | "
-                     f"{r.verdict} |")
+        lines.append(
+            f"| {r.model} | {r.step_size} | {'' if r.step_size == 'benign' else r.steps} | {r.n} | "
+            f"{r.mean_diff:+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}] | {r.p:.3g} | {r.p_holm:.3g} | "
+            f"{r.verdict} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -97,13 +108,22 @@ def _paper_value(paper: Optional[pd.DataFrame], model: str, key: tuple) -> Optio
     if paper is None:
         return None
     step_size, steps = key
-    rows = paper[(paper["model"] == model) & (paper["step_size"].astype(str) == str(step_size))
-                 & (paper["steps"] == (0 if step_size == "benign" else int(steps)))]
+    rows = paper[
+        (paper["model"] == model)
+        & (paper["step_size"].astype(str) == str(step_size))
+        & (paper["steps"] == (0 if step_size == "benign" else int(steps)))
+    ]
     return float(rows["miou"].iloc[0]) if len(rows) else None
 
 
-def paper_layout(table: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, verdicts: pd.DataFrame,
-                 stl: Optional[str], paper: Optional[pd.DataFrame] = None) -> str:
+def paper_layout(
+    table: pd.DataFrame,
+    low: pd.DataFrame,
+    high: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    stl: Optional[str],
+    paper: Optional[pd.DataFrame] = None,
+) -> str:
     """The paper's layout: one Markdown table per step size δ (its Tables 1-3), rows benign then each step
     count, a column per model, cells mean [95 % interval] with † / ‡ only where the paired test finds MTL
     above / below STL, and, given ``paper`` (``report.read_paper_values``), the paper's own value after ours."""
@@ -111,8 +131,12 @@ def paper_layout(table: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, ver
     step_sizes = [s for s in dict.fromkeys(table.index.get_level_values(0)) if s != "benign"]
     for step_size in step_sizes:
         keys = [("benign", "")] + [(step_size, n) for n in table.loc[step_size].index]
-        lines = [f"**δ = {step_size}**", "", "| steps | " + " | ".join(table.columns) + " |",
-                 "|---|" + "---|" * len(table.columns)]
+        lines = [
+            f"**δ = {step_size}**",
+            "",
+            "| steps | " + " | ".join(table.columns) + " |",
+            "|---|" + "---|" * len(table.columns),
+        ]
         for key in keys:
             cells = []
             for model in table.columns:
@@ -127,8 +151,14 @@ def paper_layout(table: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, ver
                 cells.append(text + (f" (paper {reference:.1f})" if reference is not None else ""))
             lines.append(f"| {'benign' if key[0] == 'benign' else key[1]} | " + " | ".join(cells) + " |")
         parts.append("\n".join(lines))
-    note = ("mIoU ×100, mean over videos × seeds [95 % bootstrap interval]" +
-            (f"; {BEATS_STL} / {BELOW_STL}: MTL significantly above / below STL (paired Wilcoxon signed-rank, "
-             f"Holm-corrected, α = {ALPHA})" if stl else "") +
-            ("; (paper x): the paper's own value for that cell" if paper is not None else ""))
+    note = (
+        "mIoU ×100, mean over videos × seeds [95 % bootstrap interval]"
+        + (
+            f"; {BEATS_STL} / {BELOW_STL}: MTL significantly above / below STL (paired Wilcoxon signed-rank, "
+            f"Holm-corrected, α = {ALPHA})"
+            if stl
+            else ""
+        )
+        + ("; (paper x): the paper's own value for that cell" if paper is not None else "")
+    )
     return "\n\n".join(parts) + "\n\n" + note + "\n"

@@ -27,8 +27,18 @@ from armory_siammtl.evaluation.sweep import pinned_models
 from armory_siammtl.evaluation.sweep_config import SweepConfig
 from armory_siammtl.tracking.metrics import video_scores
 
-COLUMNS = ("video", "step_size", "seed", "steps", "crafted_on", "evaluated_on", "miou", "success", "precision20",
-           "attack_miou")
+COLUMNS = (
+    "video",
+    "step_size",
+    "seed",
+    "steps",
+    "crafted_on",
+    "evaluated_on",
+    "miou",
+    "success",
+    "precision20",
+    "attack_miou",
+)
 GROUP = ["video", "step_size", "seed", "crafted_on"]
 
 
@@ -44,8 +54,10 @@ def _models_as_swept(config: SweepConfig, results_path) -> tuple:
         if swept is None:
             raise ValueError(f"model {model.name!r} is not in the sweep of {results_path}")
         if swept["sha256"] != model.sha256:
-            raise ValueError(f"model {model.name!r}: {model.weights} has sha256 {model.sha256}, the sweep crafted "
-                             f"its textures on {swept['sha256']}; restore those weights")
+            raise ValueError(
+                f"model {model.name!r}: {model.weights} has sha256 {model.sha256}, the sweep crafted "
+                f"its textures on {swept['sha256']}; restore those weights"
+            )
     return models
 
 
@@ -91,8 +103,10 @@ def run_transfer(config: SweepConfig, results_path, out, progress: bool = True) 
                         table = pd.concat([table, pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
                         atomic.write_text(path, table.to_csv(index=False))
         if missing:
-            tqdm.write(f"{missing} (video, step size, seed, model) cells have no saved textures yet (the sweep has "
-                       "not reached them): run transfer again when it has")
+            tqdm.write(
+                f"{missing} (video, step size, seed, model) cells have no saved textures yet (the sweep has "
+                "not reached them): run transfer again when it has"
+            )
         return table
 
 
@@ -100,15 +114,25 @@ def _group_rows(video, record: dict, attack, estimators: dict, key: tuple) -> Li
     """One crafting model's textures of one video, each tracked by every model."""
     rows = []
     for steps, texture, own in zip(record["steps"], record["textures"], record["adversarial_boxes"]):
-        attacked = apply_texture(video.frames, texture, video.patch_metadata, attack.shading,
-                                 attack.clean_first_frame, attack.region)
+        attacked = apply_texture(
+            video.frames, texture, video.patch_metadata, attack.shading, attack.clean_first_frame, attack.region
+        )
         for name, estimator in estimators.items():
             boxes = estimator.predict(attacked[None], y_init=video.boxes[:1])[0]["boxes"]
             scores = video_scores(video.boxes, boxes)
             attack_miou = video_scores(video.boxes, own)["miou"] if name == key[3] else np.nan
-            rows.append({"video": key[0], "step_size": float(key[1]), "seed": int(key[2]), "steps": int(steps),
-                         "crafted_on": key[3], "evaluated_on": name, **{k: scores[k] for k in COLUMNS[6:9]},
-                         "attack_miou": attack_miou})
+            rows.append(
+                {
+                    "video": key[0],
+                    "step_size": float(key[1]),
+                    "seed": int(key[2]),
+                    "steps": int(steps),
+                    "crafted_on": key[3],
+                    "evaluated_on": name,
+                    **{k: scores[k] for k in COLUMNS[6:9]},
+                    "attack_miou": attack_miou,
+                }
+            )
     return rows
 
 
@@ -120,11 +144,16 @@ def transfer_markdown(table: pd.DataFrame, models: Optional[List[str]] = None) -
         return "no transfer rows yet\n"
     models = models or list(dict.fromkeys(table["crafted_on"]))
     per_video = table.groupby(["step_size", "steps", "crafted_on", "evaluated_on", "video"], as_index=False)[
-        ["miou", "attack_miou"]].mean()
+        ["miou", "attack_miou"]
+    ].mean()
     lines = []
     for (step_size, steps), block in per_video.groupby(["step_size", "steps"]):
-        lines += [f"### δ {step_size:g}, {steps} steps ({block['video'].nunique()} videos)", "",
-                  "| crafted on \\ evaluated on | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        lines += [
+            f"### δ {step_size:g}, {steps} steps ({block['video'].nunique()} videos)",
+            "",
+            "| crafted on \\ evaluated on | " + " | ".join(models) + " |",
+            "|---|" + "---|" * len(models),
+        ]
         for crafted in models:
             cells = []
             for evaluated in models:
@@ -134,9 +163,11 @@ def transfer_markdown(table: pd.DataFrame, models: Optional[List[str]] = None) -
         lines.append("")
     own = table[table["crafted_on"] == table["evaluated_on"]]
     moved = (own["miou"] - own["attack_miou"]).abs()
-    lines += [f"mIoU x 100 under textures made on the row's model, tracked by the column's. The diagonal is "
-              f"tracked again from the saved 8-bit texture; against the attack's own full-precision score it "
-              f"moves by {moved.mean():.2f} on average and {moved.max():.2f} at most (over {len(own)} cells)."]
+    lines += [
+        f"mIoU x 100 under textures made on the row's model, tracked by the column's. The diagonal is "
+        f"tracked again from the saved 8-bit texture; against the attack's own full-precision score it "
+        f"moves by {moved.mean():.2f} on average and {moved.max():.2f} at most (over {len(own)} cells)."
+    ]
     return "\n".join(lines) + "\n"
 
 

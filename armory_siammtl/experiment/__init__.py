@@ -2,15 +2,24 @@
 
 from armory_siammtl.experiment.attack import AttackConfig
 from armory_siammtl.experiment.spec import (
-                                            ATTACK_KEYS,
-                                            DATASET_KINDS,
-                                            KEYS,
-                                            PRESETS,
-                                            TRACKING_KEYS,
-                                            ExperimentSpec,
-                                            preset,
-                                            spec_from_dict,
+    ATTACK_KEYS,
+    DATASET_KINDS,
+    KEYS,
+    PRESETS,
+    TRACKING_KEYS,
+    ExperimentSpec,
+    preset,
+    spec_from_dict,
 )
 
-__all__ = ["AttackConfig", "ATTACK_KEYS", "DATASET_KINDS", "ExperimentSpec", "KEYS", "PRESETS", "TRACKING_KEYS",
-           "preset", "spec_from_dict"]
+__all__ = [
+    "AttackConfig",
+    "ATTACK_KEYS",
+    "DATASET_KINDS",
+    "ExperimentSpec",
+    "KEYS",
+    "PRESETS",
+    "TRACKING_KEYS",
+    "preset",
+    "spec_from_dict",
+]

@@ -53,8 +53,7 @@ class AttackConfig:
         if beyond:
             raise ValueError(f"checkpoints {beyond} lie beyond max_iter={self.max_iter}; lower them or raise max_iter")
         set_(self, "checkpoints", tuple(sorted(set(checkpoints) | {self.max_iter})))
-        for name, allowed in (("gradient", GRADIENTS), ("region", REGIONS), ("shading", SHADINGS),
-                              ("init", INITS)):
+        for name, allowed in (("gradient", GRADIENTS), ("region", REGIONS), ("shading", SHADINGS), ("init", INITS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.frame_batch is not None:
@@ -64,7 +63,9 @@ class AttackConfig:
             size = self.texture_size
             if not isinstance(size, (list, tuple)) or len(size) != 2:
                 raise ValueError(f"texture_size must be (height, width), got {size!r}")
-            set_(self, "texture_size", tuple(values.whole(f"texture_size[{i}]", v, 1, 8192) for i, v in enumerate(size)))
+            set_(
+                self, "texture_size", tuple(values.whole(f"texture_size[{i}]", v, 1, 8192) for i, v in enumerate(size))
+            )
 
     @classmethod
     def keys(cls) -> tuple:

@@ -69,8 +69,9 @@ class ExperimentSpec:
             length = values.whole("max_iter", attack["max_iter"], 0)
             attack["checkpoints"] = tuple(c for c in self.attack.checkpoints if c <= length)
         tracking = {k: v for k, v in settings.items() if k in TRACKING_KEYS}
-        spec = ExperimentSpec(replace(self.attack, **attack), replace(self.tracking, **tracking), self.preset,
-                              self.dataset, self.changes)
+        spec = ExperimentSpec(
+            replace(self.attack, **attack), replace(self.tracking, **tracking), self.preset, self.dataset, self.changes
+        )
         before, after = self.as_dict(), spec.as_dict()
         changes = tuple(f"{k}={after[k]!r}" for k in settings if after[k] != before[k])  # what differs, checked
         return replace(spec, changes=self.changes + changes)
@@ -85,13 +86,29 @@ def preset(name: str = "package", dataset: str = "carla", **settings) -> Experim
     if name == "package":
         spec = ExperimentSpec(AttackConfig(shading=shading), TrackingConfig(), name, dataset)
     elif name == "skelevision":
-        attack = AttackConfig(max_iter=100, checkpoints=(10, 20, 50, 100), gradient="sign-accumulated",
-                              frame_batch=None, region="rectangle", shading=None, clean_first_frame=not physical)
-        spec = ExperimentSpec(attack, TrackingConfig.skelevision(channel_order="rgb" if physical else "bgr"), name,
-                              dataset)
+        attack = AttackConfig(
+            max_iter=100,
+            checkpoints=(10, 20, 50, 100),
+            gradient="sign-accumulated",
+            frame_batch=None,
+            region="rectangle",
+            shading=None,
+            clean_first_frame=not physical,
+        )
+        spec = ExperimentSpec(
+            attack, TrackingConfig.skelevision(channel_order="rgb" if physical else "bgr"), name, dataset
+        )
     elif name == "armory":
-        attack = AttackConfig(step_size=0.02, max_iter=100, checkpoints=(10, 20, 50, 100), gradient="sign",
-                              frame_batch=None, region="perspective", shading=shading, clean_first_frame=False)
+        attack = AttackConfig(
+            step_size=0.02,
+            max_iter=100,
+            checkpoints=(10, 20, 50, 100),
+            gradient="sign",
+            frame_batch=None,
+            region="perspective",
+            shading=shading,
+            clean_first_frame=False,
+        )
         spec = ExperimentSpec(attack, TrackingConfig(), name, dataset)
     else:
         raise ValueError(f"preset must be one of {PRESETS}, not {name!r}")
@@ -144,8 +161,9 @@ def recorded_tracking(weights) -> Optional[TrackingConfig]:
         raise ValueError(f"weights file {weights} records an unusable tracking setting: {exc}") from None
 
 
-def spec_for(weights=None, name: Optional[str] = None, settings: Optional[dict] = None,
-             dataset: str = "otb") -> ExperimentSpec:
+def spec_for(
+    weights=None, name: Optional[str] = None, settings: Optional[dict] = None, dataset: str = "otb"
+) -> ExperimentSpec:
     """The spec a command runs: the preset ``name`` with ``settings`` when either is given; otherwise the
     ``package`` preset's attack with the tracking setting ``weights`` records (that it was validated
     with), or the package's when it records none."""

@@ -6,5 +6,15 @@ from armory_siammtl.models.metadata import UnverifiedWeightsWarning
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN, to_model_input
 from armory_siammtl.models.variant import ModelVariant
 
-__all__ = ["CheckpointError", "ModelVariant", "NetworkConfig", "SiamRPN", "load_checkpoint", "load_model",
-           "save_checkpoint", "sha256_of", "to_model_input", "UnverifiedWeightsWarning"]
+__all__ = [
+    "CheckpointError",
+    "ModelVariant",
+    "NetworkConfig",
+    "SiamRPN",
+    "load_checkpoint",
+    "load_model",
+    "save_checkpoint",
+    "sha256_of",
+    "to_model_input",
+    "UnverifiedWeightsWarning",
+]

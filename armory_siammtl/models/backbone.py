@@ -26,6 +26,7 @@ class Recomputed(torch.autograd.Function):
         grads = iter(torch.autograd.grad(out, wanted, grad, allow_unused=True))
         return (None, *(next(grads) if needed else None for needed in ctx.needs_input_grad[1:]))
 
+
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
 
 
@@ -63,4 +64,4 @@ class AlexNetLegacy(nn.Module):
         if not recompute_stem:
             return self.features(x)
         stem = self.features[: self.STEM]
-        return self.features[self.STEM:](Recomputed.apply(stem, x, *stem.parameters()))
+        return self.features[self.STEM :](Recomputed.apply(stem, x, *stem.parameters()))

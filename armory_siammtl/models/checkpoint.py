@@ -30,9 +30,14 @@ def sha256_of(path) -> str:
 HAS_WEIGHTS_ONLY = "weights_only" in inspect.signature(torch.load).parameters  # torch >= 1.13
 # what a checkpoint of tensors and plain containers may name: tensor and parameter rebuilders, torch.Size,
 # OrderedDict (state_dicts); storages are resolved by torch itself before the unpickler is asked
-ALLOWED_GLOBALS = {("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"),
-                   ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
-                   ("torch", "Size"), ("collections", "OrderedDict")}
+ALLOWED_GLOBALS = {
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_tensor"),
+    ("torch._utils", "_rebuild_parameter"),
+    ("torch._utils", "_rebuild_parameter_with_state"),
+    ("torch", "Size"),
+    ("collections", "OrderedDict"),
+}
 
 
 class _TensorsOnlyUnpickler(pickle.Unpickler):
@@ -44,8 +49,11 @@ class _TensorsOnlyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not a tensor or a plain container; refused")
 
 
-TENSORS_ONLY = types.SimpleNamespace(Unpickler=_TensorsOnlyUnpickler, __name__="tensors_only_pickle",
-                                     load=lambda f, **kw: _TensorsOnlyUnpickler(f, **kw).load())
+TENSORS_ONLY = types.SimpleNamespace(
+    Unpickler=_TensorsOnlyUnpickler,
+    __name__="tensors_only_pickle",
+    load=lambda f, **kw: _TensorsOnlyUnpickler(f, **kw).load(),
+)
 
 
 def safe_torch_load(path, restricted: bool = not HAS_WEIGHTS_ONLY):
@@ -53,8 +61,10 @@ def safe_torch_load(path, restricted: bool = not HAS_WEIGHTS_ONLY):
     it (>= 1.13), else (``restricted``) through an unpickler that refuses every other global."""
     if not restricted:
         if not HAS_WEIGHTS_ONLY:
-            raise RuntimeError(f"torch {torch.__version__} has no torch.load(weights_only=True) (added in torch "
-                               "1.13); load with restricted=True")
+            raise RuntimeError(
+                f"torch {torch.__version__} has no torch.load(weights_only=True) (added in torch "
+                "1.13); load with restricted=True"
+            )
         return torch.load(path, map_location="cpu", weights_only=True)
     extra = {"weights_only": False} if HAS_WEIGHTS_ONLY else {}  # our unpickler does the restricting
     return torch.load(path, map_location="cpu", pickle_module=TENSORS_ONLY, **extra)
@@ -69,20 +79,26 @@ def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
     if expected_sha256:
         actual = sha256_of(path)
         if actual != expected_sha256.lower():
-            raise CheckpointError(f"weights file {path} has sha256 {actual}, expected {expected_sha256}: "
-                                  "the file is corrupted or not the one the manifest names")
+            raise CheckpointError(
+                f"weights file {path} has sha256 {actual}, expected {expected_sha256}: "
+                "the file is corrupted or not the one the manifest names"
+            )
     try:
         obj = safe_torch_load(path)
     except Exception as exc:  # torch raises several types for truncated, foreign or unsafe files
-        raise CheckpointError(f"cannot read weights file {path} (truncated, not a torch checkpoint, or holding "
-                              f"more than tensors): {type(exc).__name__}: {exc}") from exc
+        raise CheckpointError(
+            f"cannot read weights file {path} (truncated, not a torch checkpoint, or holding "
+            f"more than tensors): {type(exc).__name__}: {exc}"
+        ) from exc
     if isinstance(obj, dict) and "state_dict" not in obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         obj = {"state_dict": obj}
-    if not isinstance(obj, dict) or not isinstance(obj.get("state_dict"), dict) or not all(
-            isinstance(v, torch.Tensor) for v in obj["state_dict"].values()):
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("state_dict"), dict)
+        or not all(isinstance(v, torch.Tensor) for v in obj["state_dict"].values())
+    ):
         raise CheckpointError(f"weights file {path} does not hold a state_dict of tensors")
-    obj["state_dict"] = {k[len("module."):] if k.startswith("module.") else k: v
-                         for k, v in obj["state_dict"].items()}
+    obj["state_dict"] = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in obj["state_dict"].items()}
     if is_reference_layout(obj["state_dict"]):
         try:
             obj["state_dict"] = rename_reference(obj["state_dict"])
@@ -105,8 +121,11 @@ def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes
     own = model.state_dict()
     missing = [k for k in own if k not in state and not k.startswith(tuple(allow_missing_prefixes))]
     unexpected = [k for k in state if k not in own]
-    wrong_shape = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                   for k in state if k in own and state[k].shape != own[k].shape]
+    wrong_shape = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in state
+        if k in own and state[k].shape != own[k].shape
+    ]
     problems = []
     if missing:
         problems.append(f"missing keys {missing}")
@@ -118,20 +137,29 @@ def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes
         raise CheckpointError(f"weights file {path} does not fit the model: " + "; ".join(problems))
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
-        raise CheckpointError(f"weights file {path} holds NaN or infinite values in {bad[:5]}"
-                              + (f" and {len(bad) - 5} more tensors" if len(bad) > 5 else ""))
+        raise CheckpointError(
+            f"weights file {path} holds NaN or infinite values in {bad[:5]}"
+            + (f" and {len(bad) - 5} more tensors" if len(bad) > 5 else "")
+        )
     model.load_state_dict(state, strict=False)
     return model
 
 
-def load_checkpoint(model: torch.nn.Module, path, expected_sha256: Optional[str] = None,
-                    allow_missing_prefixes=()) -> torch.nn.Module:
+def load_checkpoint(
+    model: torch.nn.Module, path, expected_sha256: Optional[str] = None, allow_missing_prefixes=()
+) -> torch.nn.Module:
     """Read a pysot checkpoint (checked) and load it into ``model``."""
     return load_state(model, read_state_dict(path, expected_sha256), path, allow_missing_prefixes)
 
 
-def save_checkpoint(model_or_state, path, variant: ModelVariant, tracking: Optional[dict] = None,
-                    command: Optional[str] = None, extra: Optional[dict] = None) -> str:
+def save_checkpoint(
+    model_or_state,
+    path,
+    variant: ModelVariant,
+    tracking: Optional[dict] = None,
+    command: Optional[str] = None,
+    extra: Optional[dict] = None,
+) -> str:
     """Write a self-describing pysot-style checkpoint atomically and return its sha256.
 
     The file holds ``state_dict``, ``network`` (when ``model_or_state`` is a model that has a config), the

@@ -16,7 +16,10 @@ NUM_KEYPOINTS = 17
 HEAD_CHANNELS = {"shallow": (128, 64), "deep": (128, 128, 64, 64)}
 HEAD_STYLES = ("batchnorm", "skelevision")
 KEYPOINT_LOSSES = ("heatmap_bce", "softmax_ce")
-DECONV = {"batchnorm": dict(kernel_size=4, stride=2, padding=1), "skelevision": dict(kernel_size=8, stride=2, padding=1)}
+DECONV = {
+    "batchnorm": dict(kernel_size=4, stride=2, padding=1),
+    "skelevision": dict(kernel_size=8, stride=2, padding=1),
+}
 
 
 class KeypointHead(nn.Module):
@@ -24,8 +27,14 @@ class KeypointHead(nn.Module):
     ``out_size``. (128, 64) is the paper's shallow head, (128, 128, 64, 64) the deep one; ``style`` as in the
     module. Returns logits (B, 17, out_size, out_size)."""
 
-    def __init__(self, in_channels: int = 256, channels=HEAD_CHANNELS["shallow"],
-                 num_keypoints: int = NUM_KEYPOINTS, out_size: int = 127, style: str = "batchnorm"):
+    def __init__(
+        self,
+        in_channels: int = 256,
+        channels=HEAD_CHANNELS["shallow"],
+        num_keypoints: int = NUM_KEYPOINTS,
+        out_size: int = 127,
+        style: str = "batchnorm",
+    ):
         super().__init__()
         if not channels:
             raise ValueError("KeypointHead needs at least one conv block width")
@@ -59,8 +68,9 @@ class KeypointHead(nn.Module):
         return self.deconv(self.blocks(z_f))
 
     def forward(self, z_f):
-        return F.interpolate(self.raw_logits(z_f), size=(self.out_size, self.out_size), mode="bilinear",
-                             align_corners=False)
+        return F.interpolate(
+            self.raw_logits(z_f), size=(self.out_size, self.out_size), mode="bilinear", align_corners=False
+        )
 
 
 def keypoint_heatmaps(keypoints: torch.Tensor, size: int = 127, sigma: float = 3.0) -> torch.Tensor:
@@ -71,8 +81,13 @@ def keypoint_heatmaps(keypoints: torch.Tensor, size: int = 127, sigma: float = 3
     return torch.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma))
 
 
-def keypoint_loss(logits: torch.Tensor, keypoints: torch.Tensor, visibility: torch.Tensor, sigma: float = 3.0,
-                  kind: str = "heatmap_bce") -> torch.Tensor:
+def keypoint_loss(
+    logits: torch.Tensor,
+    keypoints: torch.Tensor,
+    visibility: torch.Tensor,
+    sigma: float = 3.0,
+    kind: str = "heatmap_bce",
+) -> torch.Tensor:
     """The keypoint loss of ``kind`` (see the module), averaged over the keypoints with visibility > 0.
 
     "softmax_ce" also drops keypoints outside the crop. Invisible keypoints' coordinates have no effect;
@@ -97,7 +112,7 @@ def _softmax_ce(logits: torch.Tensor, keypoints: torch.Tensor, visible: torch.Te
     pixel = torch.floor(keypoints.detach()).long()
     inside = (pixel[..., 0] >= 0) & (pixel[..., 0] < width) & (pixel[..., 1] >= 0) & (pixel[..., 1] < height)
     counted = visible * inside.to(logits.dtype)
-    index = (pixel[..., 1].clamp(0, height - 1) * width + pixel[..., 0].clamp(0, width - 1))
+    index = pixel[..., 1].clamp(0, height - 1) * width + pixel[..., 0].clamp(0, width - 1)
     log_p = F.log_softmax(logits.flatten(2), dim=-1)  # (B, K, H*W)
     per_keypoint = -log_p.gather(-1, index[..., None])[..., 0]
     return (per_keypoint * counted).sum() / counted.sum().clamp(min=1.0)

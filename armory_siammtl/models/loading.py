@@ -29,8 +29,9 @@ def _expected_sha256(variant: ModelVariant, check_model: bool) -> Optional[str]:
     if check_model:
         variant.check_matches(entry.get("kpt_weight"), entry.get("head"), f"{variant.weights.name} (per {manifest})")
     if variant.sha256 and variant.sha256.lower() != str(entry["sha256"]).lower():
-        raise CheckpointError(f"{variant.weights}: the pinned sha256 {variant.sha256} is not the one {manifest} lists "
-                              f"({entry['sha256']})")
+        raise CheckpointError(
+            f"{variant.weights}: the pinned sha256 {variant.sha256} is not the one {manifest} lists ({entry['sha256']})"
+        )
     return variant.sha256 or entry["sha256"]
 
 
@@ -41,12 +42,18 @@ def _check_network(payload: dict, network: NetworkConfig, weights: Path, ignored
     wanted = network.as_dict()
     differing = sorted(k for k in wanted if k in recorded and k not in ignored and recorded[k] != wanted[k])
     if differing:
-        raise CheckpointError(f"weights file {weights} was saved for another network: "
-                              + ", ".join(f"{k}={recorded[k]!r} (asked for {wanted[k]!r})" for k in differing))
+        raise CheckpointError(
+            f"weights file {weights} was saved for another network: "
+            + ", ".join(f"{k}={recorded[k]!r} (asked for {wanted[k]!r})" for k in differing)
+        )
 
 
-def load_model(variant: ModelVariant, network: Optional[NetworkConfig] = None, allow_missing_head: bool = False,
-               into: Optional[SiamRPN] = None) -> SiamRPN:
+def load_model(
+    variant: ModelVariant,
+    network: Optional[NetworkConfig] = None,
+    allow_missing_head: bool = False,
+    into: Optional[SiamRPN] = None,
+) -> SiamRPN:
     """A SiamRPN for ``variant`` with its weights loaded and verified (see the module), in eval mode;
     never random weights.
 
@@ -83,7 +90,10 @@ def variant_from_file(weights, sha256: Optional[str] = None) -> ModelVariant:
 
     block = read_metadata(read_checkpoint(weights, sha256), weights)
     if block is None:
-        raise ValueError(f"{weights} records no lambda_K or head (a plain pysot checkpoint): give --kpt-weight and "
-                         "--head, or describe it with `armory-siammtl describe-weights`")
-    return ModelVariant(block["kpt_weight"], block["head"], bool(block["pretrained_head"]), weights=weights,
-                        sha256=sha256)
+        raise ValueError(
+            f"{weights} records no lambda_K or head (a plain pysot checkpoint): give --kpt-weight and "
+            "--head, or describe it with `armory-siammtl describe-weights`"
+        )
+    return ModelVariant(
+        block["kpt_weight"], block["head"], bool(block["pretrained_head"]), weights=weights, sha256=sha256
+    )

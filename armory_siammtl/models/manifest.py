@@ -39,8 +39,10 @@ def check_entry(name, entry: dict, path) -> None:
         raise CheckpointError(f"weights manifest {path}: file {name!r} must be a plain file name in its folder")
     digest = entry.get("sha256")
     if not is_sha256(digest):
-        raise CheckpointError(f"weights manifest {path}: entry {name!r} has sha256 {digest!r}, not 64 hex digits; "
-                              "every listed weights file needs its checksum")
+        raise CheckpointError(
+            f"weights manifest {path}: entry {name!r} has sha256 {digest!r}, not 64 hex digits; "
+            "every listed weights file needs its checksum"
+        )
 
 
 def listing(weights_path, shipped=SHIPPED_WEIGHTS) -> Optional[tuple]:

@@ -35,12 +35,19 @@ def tensors_sha256(state: dict) -> str:
     return digest.hexdigest()
 
 
-def describe(variant: ModelVariant, state: dict, tracking: Optional[dict] = None,
-             command: Optional[str] = None) -> dict:
+def describe(
+    variant: ModelVariant, state: dict, tracking: Optional[dict] = None, command: Optional[str] = None
+) -> dict:
     """The metadata block of a checkpoint holding ``state`` for ``variant``."""
-    return {"format": METADATA_FORMAT, "kpt_weight": variant.kpt_weight, "head": variant.head,
-            "pretrained_head": bool(variant.pretrained_head), "tracking": dict(tracking) if tracking else None,
-            "command": command, "tensors_sha256": tensors_sha256(state)}
+    return {
+        "format": METADATA_FORMAT,
+        "kpt_weight": variant.kpt_weight,
+        "head": variant.head,
+        "pretrained_head": bool(variant.pretrained_head),
+        "tracking": dict(tracking) if tracking else None,
+        "command": command,
+        "tensors_sha256": tensors_sha256(state),
+    }
 
 
 def read_metadata(payload: dict, path) -> Optional[dict]:
@@ -56,23 +63,33 @@ def read_metadata(payload: dict, path) -> Optional[dict]:
     return block
 
 
-def verify(payload: dict, variant: ModelVariant, path, check_model: bool = True,
-           verified_elsewhere: bool = False) -> Optional[dict]:
+def verify(
+    payload: dict, variant: ModelVariant, path, check_model: bool = True, verified_elsewhere: bool = False
+) -> Optional[dict]:
     """Check the file's tensors against its recorded sha256 and, when ``check_model``, ``variant`` against
     its recorded lambda_K, head and pre-trained head; warn when there is nothing to check and
     ``verified_elsewhere`` (a manifest or pinned sha256) is False. Returns the metadata block."""
     block = read_metadata(payload, path)
     if block is None:
         if not verified_elsewhere:
-            warnings.warn(f"{path} is a plain pysot checkpoint with no metadata, no manifest entry and no pinned "
-                          f"sha256: nothing was verified; loaded as {variant.describe()}", UnverifiedWeightsWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"{path} is a plain pysot checkpoint with no metadata, no manifest entry and no pinned "
+                f"sha256: nothing was verified; loaded as {variant.describe()}",
+                UnverifiedWeightsWarning,
+                stacklevel=3,
+            )
         return None
     actual = tensors_sha256(payload["state_dict"])
     if actual != block["tensors_sha256"]:
-        raise CheckpointError(f"weights file {path}: its tensors hash to {actual}, but its metadata records "
-                              f"{block['tensors_sha256']}: the weights were changed after they were saved")
+        raise CheckpointError(
+            f"weights file {path}: its tensors hash to {actual}, but its metadata records "
+            f"{block['tensors_sha256']}: the weights were changed after they were saved"
+        )
     if check_model:
-        variant.check_matches(block["kpt_weight"], block["head"], f"{path} (per its own metadata)",
-                              pretrained_head=bool(block["pretrained_head"]))
+        variant.check_matches(
+            block["kpt_weight"],
+            block["head"],
+            f"{path} (per its own metadata)",
+            pretrained_head=bool(block["pretrained_head"]),
+        )
     return block

@@ -6,18 +6,28 @@ pysot's ``backbone.features.K``, and the keypoint head ``keypoint_head.conv_bloc
 
 import re
 
-LAYER_TO_FEATURES = {"layer1.0": "features.0", "layer1.1": "features.1", "layer2.0": "features.4",
-                     "layer2.1": "features.5", "layer3.0": "features.8", "layer3.1": "features.9",
-                     "layer4.0": "features.11", "layer4.1": "features.12", "layer5.0": "features.14",
-                     "layer5.1": "features.15"}
+LAYER_TO_FEATURES = {
+    "layer1.0": "features.0",
+    "layer1.1": "features.1",
+    "layer2.0": "features.4",
+    "layer2.1": "features.5",
+    "layer3.0": "features.8",
+    "layer3.1": "features.9",
+    "layer4.0": "features.11",
+    "layer4.1": "features.12",
+    "layer5.0": "features.14",
+    "layer5.1": "features.15",
+}
 LIGHTNING_PREFIX = "model."
 
 
 def is_reference_layout(state: dict) -> bool:
     """Whether ``state`` uses the reference code's names (a Lightning ``model.`` prefix, ``layerN.M``
     backbone or ``keypoint_head`` names)."""
-    return any(k.startswith(LIGHTNING_PREFIX) or k.startswith("keypoint_head.") or
-               re.match(r"backbone\.layer\d\.\d\.", k) for k in state)
+    return any(
+        k.startswith(LIGHTNING_PREFIX) or k.startswith("keypoint_head.") or re.match(r"backbone\.layer\d\.\d\.", k)
+        for k in state
+    )
 
 
 def rename_reference(state: dict) -> dict:
@@ -25,7 +35,7 @@ def rename_reference(state: dict) -> dict:
     has no counterpart."""
     renamed = {}
     for key, value in state.items():
-        name = key[len(LIGHTNING_PREFIX):] if key.startswith(LIGHTNING_PREFIX) else key
+        name = key[len(LIGHTNING_PREFIX) :] if key.startswith(LIGHTNING_PREFIX) else key
         layer = re.match(r"backbone\.(layer\d\.\d)\.(.+)", name)
         conv = re.match(r"keypoint_head\.conv_blocks\.(\d+)\.0\.(weight|bias)$", name)
         deconv = re.match(r"keypoint_head\.deconv_blocks\.0\.(weight|bias)$", name)

@@ -70,9 +70,13 @@ class SiamRPN(nn.Module):
         self.backbone = AlexNetLegacy(self.config.width_mult)
         channels = self.backbone.feature_size
         self.rpn_head = DepthwiseRPN(self.config.anchor_num, channels, channels)
-        self.kpt_head = (KeypointHead.named(self.config.head, in_channels=channels,
-                                            out_size=self.config.exemplar_size, style=self.config.head_style)
-                         if self.config.head else None)
+        self.kpt_head = (
+            KeypointHead.named(
+                self.config.head, in_channels=channels, out_size=self.config.exemplar_size, style=self.config.head_style
+            )
+            if self.config.head
+            else None
+        )
 
     def template_features(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)

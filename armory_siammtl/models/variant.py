@@ -49,8 +49,10 @@ class ModelVariant:
             if not math.isfinite(kpt_weight) or kpt_weight < 0:
                 raise ValueError(f"kpt_weight (lambda_K) must be a finite number >= 0, got {self.kpt_weight}")
             if (kpt_weight > 0) != (self.head is not None):
-                raise ValueError(f"an MTL model (kpt_weight > 0) needs a head and an STL model (kpt_weight 0) "
-                                 f"none; got kpt_weight={kpt_weight}, head={self.head!r}")
+                raise ValueError(
+                    f"an MTL model (kpt_weight > 0) needs a head and an STL model (kpt_weight 0) "
+                    f"none; got kpt_weight={kpt_weight}, head={self.head!r}"
+                )
             object.__setattr__(self, "kpt_weight", kpt_weight)
         if self.pretrained_head and self.head is None:
             raise ValueError("pretrained_head needs a keypoint head")
@@ -62,8 +64,9 @@ class ModelVariant:
             object.__setattr__(self, "name", self.weights.stem)
 
     @classmethod
-    def for_training(cls, kpt_weight: float = 0.0, head: Optional[str] = None, head_only: bool = False,
-                     pretrained_head: bool = False) -> "ModelVariant":
+    def for_training(
+        cls, kpt_weight: float = 0.0, head: Optional[str] = None, head_only: bool = False, pretrained_head: bool = False
+    ) -> "ModelVariant":
         """The variant a training run produces: a keypoint task gets the shallow head unless one is named,
         and head-only training (keypoint head pre-training) weighs the keypoint loss 1 unless told."""
         if head_only and not kpt_weight:
@@ -73,7 +76,9 @@ class ModelVariant:
         return cls(kpt_weight, head, pretrained_head)
 
     def describe(self) -> str:
-        return f"lambda_K={self.kpt_weight}, head={self.head!r}" + (", pre-trained head" if self.pretrained_head else "")
+        return f"lambda_K={self.kpt_weight}, head={self.head!r}" + (
+            ", pre-trained head" if self.pretrained_head else ""
+        )
 
     def check_matches(self, kpt_weight, head, source: str, pretrained_head: Optional[bool] = None) -> None:
         """Raise ValueError when ``source`` (a manifest entry, a checkpoint) records another model

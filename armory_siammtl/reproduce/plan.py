@@ -46,23 +46,37 @@ def sweep_raw(table: PaperTable, weights_dir, dataset: dict, max_iter: int = 100
     models = []
     for stem in table.models:
         variant = MODELS[stem]
-        entry = {"name": stem, "weights": str(Path(weights_dir).resolve() / variant.weights),
-                 "kpt_weight": variant.kpt_weight}
+        entry = {
+            "name": stem,
+            "weights": str(Path(weights_dir).resolve() / variant.weights),
+            "kpt_weight": variant.kpt_weight,
+        }
         if variant.head:
             entry["head"] = variant.head
         if variant.pretrained_head:
             entry["pretrained_head"] = True
         models.append(entry)
-    return {"preset": "skelevision", "models": models, "dataset": dataset, "step_sizes": list(STEP_SIZES),
-            "max_iter": max_iter, "checkpoints": list(CHECKPOINTS[max_iter]), "seeds": [0]}
+    return {
+        "preset": "skelevision",
+        "models": models,
+        "dataset": dataset,
+        "step_sizes": list(STEP_SIZES),
+        "max_iter": max_iter,
+        "checkpoints": list(CHECKPOINTS[max_iter]),
+        "seeds": [0],
+    }
 
 
-def missing_training(table: PaperTable, weights_dir, runs_dir: str = "runs",
-                     data: TrainingData = TrainingData()) -> Dict[str, List[List[str]]]:
+def missing_training(
+    table: PaperTable, weights_dir, runs_dir: str = "runs", data: TrainingData = TrainingData()
+) -> Dict[str, List[List[str]]]:
     """{family stem: its train argv lists} for each model of ``table`` whose weights are not in
     ``weights_dir``."""
-    return {stem: train_commands(MODELS[stem], runs_dir, data) for stem in table.models
-            if not (Path(weights_dir) / MODELS[stem].weights).is_file()}
+    return {
+        stem: train_commands(MODELS[stem], runs_dir, data)
+        for stem in table.models
+        if not (Path(weights_dir) / MODELS[stem].weights).is_file()
+    }
 
 
 def workload(table: PaperTable, dataset: dict, carla_frames: int = 100) -> Workload:
@@ -70,14 +84,17 @@ def workload(table: PaperTable, dataset: dict, carla_frames: int = 100) -> Workl
     target, each sequence's frame size), else the benchmark's 38 targets at an assumed 480x640; CARLA dev's
     20 videos of 960x1280 at ``carla_frames`` frames each (their lengths are not known here)."""
     if table.dataset == "carla":
-        return Workload(((carla_frames, *CARLA_FRAME),) * CARLA_DEV_VIDEOS,
-                        f"CARLA dev: {CARLA_DEV_VIDEOS} videos of 960x1280, {carla_frames} frames each assumed "
-                        "(--carla-frames)")
+        return Workload(
+            ((carla_frames, *CARLA_FRAME),) * CARLA_DEV_VIDEOS,
+            f"CARLA dev: {CARLA_DEV_VIDEOS} videos of 960x1280, {carla_frames} frames each assumed (--carla-frames)",
+        )
     root = Path(dataset["root"])
     if not all((root / name).is_dir() for name in OTB_PERSON):
-        return Workload(((MAX_FRAMES, *OTB_ASSUMED_FRAME),) * OTB_PERSON_TARGETS,
-                        f"OTB2015-Person not complete under {root}: {OTB_PERSON_TARGETS} targets of "
-                        f"{MAX_FRAMES} frames at an assumed 480x640")
+        return Workload(
+            ((MAX_FRAMES, *OTB_ASSUMED_FRAME),) * OTB_PERSON_TARGETS,
+            f"OTB2015-Person not complete under {root}: {OTB_PERSON_TARGETS} targets of "
+            f"{MAX_FRAMES} frames at an assumed 480x640",
+        )
     from PIL import Image
 
     videos = []
@@ -103,8 +120,11 @@ def measured_seconds(table: PaperTable, work: Workload, device: str = "cpu") -> 
     from armory_siammtl.models.variant import ModelVariant
 
     tracking = preset("skelevision", table.dataset).tracking
-    estimator = build_estimator(ModelVariant(0.0, weights=SHIPPED_WEIGHTS / MODELS["stl"].weights), tracking,
-                                device_type="gpu" if device == "cuda" else "cpu")
+    estimator = build_estimator(
+        ModelVariant(0.0, weights=SHIPPED_WEIGHTS / MODELS["stl"].weights),
+        tracking,
+        device_type="gpu" if device == "cuda" else "cpu",
+    )
     step = forward = 0.0
     sizes = {}
     for frames, height, width in work.videos:

@@ -31,8 +31,17 @@ def paper_table(name: str):
     return PAPER_TABLES[name]
 
 
-def dry_run(name: str, weights_dir, carla_dir=None, otb_root=None, max_iter: int = 100, carla_frames: int = 100,
-            device: str = "cpu", data: TrainingData = TrainingData(), runs_dir: str = "runs") -> str:
+def dry_run(
+    name: str,
+    weights_dir,
+    carla_dir=None,
+    otb_root=None,
+    max_iter: int = 100,
+    carla_frames: int = 100,
+    device: str = "cpu",
+    data: TrainingData = TrainingData(),
+    runs_dir: str = "runs",
+) -> str:
     """The table's runs with their weights' state and projected hours on this machine (measured here), and
     the train commands of the missing weights."""
     table = paper_table(name)
@@ -42,30 +51,42 @@ def dry_run(name: str, weights_dir, carla_dir=None, otb_root=None, max_iter: int
     step, forward, where = measured_seconds(table, work, device)
     hours = projected_hours(step, forward, max_iter)
     missing = missing_training(table, weights_dir, runs_dir, data)
-    lines = [f"{table.name}: {table.what}; reference preset, {max_iter} steps, delta {', '.join(map(str, STEP_SIZES))}",
-             f"data: {work.source}; {work.frames} frames per run",
-             f"measured on {where}: {step / work.frames:.3f} s per frame per attack step, "
-             f"{forward / work.frames:.3f} s per frame per tracking pass", "",
-             "| model | delta | weights | hours |", "|---|---|---|---|"]
+    lines = [
+        f"{table.name}: {table.what}; reference preset, {max_iter} steps, delta {', '.join(map(str, STEP_SIZES))}",
+        f"data: {work.source}; {work.frames} frames per run",
+        f"measured on {where}: {step / work.frames:.3f} s per frame per attack step, "
+        f"{forward / work.frames:.3f} s per frame per tracking pass",
+        "",
+        "| model | delta | weights | hours |",
+        "|---|---|---|---|",
+    ]
     for stem in table.models:
         state = "missing: train" if stem in missing else "present"
         lines += [f"| {stem} | {d:g} | {state} | {hours:.1f} |" for d in STEP_SIZES]
     runs = len(table.models) * len(STEP_SIZES)
     lines += ["", f"{runs} runs, {runs * hours:.1f} hours in sequence on this device (Ray: divided by the workers)"]
     if missing:
-        lines += ["", f"{len(missing)} models to train first (`--train` runs these; the reference trained each "
-                      "50 epochs on 4 GPUs):"]
+        lines += [
+            "",
+            f"{len(missing)} models to train first (`--train` runs these; the reference trained each "
+            "50 epochs on 4 GPUs):",
+        ]
         lines += [f"  {command_text(argv)}" for commands in missing.values() for argv in commands]
     return "\n".join(lines) + "\n"
 
 
 def _train(missing: dict, weights_dir: Path, data: TrainingData) -> None:
     """Run each missing model's train commands, then copy its best.pth into ``weights_dir``."""
-    unknown = [v for v in (data.pysot, data.coco_annotations, data.coco_images, data.coco_val_annotations,
-                           data.coco_val_images) if not Path(v).exists()]
+    unknown = [
+        v
+        for v in (data.pysot, data.coco_annotations, data.coco_images, data.coco_val_annotations, data.coco_val_images)
+        if not Path(v).exists()
+    ]
     if unknown:
-        raise FileNotFoundError(f"--train needs the training data: {unknown} do not exist (give --pysot, "
-                                "--coco-annotations, --coco-images, --coco-val-annotations, --coco-val-images)")
+        raise FileNotFoundError(
+            f"--train needs the training data: {unknown} do not exist (give --pysot, "
+            "--coco-annotations, --coco-images, --coco-val-annotations, --coco-val-images)"
+        )
     for stem, commands in missing.items():
         for argv in commands:
             print(command_text(argv), flush=True)
@@ -77,8 +98,19 @@ def _train(missing: dict, weights_dir: Path, data: TrainingData) -> None:
         shutil.copyfile(best, target)
 
 
-def reproduce(name: str, weights_dir, out, carla_dir=None, otb_root=None, max_iter: int = 100, train: bool = False,
-              data: TrainingData = TrainingData(), ray=None, paper_values=None, progress: bool = True) -> dict:
+def reproduce(
+    name: str,
+    weights_dir,
+    out,
+    carla_dir=None,
+    otb_root=None,
+    max_iter: int = 100,
+    train: bool = False,
+    data: TrainingData = TrainingData(),
+    ray=None,
+    paper_values=None,
+    progress: bool = True,
+) -> dict:
     """Run one table end to end into ``out`` (``sweep.yaml``, ``results.csv`` and its cell records,
     ``report/``); resumes where a killed run stopped. Missing weights are refused unless ``train``."""
     table = paper_table(name)
@@ -88,9 +120,11 @@ def reproduce(name: str, weights_dir, out, carla_dir=None, otb_root=None, max_it
     missing = missing_training(table, weights_dir, str(out / "runs"), data)
     if missing and not train:
         raise FileNotFoundError(
-            f"{table.name} needs weights not in {weights_dir}: " + ", ".join(Path(MODELS[s].weights).name for s in missing)
+            f"{table.name} needs weights not in {weights_dir}: "
+            + ", ".join(Path(MODELS[s].weights).name for s in missing)
             + "; give --train (with the data flags) to train them first, or run:\n"
-            + "\n".join(command_text(argv) for commands in missing.values() for argv in commands))
+            + "\n".join(command_text(argv) for commands in missing.values() for argv in commands)
+        )
     config = sweep_config_from_dict(raw)  # checked before any training or writing
     out.mkdir(parents=True, exist_ok=True)
     if missing:

@@ -20,11 +20,31 @@ class PaperTable:
     dataset: str  # the sweep's dataset kind
 
 
-PAPER_TABLES = {t.name: t for t in (
-    PaperTable("table1", "STL vs MTL (shallow head) at lambda_K 0.2-1.0, CARLA",
-               ("stl", "mtl_l02", "mtl_l04", "mtl_l06", "mtl_l08", "mtl_l10"), "carla"),
-    PaperTable("table2", "STL vs MTL lambda_K 0.2, OTB2015-Person (digital patch)", ("stl", "mtl_l02"), "otb"),
-    PaperTable("table3", "ablations: deep head, pre-trained head and both at lambda_K 0.2 and 1.0, CARLA",
-               ("stl", "mtl_l02", "mtl_l10", "mtl_l02_deep", "mtl_l10_deep", "mtl_l02_pretrained",
-                "mtl_l10_pretrained", "mtl_l02_pretrained_deep", "mtl_l10_pretrained_deep"), "carla"),
-)}
+PAPER_TABLES = {
+    t.name: t
+    for t in (
+        PaperTable(
+            "table1",
+            "STL vs MTL (shallow head) at lambda_K 0.2-1.0, CARLA",
+            ("stl", "mtl_l02", "mtl_l04", "mtl_l06", "mtl_l08", "mtl_l10"),
+            "carla",
+        ),
+        PaperTable("table2", "STL vs MTL lambda_K 0.2, OTB2015-Person (digital patch)", ("stl", "mtl_l02"), "otb"),
+        PaperTable(
+            "table3",
+            "ablations: deep head, pre-trained head and both at lambda_K 0.2 and 1.0, CARLA",
+            (
+                "stl",
+                "mtl_l02",
+                "mtl_l10",
+                "mtl_l02_deep",
+                "mtl_l10_deep",
+                "mtl_l02_pretrained",
+                "mtl_l10_pretrained",
+                "mtl_l02_pretrained_deep",
+                "mtl_l10_pretrained_deep",
+            ),
+            "carla",
+        ),
+    )
+}

@@ -9,11 +9,13 @@ from armory_siammtl.tracking.crop import CROPS
 
 REFERENCE_INSTANCE_SIZE = 287  # pysot's siamrpn_alex_dwxcorr config; the paper's text says 255
 # (low, high, wording) of each numeric setting; OPEN_BELOW: the low end itself is refused
-RANGES = {"instance_size": (127, 1023, "a whole number from 127 (the template) to 1023"),
-          "context_amount": (0.0, 10.0, "a number in (0, 10]"),
-          "penalty_k": (0.0, 10.0, "a number in [0, 10]"),
-          "window_influence": (0.0, 1.0, "a number in [0, 1]"),
-          "lr": (0.0, 1.0, "a number in [0, 1] (the box update's rate)")}
+RANGES = {
+    "instance_size": (127, 1023, "a whole number from 127 (the template) to 1023"),
+    "context_amount": (0.0, 10.0, "a number in (0, 10]"),
+    "penalty_k": (0.0, 10.0, "a number in [0, 10]"),
+    "window_influence": (0.0, 1.0, "a number in [0, 1]"),
+    "lr": (0.0, 1.0, "a number in [0, 1] (the box update's rate)"),
+}
 OPEN_BELOW = ("context_amount",)
 
 
@@ -37,8 +39,9 @@ class TrackingConfig:
     @classmethod
     def skelevision(cls, **overrides) -> "TrackingConfig":
         """How the paper's reference code tracked: search size 287, its whole-pixel crops, frame 0 tracked."""
-        return cls(**{"instance_size": REFERENCE_INSTANCE_SIZE, "crop": "skelevision", "track_first_frame": True,
-                      **overrides})
+        return cls(
+            **{"instance_size": REFERENCE_INSTANCE_SIZE, "crop": "skelevision", "track_first_frame": True, **overrides}
+        )
 
     def __post_init__(self):
         if self.crop not in CROPS:

@@ -65,14 +65,21 @@ def crop_window(center: torch.Tensor, size, geometry: str = "subpixel") -> tuple
     return torch.tensor([x0 + side / 2, y0 + side / 2], dtype=center.dtype, device=center.device), side
 
 
-def crop_square(frame: Union[torch.Tensor, FrameReader], center: torch.Tensor, size, out_size: int, fill: torch.Tensor,
-                geometry: str = "subpixel") -> torch.Tensor:
+def crop_square(
+    frame: Union[torch.Tensor, FrameReader],
+    center: torch.Tensor,
+    size,
+    out_size: int,
+    fill: torch.Tensor,
+    geometry: str = "subpixel",
+) -> torch.Tensor:
     """``crop_subwindow`` on the window that ``geometry`` (one of CROPS) gives for ``center`` and ``size``."""
     return crop_subwindow(frame, *crop_window(center.to(fill.dtype), size, geometry), out_size, fill)
 
 
-def crop_subwindow(frame: Union[torch.Tensor, FrameReader], center: torch.Tensor, size, out_size: int,
-                   fill: torch.Tensor) -> torch.Tensor:
+def crop_subwindow(
+    frame: Union[torch.Tensor, FrameReader], center: torch.Tensor, size, out_size: int, fill: torch.Tensor
+) -> torch.Tensor:
     """Crop a ``size``-pixel square centred on ``center`` (x, y) from ``frame`` (3, H, W, or a
     ``FrameReader``), resample to
     ``out_size`` and return (1, 3, out_size, out_size).
@@ -104,6 +111,7 @@ def crop_subwindow(frame: Union[torch.Tensor, FrameReader], center: torch.Tensor
     gx = (2 * (xs - x0) / (x1 - x0) - 1).view(1, out_size).expand(out_size, out_size)
     gy = (2 * (ys - y0) / (y1 - y0) - 1).view(out_size, 1).expand(out_size, out_size)
     grid = torch.stack([gx, gy], dim=-1).unsqueeze(0)
-    sampled = F.grid_sample((window - fill).unsqueeze(0), grid, mode="bilinear", padding_mode="zeros",
-                            align_corners=False)
+    sampled = F.grid_sample(
+        (window - fill).unsqueeze(0), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     return sampled + fill.unsqueeze(0)

@@ -73,9 +73,11 @@ def video_precision(gt_boxes, pred_boxes, pixels: float = PRECISION_PX) -> float
 
 def video_scores(gt_boxes, pred_boxes) -> Dict[str, float]:
     """Every metric of ``METRICS`` for one video, x 100."""
-    return {"miou": 100 * video_mean_iou(gt_boxes, pred_boxes),
-            "success": 100 * video_success_rate(gt_boxes, pred_boxes),
-            "precision20": 100 * video_precision(gt_boxes, pred_boxes)}
+    return {
+        "miou": 100 * video_mean_iou(gt_boxes, pred_boxes),
+        "success": 100 * video_success_rate(gt_boxes, pred_boxes),
+        "precision20": 100 * video_precision(gt_boxes, pred_boxes),
+    }
 
 
 def miou_percent(per_video_mean_ious) -> float:

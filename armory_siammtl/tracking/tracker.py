@@ -65,8 +65,14 @@ class SiamRPNTracker:
     GPU, else "sequential" (``benchmarks/batched_gradient.py``).
     """
 
-    def __init__(self, model: SiamRPN, tracking: Optional[TrackingConfig] = None, recompute: bool = True,
-                 gradient_mode: str = "auto", batch_frames: int = 32):
+    def __init__(
+        self,
+        model: SiamRPN,
+        tracking: Optional[TrackingConfig] = None,
+        recompute: bool = True,
+        gradient_mode: str = "auto",
+        batch_frames: int = 32,
+    ):
         """``recompute``: with gradients, run the backbone's first block again in the backward pass instead
         of keeping its activations: the same gradient, about half the memory per tracked frame (~16 of
         ~30 MB at 255) for an eighth of a forward pass (docs/results/benchmarks/attack_step_scaling.txt)."""
@@ -80,8 +86,10 @@ class SiamRPNTracker:
         self.gradient_mode, self.batch_frames = gradient_mode, batch_frames
         net = model.config
         if (self.tracking.instance_size - net.exemplar_size) % net.stride:
-            raise ValueError(f"tracking instance_size {self.tracking.instance_size} minus the template size "
-                             f"{net.exemplar_size} must be a multiple of the stride {net.stride}")
+            raise ValueError(
+                f"tracking instance_size {self.tracking.instance_size} minus the template size "
+                f"{net.exemplar_size} must be a multiple of the stride {net.stride}"
+            )
         self.score_size = score_size(self.tracking.instance_size, net.exemplar_size, net.stride)
         self.anchors = anchor_grid(self.score_size, net.stride, net.ratios, net.scales)
         hann = torch.hann_window(self.score_size, periodic=False, dtype=torch.float64)  # = np.hanning
@@ -115,8 +123,14 @@ class SiamRPNTracker:
         s_z = torch.sqrt((size[0] + ctx) * (size[1] + ctx))
         return s_z, self.model.config.exemplar_size / s_z
 
-    def track(self, video, init_box, channels_first: Optional[bool] = None,
-              progress: bool = False, values_checked: bool = False) -> TrackResult:
+    def track(
+        self,
+        video,
+        init_box,
+        channels_first: Optional[bool] = None,
+        progress: bool = False,
+        values_checked: bool = False,
+    ) -> TrackResult:
         """``video``: a tensor, or a source read a window at a time (``TensorFrames``' calls, e.g. the
         attack's ``PatchedVideo``, whose pixels its maker has checked). ``values_checked``: the caller has
         refused NaN/inf pixels already (one pass over the video less)."""
@@ -170,11 +184,13 @@ class SiamRPNTracker:
         recurrence with the traced anchors."""
         center, size, fill, z_f, boxes, scores = self._start(video, box)
         tracked = range(len(boxes), video.num_frames)  # the frames _sequential tracked, in its order
-        crops = [crop_subwindow(video.frame(t), c, s, self.tracking.instance_size, fill)
-                 for t, (c, s) in zip(tracked, trace.windows)]
+        crops = [
+            crop_subwindow(video.frame(t), c, s, self.tracking.instance_size, fill)
+            for t, (c, s) in zip(tracked, trace.windows)
+        ]
         outputs = []
         for i in range(0, len(crops), self.batch_frames):
-            cls, loc = self._network(z_f, self._input(torch.cat(crops[i:i + self.batch_frames])))
+            cls, loc = self._network(z_f, self._input(torch.cat(crops[i : i + self.batch_frames])))
             outputs.extend(zip(cls.split(1), loc.split(1)))
         for (cls, loc), best in zip(outputs, trace.anchors):
             _, scale_z = self._search_scale(size)
@@ -205,5 +221,6 @@ class SiamRPNTracker:
 
 
 def _corners(center, size) -> torch.Tensor:
-    return torch.stack([center[0] - size[0] / 2, center[1] - size[1] / 2,
-                        center[0] + size[0] / 2, center[1] + size[1] / 2])
+    return torch.stack(
+        [center[0] - size[0] / 2, center[1] - size[1] / 2, center[0] + size[0] / 2, center[1] + size[1] / 2]
+    )

@@ -55,8 +55,9 @@ def interpolate(start: dict, end: dict, alpha: float) -> dict:
     return mixed
 
 
-def refresh_batch_norm(model: torch.nn.Module, batches: Iterable,
-                       forward: Callable[[torch.nn.Module, object], object]) -> None:
+def refresh_batch_norm(
+    model: torch.nn.Module, batches: Iterable, forward: Callable[[torch.nn.Module, object], object]
+) -> None:
     """Make every batch-norm layer's running mean and variance the plain average over ``batches``
     (``forward(model, batch)`` runs one in training mode, without gradients); the model is left in eval mode."""
     norms = _batch_norms(model)

@@ -34,9 +34,20 @@ class PairDataset(Dataset):
     the template as ``template`` says (``sample_pair``): the reference's epochs. ``negatives``: exactly this
     many negative anchors per pair (pysot's 48; None: filled to 64)."""
 
-    def __init__(self, tracks: Sequence, anchors: torch.Tensor, augment: Augment, instance_size: int,
-                 seed: int, epoch: int, length: int, sampling: str = "tracks", template: str = "random",
-                 shuffle: bool = True, negatives=None):
+    def __init__(
+        self,
+        tracks: Sequence,
+        anchors: torch.Tensor,
+        augment: Augment,
+        instance_size: int,
+        seed: int,
+        epoch: int,
+        length: int,
+        sampling: str = "tracks",
+        template: str = "random",
+        shuffle: bool = True,
+        negatives=None,
+    ):
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, not {sampling!r}")
         self.tracks, self.anchors, self.augment = list(tracks), anchors, augment
@@ -44,7 +55,7 @@ class PairDataset(Dataset):
         self.sampling, self.template, self.negatives = sampling, template, negatives
         self.items = items_of(self.tracks) if sampling == "items" else None
         if self.items is not None and shuffle:
-            order = np.random.default_rng([seed, epoch, 2 ** 31]).permutation(len(self.items))
+            order = np.random.default_rng([seed, epoch, 2**31]).permutation(len(self.items))
             self.items = [self.items[i] for i in order]
 
     def __len__(self) -> int:
@@ -52,14 +63,18 @@ class PairDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        generator = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         item = self.items[index % len(self.items)] if self.items is not None else None
-        pair = sample_pair(self.tracks, rng, self.augment, search=self.instance_size, item=item,
-                           template=self.template)
+        pair = sample_pair(self.tracks, rng, self.augment, search=self.instance_size, item=item, template=self.template)
         labels, deltas = anchor_targets(self.anchors, pair["box"], generator, self.negatives)
-        return {"template": to_model_input(pair["template"][None])[0],
-                "search": to_model_input(pair["search"][None])[0], "labels": labels, "deltas": deltas,
-                "keypoints": torch.from_numpy(pair["keypoints"]), "visibility": torch.from_numpy(pair["visibility"])}
+        return {
+            "template": to_model_input(pair["template"][None])[0],
+            "search": to_model_input(pair["search"][None])[0],
+            "labels": labels,
+            "deltas": deltas,
+            "keypoints": torch.from_numpy(pair["keypoints"]),
+            "visibility": torch.from_numpy(pair["visibility"]),
+        }
 
 
 class RankBatches(Sampler):
@@ -84,8 +99,9 @@ class RankBatches(Sampler):
 
 def pair_loader(dataset: PairDataset, batches: RankBatches, workers: int = 0, pin_memory: bool = False) -> DataLoader:
     """The batches of one epoch, built by ``workers`` processes (0: in this process)."""
-    return DataLoader(dataset, batch_sampler=batches, num_workers=workers, pin_memory=pin_memory,
-                      persistent_workers=False)
+    return DataLoader(
+        dataset, batch_sampler=batches, num_workers=workers, pin_memory=pin_memory, persistent_workers=False
+    )
 
 
 def split_batch(batch: dict, parts: int) -> List[dict]:
@@ -94,4 +110,4 @@ def split_batch(batch: dict, parts: int) -> List[dict]:
     if size % parts:
         raise ValueError(f"a batch of {size} does not split into {parts} equal accumulation steps")
     step = size // parts
-    return [{k: v[i * step:(i + 1) * step] for k, v in batch.items()} for i in range(parts)]
+    return [{k: v[i * step : (i + 1) * step] for k, v in batch.items()} for i in range(parts)]

@@ -24,8 +24,16 @@ class TrainingData:
     lasot: Optional[str] = "LaSOT/person"
 
     def flags(self, with_lasot: bool = True) -> List[str]:
-        flags = ["--coco-annotations", self.coco_annotations, "--coco-images", self.coco_images,
-                 "--coco-val-annotations", self.coco_val_annotations, "--coco-val-images", self.coco_val_images]
+        flags = [
+            "--coco-annotations",
+            self.coco_annotations,
+            "--coco-images",
+            self.coco_images,
+            "--coco-val-annotations",
+            self.coco_val_annotations,
+            "--coco-val-images",
+            self.coco_val_images,
+        ]
         return flags + (["--lasot", self.lasot] if with_lasot and self.lasot else [])
 
 
@@ -38,11 +46,32 @@ def train_commands(variant: ModelVariant, out: str, data: TrainingData = Trainin
     start = data.pysot
     if variant.pretrained_head:
         head_run = str(PurePath(out) / f"{stem}_head")
-        runs.append(["train", "--recipe", "skelevision", "--out", head_run, *model, "--head-only",
-                     "--init-weights", start, *data.flags(with_lasot=False)])
+        runs.append(
+            [
+                "train",
+                "--recipe",
+                "skelevision",
+                "--out",
+                head_run,
+                *model,
+                "--head-only",
+                "--init-weights",
+                start,
+                *data.flags(with_lasot=False),
+            ]
+        )
         start = str(PurePath(head_run) / "best.pth")
-    final = ["train", "--recipe", "skelevision", "--out", str(PurePath(out) / stem), *model,
-             "--init-weights", start, *data.flags()]
+    final = [
+        "train",
+        "--recipe",
+        "skelevision",
+        "--out",
+        str(PurePath(out) / stem),
+        *model,
+        "--init-weights",
+        start,
+        *data.flags(),
+    ]
     if variant.pretrained_head:
         final.append("--pretrained-head")
     return runs + [final]

@@ -79,18 +79,46 @@ class TrainConfig:
         gradient clipping; the reference keypoint head and loss; validation on every validation item once,
         without jitter, the template the previous frame; the best epoch by lowest validation loss; seed 42;
         head pre-training with the backbone's batch-norm statistics updating."""
-        settings = dict(recipe="skelevision", optimizer="sgd", lr=1e-3 if overrides.get("head_only") else 8e-4,
-                        lr_decay=0.95, epochs=50, box_loss="l1",
-                        grad_clip=None, keypoint_loss="softmax_ce", head_style="skelevision", select_by="val_total",
-                        seed=42, sampling="items", validation_pairs="clean", negatives=48,
-                        head_only_batch_norm="updating", global_batch=1024,
-                        augment=Augment(negative=0.0, blur=0.2, frame_range=10, colour=0.0, pca_colour=1.0,
-                                        affine="anisotropic", blur_kernel="cross"))
+        settings = dict(
+            recipe="skelevision",
+            optimizer="sgd",
+            lr=1e-3 if overrides.get("head_only") else 8e-4,
+            lr_decay=0.95,
+            epochs=50,
+            box_loss="l1",
+            grad_clip=None,
+            keypoint_loss="softmax_ce",
+            head_style="skelevision",
+            select_by="val_total",
+            seed=42,
+            sampling="items",
+            validation_pairs="clean",
+            negatives=48,
+            head_only_batch_norm="updating",
+            global_batch=1024,
+            augment=Augment(
+                negative=0.0,
+                blur=0.2,
+                frame_range=10,
+                colour=0.0,
+                pca_colour=1.0,
+                affine="anisotropic",
+                blur_kernel="cross",
+            ),
+        )
         settings.update(overrides)
         return cls(**settings)
 
     def __post_init__(self):
-        for name in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos", "instance_size", "accumulate"):
+        for name in (
+            "epochs",
+            "iters_per_epoch",
+            "batch_size",
+            "val_pairs",
+            "val_videos",
+            "instance_size",
+            "accumulate",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"training {name} must be a whole number >= 1, got {value!r}")
@@ -116,21 +144,30 @@ class TrainConfig:
             raise ValueError(f"batch size {self.batch_size} does not split into {self.accumulate} accumulation steps")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
-        if self.average_from is not None and not (isinstance(self.average_from, int) and not isinstance(
-                self.average_from, bool) and 1 <= self.average_from <= self.epochs):
+        if self.average_from is not None and not (
+            isinstance(self.average_from, int)
+            and not isinstance(self.average_from, bool)
+            and 1 <= self.average_from <= self.epochs
+        ):
             raise ValueError(f"average_from must be an epoch from 1 to {self.epochs}, got {self.average_from!r}")
         if not (isinstance(self.min_gain, (int, float)) and math.isfinite(self.min_gain) and self.min_gain >= 0):
             raise ValueError(f"min_gain must be a finite number >= 0, got {self.min_gain!r}")
         if self.variant.pretrained_head and not self.init_weights:
             raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
-        choices = {"recipe": ("package", "skelevision"), "sampling": ("tracks", "items"),
-                   "validation_pairs": ("augmented", "clean"), "head_only_batch_norm": ("frozen", "updating")}
+        choices = {
+            "recipe": ("package", "skelevision"),
+            "sampling": ("tracks", "items"),
+            "validation_pairs": ("augmented", "clean"),
+            "head_only_batch_norm": ("frozen", "updating"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"training {name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.recipe == "skelevision" and not self.init_weights:
-            raise ValueError("the reference recipe fine-tunes pysot's siamrpn_alex_dwxcorr checkpoint: give it as "
-                             "--init-weights (a pysot-format file; or --recipe package to train from scratch)")
+            raise ValueError(
+                "the reference recipe fine-tunes pysot's siamrpn_alex_dwxcorr checkpoint: give it as "
+                "--init-weights (a pysot-format file; or --recipe package to train from scratch)"
+            )
         if self.negatives is not None and not 1 <= self.negatives <= 63:
             raise ValueError(f"training negatives must be 1-63 anchors per pair, got {self.negatives!r}")
         if self.global_batch is not None and (isinstance(self.global_batch, bool) or self.global_batch < 1):
@@ -139,18 +176,38 @@ class TrainConfig:
     def record(self) -> dict:
         """What a checkpoint records of this run (plain values, readable with ``weights_only=True``); a run
         resumes only with the same record."""
-        return {"kpt_weight": self.variant.kpt_weight, "head": self.variant.head,
-                "pretrained_head": self.variant.pretrained_head, "head_only": self.head_only,
-                "instance_size": self.instance_size, "seed": self.seed, "keypoint_loss": self.keypoint_loss,
-                "head_style": self.head_style, "box_loss": self.box_loss, "average_from": self.average_from,
-                "tracking": self.tracking.as_dict(), "optimizer": self.optimizer, "lr": self.lr,
-                "lr_decay": self.lr_decay, "grad_clip": self.grad_clip, "select_by": self.select_by,
-                "batch_size": self.batch_size, "iters_per_epoch": self.iters_per_epoch,
-                "val_pairs": self.val_pairs, "val_videos": self.val_videos, "augment": asdict(self.augment),
-                "init_weights": self.init_weights, "min_gain": self.min_gain, "data": dict(self.data),
-                "recipe": self.recipe, "sampling": self.sampling, "validation_pairs": self.validation_pairs,
-                "negatives": self.negatives, "head_only_batch_norm": self.head_only_batch_norm,
-                "global_batch": self.global_batch}
+        return {
+            "kpt_weight": self.variant.kpt_weight,
+            "head": self.variant.head,
+            "pretrained_head": self.variant.pretrained_head,
+            "head_only": self.head_only,
+            "instance_size": self.instance_size,
+            "seed": self.seed,
+            "keypoint_loss": self.keypoint_loss,
+            "head_style": self.head_style,
+            "box_loss": self.box_loss,
+            "average_from": self.average_from,
+            "tracking": self.tracking.as_dict(),
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+            "lr_decay": self.lr_decay,
+            "grad_clip": self.grad_clip,
+            "select_by": self.select_by,
+            "batch_size": self.batch_size,
+            "iters_per_epoch": self.iters_per_epoch,
+            "val_pairs": self.val_pairs,
+            "val_videos": self.val_videos,
+            "augment": asdict(self.augment),
+            "init_weights": self.init_weights,
+            "min_gain": self.min_gain,
+            "data": dict(self.data),
+            "recipe": self.recipe,
+            "sampling": self.sampling,
+            "validation_pairs": self.validation_pairs,
+            "negatives": self.negatives,
+            "head_only_batch_norm": self.head_only_batch_norm,
+            "global_batch": self.global_batch,
+        }
 
 
 def resolved(cfg: TrainConfig, world_size: int, items: int) -> TrainConfig:

@@ -34,8 +34,7 @@ def curves_markdown(curves: Dict[str, pd.DataFrame]) -> str:
             value = f"{row['val_miou'].iloc[0]:.2f}" if len(row) else "–"
             cells.append(f"**{value}**" if epoch == best[name] else value)
         lines.append(f"| {epoch} | " + " | ".join(cells) + " |")
-    return ("Validation mIoU per epoch (init: the starting weights; bold: the highest)\n\n" + "\n".join(lines)
-            + "\n")
+    return "Validation mIoU per epoch (init: the starting weights; bold: the highest)\n\n" + "\n".join(lines) + "\n"
 
 
 def plot_curves(curves: Dict[str, pd.DataFrame], path) -> Path:
@@ -95,8 +94,10 @@ def rank_candidates(runs: Sequence, top: int = 10) -> str:
         log = json.loads(path.read_text())
         config = log["config"]
         data = config.get("data") or {}
-        validation[str(run)] = {k: (data.get("otb_train"), data.get("val_videos")) if k == "data" else config.get(k)
-                                for k in VALIDATION_KEYS}
+        validation[str(run)] = {
+            k: (data.get("otb_train"), data.get("val_videos")) if k == "data" else config.get(k)
+            for k in VALIDATION_KEYS
+        }
         rows += [{"run": str(run), **row} for row in log["epochs"]]
     if len({json.dumps(v, sort_keys=True, default=str) for v in validation.values()}) > 1:
         raise ValueError(f"these runs validate on different data: {validation}")

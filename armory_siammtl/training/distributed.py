@@ -29,8 +29,11 @@ class Placement:
         if not self.distributed:
             return values
         names = sorted(values)
-        tensor = torch.tensor([float(values[k]) for k in names], dtype=torch.float64,
-                              device=self.device if self.device.type == "cuda" else "cpu")
+        tensor = torch.tensor(
+            [float(values[k]) for k in names],
+            dtype=torch.float64,
+            device=self.device if self.device.type == "cuda" else "cpu",
+        )
         dist.all_reduce(tensor)
         return {k: float(v) / self.world_size for k, v in zip(names, tensor.tolist())}
 

@@ -39,12 +39,19 @@ def anchor_targets(anchors: torch.Tensor, box, generator: torch.Generator = None
     pos = torch.nonzero(iou > THR_HIGH).flatten()
     neg = torch.nonzero(iou < THR_LOW).flatten()
     pos = pos[torch.randperm(pos.numel(), generator=generator)[:POS_NUM]]
-    neg = neg[torch.randperm(neg.numel(), generator=generator)[:negatives or TOTAL_NUM - pos.numel()]]
+    neg = neg[torch.randperm(neg.numel(), generator=generator)[: negatives or TOTAL_NUM - pos.numel()]]
     labels[pos], labels[neg] = 1, 0
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     w, h = box[2] - box[0], box[3] - box[1]
-    deltas = torch.stack([(cx - anchors[:, 0]) / anchors[:, 2], (cy - anchors[:, 1]) / anchors[:, 3],
-                          torch.log(w / anchors[:, 2]), torch.log(h / anchors[:, 3])], dim=1)
+    deltas = torch.stack(
+        [
+            (cx - anchors[:, 0]) / anchors[:, 2],
+            (cy - anchors[:, 1]) / anchors[:, 3],
+            torch.log(w / anchors[:, 2]),
+            torch.log(h / anchors[:, 3]),
+        ],
+        dim=1,
+    )
     return labels, deltas
 
 
@@ -67,7 +74,9 @@ def classification_loss(cls: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 BOX_LOSSES = ("smooth_l1", "l1")
 
 
-def regression_loss(loc: torch.Tensor, deltas: torch.Tensor, labels: torch.Tensor, kind: str = "smooth_l1") -> torch.Tensor:
+def regression_loss(
+    loc: torch.Tensor, deltas: torch.Tensor, labels: torch.Tensor, kind: str = "smooth_l1"
+) -> torch.Tensor:
     """The box-delta loss of positive anchors; ``loc`` (B, 4K, S, S), ``deltas`` (B, N, 4).
 
     "smooth_l1": smooth-L1 averaged over positive anchors and coordinates. "l1": pysot's weighted L1 (the
@@ -94,12 +103,22 @@ class LossWeights:
     kpt: float = 0.0
 
 
-def mtl_loss(outputs: dict, labels, deltas, weights: LossWeights, keypoints=None, visibility=None,
-             kpt_loss: str = "heatmap_bce", box_loss: str = "smooth_l1") -> dict:
+def mtl_loss(
+    outputs: dict,
+    labels,
+    deltas,
+    weights: LossWeights,
+    keypoints=None,
+    visibility=None,
+    kpt_loss: str = "heatmap_bce",
+    box_loss: str = "smooth_l1",
+) -> dict:
     """Weighted sum of the task losses (``kpt_loss``: the keypoint loss's kind, ``keypoint_head.keypoint_loss``;
     ``box_loss``: ``regression_loss``'s); returns each term and ``total``."""
-    terms = {"cls": classification_loss(outputs["cls"], labels),
-             "reg": regression_loss(outputs["loc"], deltas, labels, box_loss)}
+    terms = {
+        "cls": classification_loss(outputs["cls"], labels),
+        "reg": regression_loss(outputs["loc"], deltas, labels, box_loss),
+    }
     total = weights.cls * terms["cls"] + weights.reg * terms["reg"]
     if weights.kpt > 0:
         if "kpt" not in outputs or keypoints is None:

@@ -40,8 +40,11 @@ def optimizer_and_schedule(cfg: TrainConfig, model: SiamRPN):
     """Adam, or pysot's SGD (momentum 0.9, weight decay 1e-4), over the trainable parameters, and the
     learning rate multiplied by ``cfg.lr_decay`` after every epoch."""
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = (torch.optim.Adam(params, lr=cfg.lr) if cfg.optimizer == "adam" else
-                 torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=1e-4))
+    optimizer = (
+        torch.optim.Adam(params, lr=cfg.lr)
+        if cfg.optimizer == "adam"
+        else torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=1e-4)
+    )
     return optimizer, torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay)
 
 
@@ -56,5 +59,10 @@ def distributed(model: SiamRPN, placement: Placement):
 def training_anchors(cfg: TrainConfig, model: SiamRPN) -> torch.Tensor:
     """The anchors of the training search crop (``cfg.instance_size``)."""
     net = model.config
-    return anchor_grid(score_size(cfg.instance_size, net.exemplar_size, net.stride), net.stride, net.ratios,
-                       net.scales, center=cfg.instance_size // 2)
+    return anchor_grid(
+        score_size(cfg.instance_size, net.exemplar_size, net.stride),
+        net.stride,
+        net.ratios,
+        net.scales,
+        center=cfg.instance_size // 2,
+    )

@@ -22,5 +22,13 @@ class Objective:
         with autocast(self.cfg.amp if mixed else "off", self.device):
             outputs = network(batch["template"], batch["search"])
         outputs = {k: v.float() for k, v in outputs.items()}
-        return mtl_loss(outputs, batch["labels"], batch["deltas"], self.weights, batch["keypoints"],
-                        batch["visibility"], self.cfg.keypoint_loss, self.cfg.box_loss)
+        return mtl_loss(
+            outputs,
+            batch["labels"],
+            batch["deltas"],
+            self.weights,
+            batch["keypoints"],
+            batch["visibility"],
+            self.cfg.keypoint_loss,
+            self.cfg.box_loss,
+        )

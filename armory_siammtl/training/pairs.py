@@ -45,8 +45,10 @@ class Augment:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augmentation {name} must lie in [0, 1], got {getattr(self, name)!r}")
         if self.affine not in ("isotropic", "anisotropic") or self.blur_kernel not in ("gaussian", "cross"):
-            raise ValueError(f"augmentation affine must be isotropic/anisotropic and blur_kernel gaussian/cross, "
-                             f"got {self.affine!r}, {self.blur_kernel!r}")
+            raise ValueError(
+                f"augmentation affine must be isotropic/anisotropic and blur_kernel gaussian/cross, "
+                f"got {self.affine!r}, {self.blur_kernel!r}"
+            )
 
     @classmethod
     def none(cls) -> "Augment":
@@ -71,7 +73,7 @@ def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     """(3, H, W) image blurred by a separable Gaussian of ``sigma`` pixels (edges replicated)."""
     radius = max(1, int(round(2 * sigma)))
     offsets = torch.arange(-radius, radius + 1, dtype=image.dtype)
-    kernel = torch.exp(-offsets ** 2 / (2 * sigma ** 2))
+    kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()
     padded = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
     rows = F.conv2d(padded, kernel.view(1, 1, 1, -1).repeat(3, 1, 1, 1), groups=3)
@@ -111,8 +113,14 @@ def _cross_blur(image: torch.Tensor, weight: float, size: int = 7) -> torch.Tens
     return F.conv2d(padded, kernel.expand(3, 1, -1, -1), groups=3)[0]
 
 
-PCA_RGB = np.array([[-0.55919361, 0.98062831, -0.41940627], [1.72091413, 0.19879334, -1.82968581],
-                    [4.64467907, 4.73710203, 4.88324118]], np.float32)  # pysot's colour eigenvectors x values
+PCA_RGB = np.array(
+    [
+        [-0.55919361, 0.98062831, -0.41940627],
+        [1.72091413, 0.19879334, -1.82968581],
+        [4.64467907, 4.73710203, 4.88324118],
+    ],
+    np.float32,
+)  # pysot's colour eigenvectors x values
 
 
 def _pca_colour(image: torch.Tensor, normal: np.ndarray) -> torch.Tensor:
@@ -151,8 +159,9 @@ def _view(frame_u8: np.ndarray, center, side: float, scale_xy, exemplar: int) ->
     return _crop_rect(frame_u8, center, side / scale_xy[0], side / scale_xy[1], exemplar)
 
 
-def template_view(frame_u8: np.ndarray, box, keypoints=None, shift=(0.0, 0.0), scale: float = 1.0,
-                  exemplar: int = 127, scale_xy=None):
+def template_view(
+    frame_u8: np.ndarray, box, keypoints=None, shift=(0.0, 0.0), scale: float = 1.0, exemplar: int = 127, scale_xy=None
+):
     """The template crop of ``box`` in ``frame_u8`` as the tracker cuts it (context 0.5, ``exemplar`` pixels),
     its side times ``scale`` (or, given ``scale_xy``, zoomed by independent x and y factors) and its centre
     moved by ``shift`` crop pixels: (RGB crop in [0, 1], keypoints (17, 2) in crop pixels, their visibility
@@ -173,8 +182,15 @@ def template_view(frame_u8: np.ndarray, box, keypoints=None, shift=(0.0, 0.0), s
     return crop, points, visibility, crop_box
 
 
-def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Optional[Augment] = None, exemplar: int = 127,
-                search: int = 255, item=None, template: str = "random") -> dict:
+def sample_pair(
+    tracks: Sequence,
+    rng: np.random.Generator,
+    aug: Optional[Augment] = None,
+    exemplar: int = 127,
+    search: int = 255,
+    item=None,
+    template: str = "random",
+) -> dict:
     """One pair from ``tracks`` (``data.track.Track`` or ``DiskTrack``; a frame is read only when cut): RGB
     crops in [0, 1], the search box in crop pixels (or None for a negative pair), template keypoints in crop
     pixels with visibility (zero where absent or outside the crop), and the template's box in crop pixels.
@@ -210,13 +226,15 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Optional[Augmen
     if anisotropic:
         zoom = 1 + rng.uniform(-aug.template_scale, aug.template_scale, 2)
         shift = np.round(rng.uniform(-aug.template_shift, aug.template_shift, 2))
-        template_crop, keypoints, visibility, template_box = template_view(track.frame(i), box_z, keypoints_z, shift,
-                                                                          exemplar=exemplar, scale_xy=zoom)
+        template_crop, keypoints, visibility, template_box = template_view(
+            track.frame(i), box_z, keypoints_z, shift, exemplar=exemplar, scale_xy=zoom
+        )
     else:
         scale = 1 + rng.uniform(-aug.template_scale, aug.template_scale)
         shift = rng.uniform(-aug.template_shift, aug.template_shift, 2)
-        template_crop, keypoints, visibility, template_box = template_view(track.frame(i), box_z, keypoints_z, shift,
-                                                                          scale, exemplar)
+        template_crop, keypoints, visibility, template_box = template_view(
+            track.frame(i), box_z, keypoints_z, shift, scale, exemplar
+        )
 
     box_x = j_track.boxes[j].astype(np.float64)
     s_x = context_size(box_x) * search / exemplar
@@ -241,8 +259,11 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Optional[Augmen
         template_crop = _pca_colour(template_crop, rng.standard_normal(3).astype(np.float32))
         search_crop = _pca_colour(search_crop, rng.standard_normal(3).astype(np.float32))
     if aug.blur and rng.uniform() < aug.blur:
-        search_crop = (_cross_blur(search_crop, float(rng.uniform())) if aug.blur_kernel == "cross"
-                       else _blur(search_crop, float(rng.uniform(0.5, 1.5))))
+        search_crop = (
+            _cross_blur(search_crop, float(rng.uniform()))
+            if aug.blur_kernel == "cross"
+            else _blur(search_crop, float(rng.uniform(0.5, 1.5)))
+        )
     if aug.motion_blur and rng.uniform() < aug.motion_blur:
         search_crop = _motion_blur(search_crop, int(rng.integers(3, 10)), float(rng.uniform(0, np.pi)))
     if aug.jpeg and rng.uniform() < aug.jpeg:
@@ -251,5 +272,11 @@ def sample_pair(tracks: Sequence, rng: np.random.Generator, aug: Optional[Augmen
     gain = 1 + rng.uniform(-aug.colour, aug.colour, 3).astype(np.float32)
     template_crop = (template_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
     search_crop = (search_crop * torch.from_numpy(gain).view(3, 1, 1)).clamp(0, 1)
-    return {"template": template_crop, "search": search_crop, "box": target, "keypoints": keypoints,
-            "visibility": visibility, "template_box": template_box}
+    return {
+        "template": template_crop,
+        "search": search_crop,
+        "box": target,
+        "keypoints": keypoints,
+        "visibility": visibility,
+        "template_box": template_box,
+    }

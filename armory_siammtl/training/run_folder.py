@@ -30,8 +30,14 @@ class RunFolder:
         """``name`` with the model's weights, the run's record and ``extra``; with ``with_digest`` also
         ``name.sha256`` (what a scenario pins). Returns the file's sha256."""
         cfg = self.cfg
-        digest = save_checkpoint(model, self.path / name, cfg.variant, cfg.tracking.as_dict(), cfg.command,
-                                 extra={"training": cfg.record(), **extra})
+        digest = save_checkpoint(
+            model,
+            self.path / name,
+            cfg.variant,
+            cfg.tracking.as_dict(),
+            cfg.command,
+            extra={"training": cfg.record(), **extra},
+        )
         if with_digest:
             write_text(self.path / f"{name}.sha256", f"{digest}  {name}\n")
         return digest
@@ -46,18 +52,25 @@ class RunFolder:
         recorded, wanted = payload.get("training", {}), self.cfg.record()
         differing = sorted(k for k in wanted if recorded.get(k) != wanted[k])
         if differing:
-            raise ValueError(f"{last} was trained with " + ", ".join(f"{k}={recorded.get(k)!r}" for k in differing)
-                             + "; this run asks for " + ", ".join(f"{k}={wanted[k]!r}" for k in differing)
-                             + f": choose another --out than {self.path}")
+            raise ValueError(
+                f"{last} was trained with "
+                + ", ".join(f"{k}={recorded.get(k)!r}" for k in differing)
+                + "; this run asks for "
+                + ", ".join(f"{k}={wanted[k]!r}" for k in differing)
+                + f": choose another --out than {self.path}"
+            )
         if not isinstance(payload.get("history"), list) or "scheduler" not in payload:
-            raise ValueError(f"{last} holds no epoch history or scheduler (written by an older version); choose "
-                             "another --out")
+            raise ValueError(
+                f"{last} holds no epoch history or scheduler (written by an older version); choose another --out"
+            )
         return payload
 
     def write_log(self, history: List[dict]) -> None:
         """``metrics.json`` (the config and every row) and ``metrics.csv`` (every row's columns)."""
         if not self.writes:
             return
-        write_text(self.path / "metrics.json",
-                   json.dumps({"config": asdict(self.cfg), "epochs": history}, indent=1, default=str))
+        write_text(
+            self.path / "metrics.json",
+            json.dumps({"config": asdict(self.cfg), "epochs": history}, indent=1, default=str),
+        )
         write_csv(self.path / "metrics.csv", history, list(dict.fromkeys(k for r in history for k in r)))

@@ -41,8 +41,9 @@ class Trainer:
     """Trains ``cfg`` on ``train_tracks``, validating on ``val_tracks`` (``data.track`` tracks); under
     ``torchrun`` each rank builds one and rank 0 alone validates and writes."""
 
-    def __init__(self, cfg: TrainConfig, train_tracks: Sequence, val_tracks: Sequence,
-                 placement: Optional[Placement] = None):
+    def __init__(
+        self, cfg: TrainConfig, train_tracks: Sequence, val_tracks: Sequence, placement: Optional[Placement] = None
+    ):
         if not train_tracks or not val_tracks:
             raise ValueError("training needs at least one training and one validation video")
         self.placement = placement or place(cfg.device)
@@ -92,10 +93,23 @@ class Trainer:
     def pair_batches(self, tracks, stream: int, steps: int, rank: int = 0, world_size: int = 1):
         """Training pairs of ``tracks`` for epoch (or stream) ``stream``: ``steps`` batches of this rank."""
         cfg = self.cfg
-        data = PairDataset(tracks, self.anchors, cfg.augment, cfg.instance_size, cfg.seed, stream,
-                           steps * cfg.batch_size * world_size, cfg.sampling, negatives=cfg.negatives)
-        return pair_loader(data, RankBatches(steps, cfg.batch_size, rank, world_size), cfg.workers,
-                           pin_memory=self.placement.device.type == "cuda")
+        data = PairDataset(
+            tracks,
+            self.anchors,
+            cfg.augment,
+            cfg.instance_size,
+            cfg.seed,
+            stream,
+            steps * cfg.batch_size * world_size,
+            cfg.sampling,
+            negatives=cfg.negatives,
+        )
+        return pair_loader(
+            data,
+            RankBatches(steps, cfg.batch_size, rank, world_size),
+            cfg.workers,
+            pin_memory=self.placement.device.type == "cuda",
+        )
 
     def validation_batches(self, tracks, steps: int):
         """Validation pairs: ``steps`` batches of augmented pairs, or (``validation_pairs="clean"``) every
@@ -104,11 +118,26 @@ class Trainer:
         if cfg.validation_pairs == "augmented":
             return self.pair_batches(tracks, VALIDATION_STREAM, steps)
         total = len(items_of(tracks))
-        data = PairDataset(tracks, self.anchors, Augment.none(), cfg.instance_size, cfg.seed, VALIDATION_STREAM,
-                           total, "items", template="previous", shuffle=False, negatives=cfg.negatives)
+        data = PairDataset(
+            tracks,
+            self.anchors,
+            Augment.none(),
+            cfg.instance_size,
+            cfg.seed,
+            VALIDATION_STREAM,
+            total,
+            "items",
+            template="previous",
+            shuffle=False,
+            negatives=cfg.negatives,
+        )
         steps = -(-total // cfg.batch_size)
-        return pair_loader(data, RankBatches(steps, cfg.batch_size, total=total), cfg.workers,
-                           pin_memory=self.placement.device.type == "cuda")
+        return pair_loader(
+            data,
+            RankBatches(steps, cfg.batch_size, total=total),
+            cfg.workers,
+            pin_memory=self.placement.device.type == "cuda",
+        )
 
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.placement.device, non_blocking=True) for k, v in batch.items()}
@@ -118,8 +147,9 @@ class Trainer:
         set_mode(self.cfg, self.model, False)
         model = model or self.model
         model.eval()
-        return validate(model, self.cfg, self.val_tracks, self.validation_batches, self.objective,
-                        self.placement.device)
+        return validate(
+            model, self.cfg, self.val_tracks, self.validation_batches, self.objective, self.placement.device
+        )
 
     def train_step(self, batch: dict) -> dict:
         """One optimizer step on this process's batch (in ``accumulate`` micro-batches; DDP averages the
@@ -156,8 +186,10 @@ class Trainer:
                 losses = self.train_step(batch)
                 total = float(losses["total"])
                 if not math.isfinite(total) and cfg.amp != "fp16":  # fp16 overflow: the scaler skips the step
-                    raise FloatingPointError(f"training loss is {total} in epoch {epoch + 1} "
-                                             f"({ {k: float(v) for k, v in losses.items()} }); nothing saved for it")
+                    raise FloatingPointError(
+                        f"training loss is {total} in epoch {epoch + 1} "
+                        f"({ {k: float(v) for k, v in losses.items()} }); nothing saved for it"
+                    )
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 bar.set_postfix(loss=f"{total:.3f}")
@@ -194,8 +226,10 @@ class Trainer:
             if 0 < alpha < 1:
                 self._refresh_batch_norm(model)
             label = f"alpha {alpha:g}"
-            extra = {"epoch": label, "interpolated": {"start": str(self.cfg.init_weights), "end": str(end_weights),
-                                                      "alpha": float(alpha)}}
+            extra = {
+                "epoch": label,
+                "interpolated": {"start": str(self.cfg.init_weights), "end": str(end_weights), "alpha": float(alpha)},
+            }
             self.folder.save(f"alpha_{alpha:g}.pth", model, extra)
             self._add_candidate(model, {"epoch": label, **self.validate(model)}, extra)
             self.folder.write_log(self.history)
@@ -231,8 +265,13 @@ class Trainer:
 
     def _save_last(self, epoch: int) -> None:
         """last.pth is the record of the finished epochs: written atomically, with the whole history."""
-        extra = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                 "scaler": self.scaler.state_dict(), "epoch": epoch, "history": self.history}
+        extra = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": epoch,
+            "history": self.history,
+        }
         if self.average is not None:
             extra["average"] = self.average.state_dict()
         self.folder.save("last.pth", self.model, extra)
