@@ -249,3 +249,10 @@ def write_scenarios(out_dir) -> list:
         path.write_text(json.dumps(config, indent=4) + "\n")
         written.append(path)
     return written
+
+
+if __name__ == "__main__":  # python -m armory_siammtl.armory.scenarios [OUT_DIR]: regenerate scenarios/
+    import sys
+
+    for written in write_scenarios(sys.argv[1] if len(sys.argv) > 1 else "scenarios"):
+        print(written)
