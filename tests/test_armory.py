@@ -584,3 +584,25 @@ def test_repeat_tabulates_how_far_runs_of_one_scenario_move(tmp_path):
     adversarial.append(adversarial[0] + 30 / len(first["adversarial_miou_per_video"]))
     assert f"standard deviation {np.std(adversarial, ddof=1):.1f}" in text
     assert runs_for(json.loads((REPO / "scenarios" / "embedded" / "embedded_mtl_l02.json").read_text()))[1][1] == 1
+
+
+def test_ffmpeg_is_prepared_once_per_process(monkeypatch, tmp_path):
+    from armory_siammtl.armory import ffmpeg
+
+    fake_exe = tmp_path / "imageio-ffmpeg-binary"
+    fake_exe.write_text("#!/bin/sh\n")
+    fake_exe.chmod(0o755)
+    made = []
+    monkeypatch.setattr(ffmpeg.tempfile, "mkdtemp", lambda prefix: made.append(prefix) or str(tmp_path / "bin"))
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setattr(ffmpeg.sys, "executable", str(tmp_path / "no-venv" / "python"))
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", type(sys)("imageio_ffmpeg"))
+    sys.modules["imageio_ffmpeg"].get_ffmpeg_exe = lambda: str(fake_exe)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    ffmpeg.ensure_ffmpeg.cache_clear()
+    try:
+        first = [ffmpeg.ensure_ffmpeg() for _ in range(3)]
+        assert first == [str(tmp_path / "bin" / "ffmpeg")] * 3 and len(made) == 1
+        assert os.environ["PATH"].split(os.pathsep).count(str(tmp_path / "bin")) == 1
+    finally:
+        ffmpeg.ensure_ffmpeg.cache_clear()

@@ -44,7 +44,7 @@ def test_evaluate_real_runs_every_tracker_on_real_videos(tmp_path, capsys):
         assert main(args + nanotrack) == 2
         assert "has no TrackerNano" in capsys.readouterr().err
         assert not (tmp_path / "real_video.csv").exists()
-    assert main(args + (nanotrack if has_nano else [])) == 0
+    assert main(args + (nanotrack if has_nano else []) + ["--mil-seeds", "2"]) == 0
     results = pd.read_csv(tmp_path / "real_video.csv")
     assert list(dict.fromkeys(results["tracker"])) == [
         "STL (siamrpn_alex_stl.pth)",
@@ -68,6 +68,8 @@ def test_evaluate_real_runs_every_tracker_on_real_videos(tmp_path, capsys):
         assert means.loc["NanoTrack", "miou_vs_ref"] == pytest.approx(delta)
     out = capsys.readouterr().out
     assert "| OpenCV MIL |" in out and "Δ OpenCV MIL" in out and (tmp_path / "real_video.md").is_file()
+    spread = (tmp_path / "mil_seeds.md").read_text()
+    assert "over 2 seeds" in spread and "| Crossing |" in spread and "| person11 |" in spread
 
 
 def test_tre_tracks_each_video_from_later_start_frames(tmp_path, capsys):

@@ -81,7 +81,7 @@ def test_report_has_the_papers_shape(full_run, tmp_path):
     )
     lines = written["table_md"].read_text().splitlines()
     assert sum(line.startswith("| ") for line in lines) == 1 + 5
-    for name in ("robustness", "per_video", "frame", "iou_per_frame", "textures"):
+    for name in ("robustness", "per_video", "frame", "iou_per_frame", "iou_per_frame_all", "textures"):
         assert written[name].stat().st_size > 10_000, name
     page = written["report_md"].read_text()
     for link in (
@@ -89,6 +89,7 @@ def test_report_has_the_papers_shape(full_run, tmp_path):
         "per_video.png",
         "frame.png",
         "iou_per_frame.png",
+        "iou_per_frame_all.png",
         "textures.png",
         "showcase_STL.mp4",
         "showcase_MTL_0_2.mp4",

@@ -645,14 +645,14 @@ def test_train_flags_replace_the_recipes_settings_one_by_one(tmp_path, pysot_sta
     replaces its global batch; fp16 is its default only on CUDA."""
     from armory_siammtl.cli.parser import build_parser
     from armory_siammtl.cli.train import _config
-    from armory_siammtl.training.distributed import Placement
+    from armory_siammtl.training.distributed import Worker
 
     def config(*flags, device="cpu"):
         argv = ["train", "--out", str(tmp_path / "run"), "--kpt-weight", "0.2", "--init-weights", pysot_start, *flags]
         args = build_parser().parse_args(argv)
         args.argv = argv
         variant = ModelVariant.for_training(0.2, None)
-        return _config(args, variant, {}, Placement(torch.device(device)))
+        return _config(args, variant, {}, Worker(torch.device(device)))
 
     package = config()
     assert (package.epochs, package.batch_size, package.global_batch, package.amp) == (10, 16, None, "off")

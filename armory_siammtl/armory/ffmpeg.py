@@ -3,6 +3,7 @@ ffmpeg-python. Many machines (and this project's) have none; the install puts th
 ``imageio-ffmpeg`` wheel at ``<venv>/bin/ffmpeg``, which is not on ``PATH`` unless the venv is activated.
 """
 
+import functools
 import os
 import shutil
 import sys
@@ -11,10 +12,11 @@ from pathlib import Path
 from typing import Optional
 
 
+@functools.cache
 def ensure_ffmpeg() -> Optional[str]:
     """The ``ffmpeg`` that ARMORY will run, putting one on ``PATH`` when there is none: the venv's
     ``bin/ffmpeg``, else a link to imageio-ffmpeg's binary. None (ARMORY's exports then fail) when neither
-    exists."""
+    exists. Done once per process: every model the factory builds after the first reuses the answer."""
     found = shutil.which("ffmpeg")
     if found:
         return found

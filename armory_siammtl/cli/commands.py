@@ -119,7 +119,7 @@ def cmd_describe_weights(args):
 
 
 def cmd_evaluate_real(args):
-    from armory_siammtl.evaluation.real_video import run
+    from armory_siammtl.evaluation.real_video import mil_spread, run
     from armory_siammtl.models.loading import variant_from_file
 
     if args.out is not None:
@@ -135,6 +135,8 @@ def cmd_evaluate_real(args):
     spec = spec_of(args, args.weights[0])
     print(f"tracking in the {spec.label} setting")
     run(args.paths, variants, spec.tracking, args.max_frames, args.out, args.starts, args.nanotrack)
+    if args.mil_seeds:
+        mil_spread(args.paths, args.mil_seeds, args.max_frames, args.out)
 
 
 def cmd_keypoints(args):

@@ -110,7 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="also track from later start frames (OTB's TRE: k*T/STARTS, k < STARTS); 1: frame 0 only",
     )
-    p.add_argument("--out", default=None, help="folder for real_video.csv")
+    p.add_argument(
+        "--mil-seeds",
+        type=POSITIVE_INT,
+        default=None,
+        metavar="N",
+        help="also run OpenCV MIL with N seeds of its random generator and report how far one run moves",
+    )
+    p.add_argument("--out", default=None, help="folder for real_video.csv, real_video.md (and mil_seeds.md)")
     runtime_args(p)
     p.set_defaults(func=commands.cmd_evaluate_real)
 

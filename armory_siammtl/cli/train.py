@@ -35,7 +35,7 @@ def data_record(args) -> dict:
     return {name: getattr(args, name) for name in names}
 
 
-def _config(args, variant, tracking, placement):
+def _config(args, variant, tracking, worker):
     """The run's TrainConfig: the recipe's settings, each flag given replacing one (``--batch-size`` replaces
     the recipe's global batch); the reference recipe trains in fp16 on CUDA unless ``--amp`` says otherwise."""
     from armory_siammtl.training.trainer import TrainConfig
@@ -57,7 +57,7 @@ def _config(args, variant, tracking, placement):
     if args.recipe == "skelevision":
         if args.batch_size is not None and args.global_batch is None:
             chosen["global_batch"] = None
-        if args.amp is None and placement.device.type == "cuda":
+        if args.amp is None and worker.device.type == "cuda":
             chosen["amp"] = "fp16"
     make = TrainConfig.skelevision if args.recipe == "skelevision" else TrainConfig
     cfg = make(
@@ -89,16 +89,16 @@ def cmd_train(args) -> None:
     from armory_siammtl.data.splits import training_tracks
     from armory_siammtl.experiment.spec import preset
     from armory_siammtl.models.variant import ModelVariant
-    from armory_siammtl.training.distributed import leave, place
+    from armory_siammtl.training.distributed import join, leave
     from armory_siammtl.training.trainer import Trainer
 
     alphas = _alphas(args.alphas) if args.interpolate_to else None  # refused before any data is read
     variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
     tracking = preset(args.preset or "package", "otb", **dict(args.settings)).tracking  # validation on real video
-    placement = place(args.device)
+    worker = join(args.device)
     try:
-        cfg = _config(args, variant, tracking, placement)
-        log = print if placement.is_main else (lambda *_: None)
+        cfg = _config(args, variant, tracking, worker)
+        log = print if worker.is_main else (lambda *_: None)
         tracks = training_tracks(
             args.videos,
             args.val_videos,
@@ -120,7 +120,7 @@ def cmd_train(args) -> None:
             coco_val_annotations=args.coco_val_annotations,
             coco_val_images=args.coco_val_images,
         )
-        trainer = Trainer(cfg, *tracks, placement=placement)
+        trainer = Trainer(cfg, *tracks, worker=worker)
         with trainer.exclusive():
             if args.interpolate_to:
                 best = trainer.interpolate(args.interpolate_to, alphas)
@@ -130,4 +130,4 @@ def cmd_train(args) -> None:
                 best = trainer.fit()
         log("best epoch:", json.dumps(best))
     finally:
-        leave(placement)
+        leave(worker)

@@ -1,6 +1,7 @@
 """The paper's pictures from a sweep's cell records: (a) one frame, benign vs adversarial, STL vs MTL
-(its Figures 1 and 4); (b) IoU per frame under attack (Figure 5); (d) the texture at each checkpoint; and
-short videos of the same cell. (c), mIoU vs steps with intervals, is ``report.plot_robustness``.
+(its Figures 1 and 4); (b) IoU per frame under attack (Figure 5), for the shown cell and for every cell;
+(d) the texture at each checkpoint; and short videos of the shown cell. (c), mIoU vs steps with intervals,
+is ``report.plot_robustness``.
 
 The shown cell is chosen by rule, not by eye: at the first step size and the largest step count, the
 (video, seed) whose STL mIoU drop is the median over all (video, seed) pairs. Attacked frames are redrawn
@@ -182,6 +183,43 @@ def plot_iou_per_frame(show: Showcase, path) -> Path:
     ax.legend(fontsize=8)
     ax.set_title(_wrapped(show.rule, 100), fontsize=8)
     return _save(fig, path, 100)
+
+
+def plot_iou_per_frame_all(results_path, frame: pd.DataFrame, models: List[str], path) -> Optional[Path]:
+    """IoU per frame of every (video, seed) at the first step size (one panel each): each model benign
+    (dashed) and after its last checkpoint (solid). None when the sweep kept no records."""
+    step_size = next(s for s in dict.fromkeys(frame["step_size"]) if s != "benign")
+    cells = frame[frame["step_size"] == step_size][["video", "seed"]].drop_duplicates().values.tolist()
+    panels = []
+    for video, seed in cells:
+        records = {m: load_cell(cell_path(results_path, m, step_size, video, int(seed))) for m in models}
+        if all(r is not None for r in records.values()):
+            panels.append((f"{video}, seed {int(seed)}", records))
+    if not panels:
+        return None
+    plt = _pyplot()
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False, sharey=True)
+    colours = plt.get_cmap("tab10")
+    for ax, (title, records) in zip(axes.flat, panels):
+        for i, (model, record) in enumerate(records.items()):
+            gt, colour = record["gt_boxes"][1:], "k" if i == 0 else colours(i)
+            x = np.arange(1, len(record["gt_boxes"]))
+            ax.plot(x, box_iou(gt, record["benign_boxes"][1:]), "--", color=colour, lw=1, label=f"{model} benign")
+            steps = int(record["steps"][-1])
+            attacked = box_iou(gt, record["adversarial_boxes"][-1][1:])
+            ax.plot(x, attacked, "-", color=colour, lw=1, label=f"{model}, {steps} steps")
+        ax.set_title(title, fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.supxlabel("frame")
+    fig.supylabel("IoU with ground truth")
+    fig.suptitle(f"every video at δ = {step_size}: benign (dashed) and attacked (solid)", fontsize=9)
+    return _save(fig, path, 90)
 
 
 def plot_textures(show: Showcase, path) -> Path:

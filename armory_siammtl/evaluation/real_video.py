@@ -14,6 +14,7 @@ then the mean over its starts.
 """
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Tuple
 
@@ -272,3 +273,21 @@ def run(
         write_text(Path(out) / "real_video.csv", results.to_csv(index=False))
         write_text(Path(out) / "real_video.md", text)
     return results
+
+
+def mil_spread(paths, seeds: int, max_frames: int = 100, out=None) -> str:
+    """How much one OpenCV MIL run moves: its mIoU per video for ``seeds`` seeds of OpenCV's random generator
+    (min, mean, max), printed and written to ``out/mil_seeds.md``."""
+    folders, _ = sequence_folders(paths)
+    results = evaluate(folders, {f"seed {k}": partial(opencv_mil, seed=k) for k in range(seeds)}, max_frames)
+    table = per_video(results).pivot(index="video", columns="tracker", values="miou")
+    lines = [f"OpenCV MIL, mIoU per video over {seeds} seeds of OpenCV's random generator", ""]
+    lines += ["| video | min | mean | max |", "|---|---|---|---|"]
+    lines += [f"| {video} | {row.min():.1f} | {row.mean():.1f} | {row.max():.1f} |" for video, row in table.iterrows()]
+    means = table.mean(axis=0)
+    lines += ["", f"mean over videos: {means.min():.1f} to {means.max():.1f} across seeds (seed 0 is the tables')"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out is not None:
+        write_text(Path(out) / "mil_seeds.md", text)
+    return text

@@ -166,9 +166,13 @@ def _pictures(
     show = figures.load_showcase(
         results_path, frame, recorded["dataset"], [stl] + [m for m in models if m != stl], stl, recorded.get("spec")
     )
+    iou_all = figures.plot_iou_per_frame_all(
+        results_path, frame, [stl] + [m for m in models if m != stl], out_dir / "iou_per_frame_all.png"
+    )
     if show is None:
-        return {}
+        return {} if iou_all is None else {"iou_per_frame_all": iou_all}
     return {
+        "iou_per_frame_all": iou_all,
         "rule": show.rule,
         "frame": figures.plot_frame(show, out_dir / "frame.png"),
         "iou_per_frame": figures.plot_iou_per_frame(show, out_dir / "iou_per_frame.png"),
@@ -208,6 +212,8 @@ def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Pa
             "![IoU per frame](iou_per_frame.png)\n",
             "IoU with the ground truth at every frame after the first, benign (dashed) and after the "
             "attack's last checkpoint (solid), for each model on the same video and seed as (a).\n",
+            "![IoU per frame, every video](iou_per_frame_all.png)\n",
+            "The same for every video and seed of the first step size, one panel each.\n",
             "## (d) The texture at each checkpoint\n",
             "![textures](textures.png)\n",
             "The adversarial texture of each model (rows) after each checkpoint's number of steps "

@@ -11,7 +11,9 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
-class Placement:
+class Worker:
+    """One training process: its device and its rank among ``world_size`` processes."""
+
     device: torch.device
     rank: int = 0
     world_size: int = 1
@@ -42,9 +44,9 @@ class Placement:
             dist.barrier()
 
 
-def place(device: str = "auto") -> Placement:
-    """This process's placement: joins the ``torchrun`` process group when ``WORLD_SIZE`` > 1 (each rank on
-    ``cuda:LOCAL_RANK`` when CUDA is used). ``device``: auto (CUDA when available), cpu or cuda."""
+def join(device: str = "auto") -> Worker:
+    """This process as a training worker: joins the ``torchrun`` process group when ``WORLD_SIZE`` > 1 (each
+    rank on ``cuda:LOCAL_RANK`` when CUDA is used). ``device``: auto (CUDA when available), cpu or cuda."""
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
@@ -57,9 +59,9 @@ def place(device: str = "auto") -> Placement:
         torch.cuda.set_device(target)
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return Placement(target, rank, world_size)
+    return Worker(target, rank, world_size)
 
 
-def leave(placement: Placement) -> None:
-    if placement.distributed and dist.is_initialized():
+def leave(worker: Worker) -> None:
+    if worker.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -8,7 +8,7 @@ from armory_siammtl.models.loading import load_model
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.training.config import TrainConfig
-from armory_siammtl.training.distributed import Placement
+from armory_siammtl.training.distributed import Worker
 
 
 def build_model(cfg: TrainConfig, device: torch.device) -> SiamRPN:
@@ -48,12 +48,12 @@ def optimizer_and_schedule(cfg: TrainConfig, model: SiamRPN):
     return optimizer, torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay)
 
 
-def distributed(model: SiamRPN, placement: Placement):
+def distributed(model: SiamRPN, worker: Worker):
     """``model`` wrapped in DDP when the run has several processes; the model itself otherwise."""
-    if not placement.distributed:
+    if not worker.distributed:
         return model
-    cuda = placement.device.type == "cuda"
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[placement.device.index] if cuda else None)
+    cuda = worker.device.type == "cuda"
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[worker.device.index] if cuda else None)
 
 
 def training_anchors(cfg: TrainConfig, model: SiamRPN) -> torch.Tensor:

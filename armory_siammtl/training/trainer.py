@@ -26,7 +26,7 @@ from armory_siammtl.training.batches import (
     split_batch,
 )
 from armory_siammtl.training.config import TrainConfig, resolved
-from armory_siammtl.training.distributed import Placement, place
+from armory_siammtl.training.distributed import Worker, join
 from armory_siammtl.training.network import build_model, distributed, optimizer_and_schedule, set_mode, training_anchors
 from armory_siammtl.training.objective import Objective
 from armory_siammtl.training.pairs import Augment
@@ -41,21 +41,19 @@ class Trainer:
     """Trains ``cfg`` on ``train_tracks``, validating on ``val_tracks`` (``data.track`` tracks); under
     ``torchrun`` each rank builds one and rank 0 alone validates and writes."""
 
-    def __init__(
-        self, cfg: TrainConfig, train_tracks: Sequence, val_tracks: Sequence, placement: Optional[Placement] = None
-    ):
+    def __init__(self, cfg: TrainConfig, train_tracks: Sequence, val_tracks: Sequence, worker: Optional[Worker] = None):
         if not train_tracks or not val_tracks:
             raise ValueError("training needs at least one training and one validation video")
-        self.placement = placement or place(cfg.device)
+        self.worker = worker or join(cfg.device)
         self.train_tracks, self.val_tracks = list(train_tracks), list(val_tracks)
-        self.cfg = cfg = resolved(cfg, self.placement.world_size, len(items_of(self.train_tracks)))
-        check_amp(cfg.amp, self.placement.device)
-        self.folder = RunFolder(cfg, writes=self.placement.is_main)
-        self.model = build_model(cfg, self.placement.device)
-        self.objective = Objective(cfg, self.placement.device)
+        self.cfg = cfg = resolved(cfg, self.worker.world_size, len(items_of(self.train_tracks)))
+        check_amp(cfg.amp, self.worker.device)
+        self.folder = RunFolder(cfg, writes=self.worker.is_main)
+        self.model = build_model(cfg, self.worker.device)
+        self.objective = Objective(cfg, self.worker.device)
         self.optimizer, self.scheduler = optimizer_and_schedule(cfg, self.model)
-        self.scaler = grad_scaler(cfg.amp, self.placement.device)
-        self.net = distributed(self.model, self.placement)
+        self.scaler = grad_scaler(cfg.amp, self.worker.device)
+        self.net = distributed(self.model, self.worker)
         self.anchors = training_anchors(cfg, self.model)
         self.average = WeightAverage(self.model) if cfg.average_from is not None else None
         self.average_label = f"average {cfg.average_from}-{cfg.epochs}"  # its row in the history
@@ -108,7 +106,7 @@ class Trainer:
             data,
             RankBatches(steps, cfg.batch_size, rank, world_size),
             cfg.workers,
-            pin_memory=self.placement.device.type == "cuda",
+            pin_memory=self.worker.device.type == "cuda",
         )
 
     def validation_batches(self, tracks, steps: int):
@@ -136,20 +134,18 @@ class Trainer:
             data,
             RankBatches(steps, cfg.batch_size, total=total),
             cfg.workers,
-            pin_memory=self.placement.device.type == "cuda",
+            pin_memory=self.worker.device.type == "cuda",
         )
 
     def _to_device(self, batch: dict) -> dict:
-        return {k: v.to(self.placement.device, non_blocking=True) for k, v in batch.items()}
+        return {k: v.to(self.worker.device, non_blocking=True) for k, v in batch.items()}
 
     def validate(self, model=None) -> dict:
         """``validation.validate`` of ``model`` (default: the model being trained) in eval mode."""
         set_mode(self.cfg, self.model, False)
         model = model or self.model
         model.eval()
-        return validate(
-            model, self.cfg, self.val_tracks, self.validation_batches, self.objective, self.placement.device
-        )
+        return validate(model, self.cfg, self.val_tracks, self.validation_batches, self.objective, self.worker.device)
 
     def train_step(self, batch: dict) -> dict:
         """One optimizer step on this process's batch (in ``accumulate`` micro-batches; DDP averages the
@@ -159,7 +155,7 @@ class Trainer:
         sums = {}
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            sync = self.net.no_sync() if self.placement.distributed and not last else contextlib.nullcontext()
+            sync = self.net.no_sync() if self.worker.distributed and not last else contextlib.nullcontext()
             with sync:
                 losses = self.step_losses(part, self.net)
                 self.scaler.scale(losses["total"] / len(parts)).backward()
@@ -174,7 +170,7 @@ class Trainer:
 
     def fit(self) -> dict:
         """Train the remaining epochs; returns the best epoch's log row."""
-        cfg, where = self.cfg, self.placement
+        cfg, where = self.cfg, self.worker
         if where.is_main and cfg.init_weights and not self.history:
             self._add_candidate(self.model, {"epoch": "init", **self.validate()}, {"epoch": "init"})
         for epoch in range(self.start_epoch, cfg.epochs):
