@@ -15,8 +15,8 @@ from armory_siammtl.armory.factories import get_art_model
 from armory_siammtl.armory.results import summarize
 from armory_siammtl.armory.scenario_checks import validate_scenario
 from armory_siammtl.armory.scenarios import MODELS, scenario_config, weights_file
-from armory_siammtl.models import save_checkpoint
-from armory_siammtl.models.checkpoint import CheckpointError
+from armory_siammtl.models import save_weights
+from armory_siammtl.models.weights_file import WeightsError
 from helpers import calibrated_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_scenario_files_are_the_generated_ones_and_valid(tmp_path):
 def weights_dir(tmp_path):
     """A manifest-listed MTL (lambda_K 0.2, shallow) weights file with an untrained, calibrated model."""
     path = tmp_path / weights_file("mtl_l02")
-    digest = save_checkpoint(calibrated_model(head="shallow"), path, MODELS["mtl_l02"])
+    digest = save_weights(calibrated_model(head="shallow"), path, MODELS["mtl_l02"])
     (tmp_path / "armory_siammtl_manifest.json").write_text(
         json.dumps(
             {
@@ -135,16 +135,16 @@ def test_factory_refuses_mismatched_scenarios(weights_dir, model_kwargs, message
 
 def test_factory_refuses_missing_unlisted_and_tampered_weights(weights_dir):
     kwargs = {"kpt_weight": 0.2, "head": "shallow"}
-    with pytest.raises(CheckpointError, match="no weights_file"):
+    with pytest.raises(WeightsError, match="no weights_file"):
         get_art_model(kwargs, {}, None)
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(WeightsError, match="not found"):
         get_art_model(kwargs, {}, str(weights_dir / "other.pth"))
     path = weights_dir / weights_file("mtl_l02")
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(CheckpointError, match="sha256"):
+    with pytest.raises(WeightsError, match="sha256"):
         get_art_model(kwargs, {}, str(path))
     path.unlink()
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(WeightsError, match="not found"):
         get_art_model(kwargs, {}, str(path))
 
 
@@ -158,7 +158,7 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
 
     model = calibrated_model(head="shallow")
     own = tmp_path / "my_mtl.pth"  # self-describing, listed nowhere
-    save_checkpoint(model, own, MODELS["mtl_l02"])
+    save_weights(model, own, MODELS["mtl_l02"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(own)).model.kpt_head is not None
@@ -166,7 +166,7 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
         get_art_model({"kpt_weight": 0.4, "head": "shallow"}, {}, str(own))
     with pytest.raises(ValueError, match="pre-trained head.*per its own metadata"):
         get_art_model({"kpt_weight": 0.2, "head": "shallow", "pretrained_head": True}, {}, str(own))
-    with pytest.raises(CheckpointError, match="sha256"):
+    with pytest.raises(WeightsError, match="sha256"):
         get_art_model({"kpt_weight": 0.2, "head": "shallow", "weights_sha256": "a" * 64}, {}, str(own))
     with pytest.raises(ValueError, match="64 hex digits"):
         get_art_model({"kpt_weight": 0.2, "head": "shallow", "weights_sha256": "abc"}, {}, str(own))
@@ -182,7 +182,7 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
     ):
         get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(shipped))
     shutil.copy(own, shipped)  # other weights under a shipped name
-    with pytest.raises(CheckpointError, match="sha256 .* expected"):
+    with pytest.raises(WeightsError, match="sha256 .* expected"):
         get_art_model({"kpt_weight": 0.0}, {}, str(shipped))
     # a plain pysot checkpoint: loads as the scenario says, with a warning that nothing was verified
     plain = tmp_path / "pysot_model.pth"
@@ -190,7 +190,7 @@ def test_factory_verifies_weights_alone_in_saved_model_dir(tmp_path):
     with pytest.warns(UnverifiedWeightsWarning, match="plain pysot checkpoint.*lambda_K=0.2, head='shallow'"):
         assert get_art_model({"kpt_weight": 0.2, "head": "shallow"}, {}, str(plain)).model.kpt_head is not None
     with pytest.warns(UnverifiedWeightsWarning):
-        with pytest.raises(CheckpointError, match="unexpected keys"):
+        with pytest.raises(WeightsError, match="unexpected keys"):
             get_art_model({"kpt_weight": 0.0}, {}, str(plain))
 
 
@@ -457,7 +457,7 @@ def test_setup_never_copies_outside_saved_model_dir(tmp_path):
     (weights / "armory_siammtl_manifest.json").write_text(
         json.dumps({"weights": [{"file": "../../escape.pth", "sha256": "0" * 64, "kpt_weight": 0.0, "head": None}]})
     )
-    with pytest.raises(CheckpointError, match="must be a plain file name"):
+    with pytest.raises(WeightsError, match="must be a plain file name"):
         install_weights(weights, tmp_path / "saved")
     assert not (tmp_path.parent / "escape.pth").exists() and not (tmp_path / "saved").exists()
 

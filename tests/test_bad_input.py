@@ -240,7 +240,7 @@ def test_command_line_output_paths(tmp_path, capsys):
 
 def test_manifest_and_checkpoint_values_that_are_not_numbers_are_named(tmp_path):
     from armory_siammtl.models import ModelVariant, load_model
-    from armory_siammtl.models.checkpoint import sha256_of
+    from armory_siammtl.models.weights_file import sha256_of
 
     weights = tmp_path / "w.pth"
     weights.write_bytes(open(STL, "rb").read())

@@ -260,10 +260,10 @@ def test_describe_weights_makes_a_plain_pysot_file_self_describing(tmp_path, cap
     import torch
 
     from armory_siammtl.models import ModelVariant, UnverifiedWeightsWarning, load_model
-    from armory_siammtl.models.checkpoint import read_checkpoint
+    from armory_siammtl.models.weights_file import read_weights
 
     plain = tmp_path / "pysot.pth"
-    torch.save({"state_dict": read_checkpoint(STL)["state_dict"], "epoch": 19}, plain)
+    torch.save({"state_dict": read_weights(STL)["state_dict"], "epoch": 19}, plain)
     out = tmp_path / "described.pth"
     with pytest.warns(UnverifiedWeightsWarning):  # the input itself is unverified
         assert (
@@ -271,7 +271,7 @@ def test_describe_weights_makes_a_plain_pysot_file_self_describing(tmp_path, cap
             == 0
         )
     assert "lambda_K=0.0, head=None" in capsys.readouterr().out
-    assert read_checkpoint(out)["siammtl"]["command"] == "pysot train"
+    assert read_weights(out)["siammtl"]["command"] == "pysot train"
     load_model(ModelVariant(0.0, weights=out))  # verified by its metadata: no warning, no error
     with pytest.raises(ValueError, match="per its own metadata"):
         load_model(ModelVariant(0.2, "shallow", weights=out))

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from armory_siammtl.models import ModelVariant, NetworkConfig, SiamRPN, load_checkpoint, save_checkpoint, sha256_of
+from armory_siammtl.models import ModelVariant, NetworkConfig, SiamRPN, load_weights, save_weights, sha256_of
 from armory_siammtl.models.anchors import anchor_grid, base_anchors, score_size
-from armory_siammtl.models.checkpoint import CheckpointError, read_state_dict
 from armory_siammtl.models.keypoint_head import KeypointHead, keypoint_loss
+from armory_siammtl.models.weights_file import WeightsError, read_state_dict
 from helpers import calibrated_model
 
 
@@ -59,39 +59,39 @@ def test_pysot_checkpoint_round_trips_every_tensor(tmp_path):
     path = tmp_path / "checkpoint_e3.pth"
     torch.save(payload, path)
     fresh = SiamRPN(NetworkConfig(head="deep"))
-    load_checkpoint(fresh, path, expected_sha256=sha256_of(path))
+    load_weights(fresh, path, expected_sha256=sha256_of(path))
     for key, value in model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
     plain = tmp_path / "plain.pth"
-    digest = save_checkpoint(model, plain, ModelVariant(0.2, "deep"))
+    digest = save_weights(model, plain, ModelVariant(0.2, "deep"))
     assert digest == sha256_of(plain)
     assert set(read_state_dict(plain)) == set(model.state_dict())
 
 
 def test_bad_checkpoints_are_refused_with_clear_messages(tmp_path):
     model = SiamRPN()
-    with pytest.raises(CheckpointError, match="not found"):
-        load_checkpoint(model, tmp_path / "missing.pth")
+    with pytest.raises(WeightsError, match="not found"):
+        load_weights(model, tmp_path / "missing.pth")
     good = tmp_path / "good.pth"
-    save_checkpoint(model, good, ModelVariant())
+    save_weights(model, good, ModelVariant())
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(good.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="truncated"):
-        load_checkpoint(SiamRPN(), truncated)
-    with pytest.raises(CheckpointError, match="sha256"):
-        load_checkpoint(SiamRPN(), good, expected_sha256="0" * 64)
+    with pytest.raises(WeightsError, match="truncated"):
+        load_weights(SiamRPN(), truncated)
+    with pytest.raises(WeightsError, match="sha256"):
+        load_weights(SiamRPN(), good, expected_sha256="0" * 64)
     # an STL checkpoint lacks the head; an MTL one has keys the STL model does not know
-    with pytest.raises(CheckpointError, match="missing keys.*kpt_head.blocks.0.weight"):
-        load_checkpoint(SiamRPN(NetworkConfig(head="shallow")), good)
+    with pytest.raises(WeightsError, match="missing keys.*kpt_head.blocks.0.weight"):
+        load_weights(SiamRPN(NetworkConfig(head="shallow")), good)
     mtl = tmp_path / "mtl.pth"
-    save_checkpoint(SiamRPN(NetworkConfig(head="shallow")), mtl, ModelVariant(0.2, "shallow"))
-    with pytest.raises(CheckpointError, match="unexpected keys.*kpt_head"):
-        load_checkpoint(SiamRPN(), mtl)
-    load_checkpoint(SiamRPN(NetworkConfig(head="shallow")), good, allow_missing_prefixes=("kpt_head.",))
+    save_weights(SiamRPN(NetworkConfig(head="shallow")), mtl, ModelVariant(0.2, "shallow"))
+    with pytest.raises(WeightsError, match="unexpected keys.*kpt_head"):
+        load_weights(SiamRPN(), mtl)
+    load_weights(SiamRPN(NetworkConfig(head="shallow")), good, allow_missing_prefixes=("kpt_head.",))
     wide = tmp_path / "wide.pth"
-    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide, ModelVariant())
-    with pytest.raises(CheckpointError, match="shape mismatches"):
-        load_checkpoint(SiamRPN(), wide)
+    save_weights(SiamRPN(NetworkConfig(width_mult=0.5)), wide, ModelVariant())
+    with pytest.raises(WeightsError, match="shape mismatches"):
+        load_weights(SiamRPN(), wide)
 
 
 def test_config_rejects_unknown_head():
@@ -101,18 +101,18 @@ def test_config_rejects_unknown_head():
 
 def test_checkpoints_record_their_network_and_load_model_checks_it(tmp_path):
     from armory_siammtl.models import load_model
-    from armory_siammtl.models.checkpoint import read_checkpoint
+    from armory_siammtl.models.weights_file import read_weights
 
     path = tmp_path / "mtl.pth"
-    save_checkpoint(calibrated_model(head="shallow"), path, ModelVariant(0.2, "shallow"))
-    assert read_checkpoint(path)["network"]["head"] == "shallow"
+    save_weights(calibrated_model(head="shallow"), path, ModelVariant(0.2, "shallow"))
+    assert read_weights(path)["network"]["head"] == "shallow"
     model = load_model(ModelVariant(0.2, "shallow", weights=path))
     assert model.kpt_head is not None and not model.training
     wide = tmp_path / "wide.pth"
-    save_checkpoint(SiamRPN(NetworkConfig(width_mult=0.5)), wide, ModelVariant())
-    with pytest.raises(CheckpointError, match="saved for another network: width_mult=0.5"):
+    save_weights(SiamRPN(NetworkConfig(width_mult=0.5)), wide, ModelVariant())
+    with pytest.raises(WeightsError, match="saved for another network: width_mult=0.5"):
         load_model(ModelVariant(weights=wide))
-    with pytest.raises(CheckpointError, match="never runs random weights"):
+    with pytest.raises(WeightsError, match="never runs random weights"):
         load_model(ModelVariant())
 
 
@@ -151,7 +151,7 @@ class _RunsCode:
 def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted):
     """weights_only=True where torch has it (>= 1.13); the restricted unpickler of older torch (1.12, the
     official ARMORY image's) is exercised here too, so both paths are tested on any torch."""
-    from armory_siammtl.models.checkpoint import HAS_WEIGHTS_ONLY, safe_torch_load
+    from armory_siammtl.models.weights_file import HAS_WEIGHTS_ONLY, safe_torch_load
 
     if not restricted and not HAS_WEIGHTS_ONLY:
         with pytest.raises(RuntimeError, match="no torch.load\\(weights_only=True\\) \\(added in torch 1.13\\)"):
@@ -165,12 +165,12 @@ def test_a_pickle_that_runs_code_is_refused_on_every_torch(tmp_path, restricted)
     assert not _RunsCode.marker.exists(), "the payload ran"
     good = tmp_path / "good.pth"
     model = calibrated_model(head="shallow")
-    save_checkpoint(model, good, ModelVariant(0.2, "shallow"), extra={"epoch": 3})
+    save_weights(model, good, ModelVariant(0.2, "shallow"), extra={"epoch": 3})
     loaded = safe_torch_load(good, restricted=restricted)
     assert loaded["epoch"] == 3 and loaded["network"]["head"] == "shallow"
     for key, value in model.state_dict().items():
         assert torch.equal(loaded["state_dict"][key], value), key
-    with pytest.raises(CheckpointError, match="holding more than tensors"):
+    with pytest.raises(WeightsError, match="holding more than tensors"):
         read_state_dict(evil)
 
 
@@ -188,11 +188,11 @@ def test_manifests_without_checksums_or_with_paths_are_refused(tmp_path, entry, 
 
     from armory_siammtl.models import load_model
 
-    save_checkpoint(SiamRPN(), tmp_path / "w.pth", ModelVariant())
+    save_weights(SiamRPN(), tmp_path / "w.pth", ModelVariant())
     (tmp_path / "armory_siammtl_manifest.json").write_text(
         json.dumps({"weights": [dict(entry, kpt_weight=0.0, head=None)]})
     )
-    with pytest.raises(CheckpointError, match=message):
+    with pytest.raises(WeightsError, match=message):
         load_model(ModelVariant(weights=tmp_path / "w.pth"))
 
 
@@ -200,9 +200,9 @@ def test_weights_with_nan_tensors_are_refused(tmp_path):
     model = SiamRPN()
     with torch.no_grad():
         model.rpn_head.cls.head[-1].weight[0, 0] = float("nan")
-    save_checkpoint(model, tmp_path / "nan.pth", ModelVariant())
-    with pytest.raises(CheckpointError, match="NaN or infinite values in \\['rpn_head.cls.head.3.weight'\\]"):
-        load_checkpoint(SiamRPN(), tmp_path / "nan.pth")
+    save_weights(model, tmp_path / "nan.pth", ModelVariant())
+    with pytest.raises(WeightsError, match="NaN or infinite values in \\['rpn_head.cls.head.3.weight'\\]"):
+        load_weights(SiamRPN(), tmp_path / "nan.pth")
 
 
 @pytest.mark.parametrize(
@@ -227,14 +227,14 @@ def test_tracking_settings_are_finite(kwargs, message):
 
 def test_weights_changed_after_saving_are_refused_by_their_own_metadata(tmp_path):
     from armory_siammtl.models import load_model
-    from armory_siammtl.models.checkpoint import read_checkpoint
+    from armory_siammtl.models.weights_file import read_weights
 
     path = tmp_path / "w.pth"
-    save_checkpoint(SiamRPN(), path, ModelVariant())
-    payload = read_checkpoint(path)
+    save_weights(SiamRPN(), path, ModelVariant())
+    payload = read_weights(path)
     payload["state_dict"]["rpn_head.cls.head.3.bias"] += 1.0  # re-saved by hand, metadata kept
     torch.save(payload, path)
-    with pytest.raises(CheckpointError, match="its tensors hash to .* but its metadata records .* changed after"):
+    with pytest.raises(WeightsError, match="its tensors hash to .* but its metadata records .* changed after"):
         load_model(ModelVariant(weights=path))
 
 
@@ -270,10 +270,10 @@ def test_a_reference_style_head_loads_as_saved(tmp_path):
     from armory_siammtl.models import load_model
 
     model = SiamRPN(NetworkConfig(head="shallow", head_style="skelevision"))
-    save_checkpoint(model, tmp_path / "ref.pth", ModelVariant(0.2, "shallow"))
+    save_weights(model, tmp_path / "ref.pth", ModelVariant(0.2, "shallow"))
     loaded = load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "ref.pth"))
     assert loaded.config.head_style == "skelevision"
-    with pytest.raises(CheckpointError, match="head_style='skelevision' \\(asked for 'batchnorm'\\)"):
+    with pytest.raises(WeightsError, match="head_style='skelevision' \\(asked for 'batchnorm'\\)"):
         load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "ref.pth"), network=NetworkConfig(head="shallow"))
 
 
@@ -337,5 +337,5 @@ def test_a_reference_lightning_checkpoint_loads_with_pysot_names(tmp_path):
 
     state["model.keypoint_head.final_layer.weight"] = torch.zeros(1)
     torch.save({"state_dict": state}, tmp_path / "odd.ckpt")
-    with pytest.raises(CheckpointError, match="keypoint_head.final_layer.weight"):
+    with pytest.raises(WeightsError, match="keypoint_head.final_layer.weight"):
         load_model(ModelVariant(0.2, "shallow", weights=tmp_path / "odd.ckpt"))

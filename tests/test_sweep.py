@@ -353,7 +353,7 @@ def test_weights_replaced_while_the_sweep_runs_are_refused_not_scored(tmp_path):
     """Each model is pinned to the bytes whose sha256 the sweep recorded when it started."""
     import shutil
 
-    from armory_siammtl.models.checkpoint import CheckpointError
+    from armory_siammtl.models.weights_file import WeightsError
 
     weights = tmp_path / "mtl.pth"
     shutil.copy(MODELS[1]["weights"], weights)
@@ -364,7 +364,7 @@ def test_weights_replaced_while_the_sweep_runs_are_refused_not_scored(tmp_path):
     def replace_after_first(key):
         shutil.copy(MODELS[0]["weights"], weights)  # the MTL file now holds other weights
 
-    with pytest.raises(CheckpointError, match="sha256"):
+    with pytest.raises(WeightsError, match="sha256"):
         run_sweep(sweep_config_from_dict(raw), tmp_path / "r.csv", progress=False, on_cell=replace_after_first)
     assert [row["model"] for row in ResultsFile(tmp_path / "r.csv").rows] == ["STL", "STL"]  # benign + step 1
 

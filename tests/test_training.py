@@ -6,7 +6,7 @@ import torch
 
 from armory_siammtl.data.synthetic import synthetic_tracks
 from armory_siammtl.models import ModelVariant, load_model
-from armory_siammtl.models.checkpoint import read_checkpoint, read_state_dict, sha256_of
+from armory_siammtl.models.weights_file import read_state_dict, read_weights, sha256_of
 from armory_siammtl.training.trainer import TrainConfig, Trainer
 
 SMALL = dict(instance_size=159, batch_size=4, val_pairs=4, val_videos=1)
@@ -45,7 +45,7 @@ def test_short_training_lowers_both_losses(tmp_path, reference):
     digest = (tmp_path / "best.pth.sha256").read_text().split()[0]
     assert digest == sha256_of(tmp_path / "best.pth")
     assert any(k.startswith("kpt_head.") for k in read_state_dict(tmp_path / "best.pth"))
-    record = read_checkpoint(tmp_path / "best.pth")
+    record = read_weights(tmp_path / "best.pth")
     assert record["training"]["instance_size"] == 159 and record["training"]["kpt_weight"] == 0.5
     assert record["network"]["head"] == "shallow"
     assert record["training"]["keypoint_loss"] == ("softmax_ce" if reference else "heatmap_bce")
@@ -182,7 +182,7 @@ def test_checkpoints_describe_themselves(tmp_path):
         tracks,
         tracks,
     ).fit()
-    payload = read_checkpoint(tmp_path / "best.pth")
+    payload = read_weights(tmp_path / "best.pth")
     block = payload[METADATA_KEY]
     assert (block["kpt_weight"], block["head"], block["pretrained_head"]) == (0.5, "shallow", False)
     assert block["command"] == "armory-siammtl train --kpt-weight 0.5"
@@ -263,8 +263,8 @@ def test_the_reference_recipe(tmp_path, pysot_start):
     best = trainer.fit()
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(8e-4 * 0.95**2)
     assert best == min(trainer.history, key=lambda r: r["val_total"])  # selected by the lowest validation loss
-    assert read_checkpoint(tmp_path / "best.pth")["epoch"] == best["epoch"]
-    assert read_checkpoint(tmp_path / "last.pth")["training"]["box_loss"] == "l1"
+    assert read_weights(tmp_path / "best.pth")["epoch"] == best["epoch"]
+    assert read_weights(tmp_path / "last.pth")["training"]["box_loss"] == "l1"
 
 
 def test_reference_validation_pairs_are_every_item_once_unjittered_from_the_previous_frame(tmp_path, pysot_start):
@@ -382,7 +382,7 @@ def test_bf16_autocast_runs_the_network_in_bf16_and_fp16_needs_cuda(tmp_path):
         assert half[k] == pytest.approx(full[k], rel=0.05), (k, half, full)
     assert any(half[k] != full[k] for k in full)
     trainer.fit()
-    assert "scaler" in read_checkpoint(tmp_path / "last.pth")
+    assert "scaler" in read_weights(tmp_path / "last.pth")
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
         Trainer(TrainConfig(out_dir=str(tmp_path / "b"), amp="fp16", device="cpu", **SMALL), tracks, tracks)
 
@@ -467,9 +467,9 @@ def test_weight_average_is_the_mean_of_the_epochs_and_resumes(tmp_path, monkeypa
     rows = json.loads((tmp_path / "straight" / "metrics.json").read_text())["epochs"]
     assert [r["epoch"] for r in rows] == [0, 1, 2, "average 2-3"]
     assert np.isfinite(rows[-1]["val_miou"]) and np.isfinite(rows[-1]["val_total"])
-    assert read_checkpoint(tmp_path / "straight" / "average.pth")["averaged_epochs"] == 2
+    assert read_weights(tmp_path / "straight" / "average.pth")["averaged_epochs"] == 2
     best = max(rows, key=lambda r: r["val_miou"])  # the first of equals, as best.pth keeps the first
-    assert read_checkpoint(tmp_path / "straight" / "best.pth")["epoch"] == best["epoch"]
+    assert read_weights(tmp_path / "straight" / "best.pth")["epoch"] == best["epoch"]
 
     with pytest.raises(KeyboardInterrupt):
         Trainer(TrainConfig(out_dir=str(tmp_path / "killed"), **cfg), tracks, tracks).fit()
@@ -506,7 +506,7 @@ def test_a_run_from_init_weights_validates_them_first(tmp_path):
     assert [r["epoch"] for r in rows] == ["init", 0]
     assert rows[0]["val_total"] == pytest.approx(first[0]["val_total"], rel=1e-5)
     assert rows[0]["val_miou"] == pytest.approx(first[0]["val_miou"], abs=1e-3)
-    assert read_checkpoint(tmp_path / "more" / "best.pth")["epoch"] == max(rows, key=lambda r: r["val_miou"])["epoch"]
+    assert read_weights(tmp_path / "more" / "best.pth")["epoch"] == max(rows, key=lambda r: r["val_miou"])["epoch"]
     header = (tmp_path / "more" / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "epoch" and "train_total" in header
     # a margin for validation noise: the start weights stay unless beaten by more than min_gain
@@ -523,7 +523,7 @@ def test_a_run_from_init_weights_validates_them_first(tmp_path):
         tracks,
         tracks,
     )
-    assert kept.fit()["epoch"] == "init" and read_checkpoint(tmp_path / "kept" / "best.pth")["epoch"] == "init"
+    assert kept.fit()["epoch"] == "init" and read_weights(tmp_path / "kept" / "best.pth")["epoch"] == "init"
     init, better, much_better = ({"epoch": e, "val_miou": m} for e, m in (("init", 50.0), (0, 999.0), (1, 1050.1)))
     assert kept._badness(init) < kept._badness(better) and kept._badness(much_better) < kept._badness(init)
     with pytest.raises(ValueError, match="min_gain must be a finite number >= 0, got -1"):
@@ -576,7 +576,7 @@ def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
     first = json.loads((tmp_path / "a" / "metrics.json").read_text())["epochs"][0]
     assert rows[0]["val_total"] == pytest.approx(first["val_total"], rel=1e-5)
     assert best == max(rows, key=lambda r: r["val_miou"])
-    assert read_checkpoint(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == float(best["epoch"].split()[1])
+    assert read_weights(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == float(best["epoch"].split()[1])
     with pytest.raises(ValueError, match="holds a training run"):
         Trainer(
             TrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(tmp_path / "a" / "best.pth"), **SMALL),

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from armory_siammtl.armory.setup import install_weights, installed_weights_dir, run_setup
-from armory_siammtl.models.checkpoint import sha256_of
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS
+from armory_siammtl.models.weights_file import sha256_of
 
 SHIPPED = sorted(p.name for p in SHIPPED_WEIGHTS.glob("*.pth"))
 

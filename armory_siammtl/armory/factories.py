@@ -13,8 +13,8 @@ from armory_siammtl import values
 from armory_siammtl.armory.ffmpeg import ensure_ffmpeg
 from armory_siammtl.estimators.build import build_estimator
 from armory_siammtl.estimators.pytorch_siamrpn import PyTorchSiamRPN
-from armory_siammtl.models.checkpoint import CheckpointError
 from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.models.weights_file import WeightsError
 from armory_siammtl.runtime import guard_triton
 from armory_siammtl.tracking.config import TrackingConfig
 
@@ -76,5 +76,5 @@ def get_art_model(model_kwargs: dict, wrapper_kwargs: dict, weights_path=None) -
             stacklevel=2,
         )
     if weights_path is None:
-        raise CheckpointError("the scenario names no weights_file; armory-siammtl never runs random weights")
+        raise WeightsError("the scenario names no weights_file; armory-siammtl never runs random weights")
     return build_estimator(variant, tracking, **(wrapper_kwargs or {}))

@@ -18,7 +18,7 @@ import numpy as np
 
 from armory_siammtl.armory.factories import scenario_model
 from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, check_attack_settings
-from armory_siammtl.models.errors import CheckpointError
+from armory_siammtl.models.errors import WeightsError
 from armory_siammtl.models.loading import load_model
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
 from armory_siammtl.models.variant import ModelVariant
@@ -114,7 +114,7 @@ def validate_scenario(path, saved_model_dir=None, load: bool = False) -> dict:
                 estimator = factory(kwargs, model["wrapper_kwargs"], weights)
             else:
                 load_model(dataclasses.replace(variant, weights=weights))
-        except (ValueError, TypeError, CheckpointError) as exc:
+        except (ValueError, TypeError, WeightsError) as exc:
             raise ValueError(f"{path}: model_kwargs {kwargs} and weights {weights}: {exc}") from exc
         if load:
             rng = np.random.default_rng(0)

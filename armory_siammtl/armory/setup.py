@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 from armory_siammtl.atomic import atomic_path, write_text
-from armory_siammtl.models.checkpoint import CheckpointError, sha256_of
 from armory_siammtl.models.manifest import MANIFEST, SHIPPED_WEIGHTS, read_manifest
+from armory_siammtl.models.weights_file import WeightsError, sha256_of
 
 ARMORY_KEYS = ("dataset_dir", "local_git_dir", "saved_model_dir", "output_dir", "tmp_dir")
 
@@ -90,7 +90,7 @@ def install_weights(weights_dir: Path, saved_model_dir: Path, replace: bool = Fa
             print(f"  not present (see its 'source' in the manifest): {entry['file']}")
             continue
         if sha256_of(source) != entry["sha256"].lower():
-            raise CheckpointError(f"{source} does not match its sha256 in {manifest_path}")
+            raise WeightsError(f"{source} does not match its sha256 in {manifest_path}")
         plan.append((source, saved_model_dir / entry["file"]))
     plan.append((manifest_path, saved_model_dir / MANIFEST))
     folders = [str(d) for _, d in plan if d.is_dir() and not d.is_symlink()]

@@ -12,11 +12,11 @@ from armory_siammtl.models.variant import ModelVariant
 def variant_of(args) -> ModelVariant:
     """The model of ``--weights``: as ``--kpt-weight``/``--head`` describe it, else as the file records."""
     if args.kpt_weight is None and args.head is None:
-        from armory_siammtl.models.checkpoint import read_checkpoint
         from armory_siammtl.models.loading import variant_from_file
         from armory_siammtl.models.metadata import read_metadata
+        from armory_siammtl.models.weights_file import read_weights
 
-        if read_metadata(read_checkpoint(args.weights, args.weights_sha256), args.weights) is not None:
+        if read_metadata(read_weights(args.weights, args.weights_sha256), args.weights) is not None:
             return variant_from_file(args.weights, args.weights_sha256)
     return ModelVariant(args.kpt_weight, args.head, weights=args.weights, sha256=args.weights_sha256)
 
@@ -103,7 +103,7 @@ def cmd_make_data(args):
 
 
 def cmd_describe_weights(args):
-    from armory_siammtl.models import load_model, save_checkpoint
+    from armory_siammtl.models import load_model, save_weights
 
     out = Path(args.out)
     if out.is_dir():
@@ -114,7 +114,7 @@ def cmd_describe_weights(args):
     variant = ModelVariant(
         args.kpt_weight, args.head, args.pretrained_head, weights=args.weights, sha256=args.weights_sha256
     )
-    digest = save_checkpoint(load_model(variant), out, variant, spec.tracking.as_dict(), args.training_command)
+    digest = save_weights(load_model(variant), out, variant, spec.tracking.as_dict(), args.training_command)
     print(f"wrote {out} ({variant.describe()}, tracking setting {spec.label}), sha256 {digest}")
 
 

@@ -288,12 +288,13 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         losses, inputs = self._losses(x, y, y_init, with_grad=True)
         self._model.zero_grad()
         torch.stack(losses).sum().backward()
-        grads = np.stack(
-            [
-                (v.gradient().permute(0, 2, 3, 1) if isinstance(v, WindowedFrames) else v.grad).detach().cpu().numpy()
-                for v in inputs
-            ]
-        ).astype(x.dtype, copy=False)
+        # np.zeros maps zero pages lazily: the windowed path touches only the windows the tracker read
+        grads = np.zeros(np.shape(x), dtype=x.dtype)
+        for out, v in zip(grads, inputs):
+            if isinstance(v, WindowedFrames):
+                v.add_gradient_to(out)
+            else:
+                out[...] = v.grad.detach().cpu().numpy()
         if not self.all_framework_preprocessing:
             grads = self._apply_preprocessing_gradient(x, grads)
         return grads

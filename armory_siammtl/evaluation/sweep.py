@@ -21,7 +21,7 @@ from armory_siammtl.evaluation.cell_records import cell_path, save_cell
 from armory_siammtl.evaluation.cells import attack_cell, load_estimator
 from armory_siammtl.evaluation.results_file import ResultsFile, cell_key
 from armory_siammtl.evaluation.sweep_config import SweepConfig
-from armory_siammtl.models.checkpoint import sha256_of
+from armory_siammtl.models.weights_file import sha256_of
 from armory_siammtl.runtime import runtime_facts, runtime_label
 from armory_siammtl.tracking.metrics import METRICS
 

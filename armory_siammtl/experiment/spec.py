@@ -148,10 +148,10 @@ def _plain(value) -> str:
 def recorded_tracking(weights) -> Optional[TrackingConfig]:
     """The tracking setting a checkpoint records (the one it was validated with; ``train`` and
     ``describe-weights`` write it), or None for a file that records none."""
-    from armory_siammtl.models.checkpoint import read_checkpoint
     from armory_siammtl.models.metadata import read_metadata
+    from armory_siammtl.models.weights_file import read_weights
 
-    block = read_metadata(read_checkpoint(weights), weights)
+    block = read_metadata(read_weights(weights), weights)
     recorded = (block or {}).get("tracking")
     if not isinstance(recorded, dict):
         return None

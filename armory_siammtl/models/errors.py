@@ -1,5 +1,5 @@
 """The error every weights problem raises."""
 
 
-class CheckpointError(ValueError):
+class WeightsError(ValueError):
     """A weights file that is missing, unreadable, tampered with or does not fit the model."""

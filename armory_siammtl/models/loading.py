@@ -13,11 +13,11 @@ A plain pysot checkpoint that none of these cover loads as the variant asks, wit
 from pathlib import Path
 from typing import Optional
 
-from armory_siammtl.models.checkpoint import REFERENCE_LAYOUT, CheckpointError, load_state, read_checkpoint
 from armory_siammtl.models.manifest import listing
 from armory_siammtl.models.metadata import verify
 from armory_siammtl.models.siamrpn import NetworkConfig, SiamRPN
 from armory_siammtl.models.variant import ModelVariant
+from armory_siammtl.models.weights_file import REFERENCE_LAYOUT, WeightsError, load_state, read_weights
 
 
 def _expected_sha256(variant: ModelVariant, check_model: bool) -> Optional[str]:
@@ -29,7 +29,7 @@ def _expected_sha256(variant: ModelVariant, check_model: bool) -> Optional[str]:
     if check_model:
         variant.check_matches(entry.get("kpt_weight"), entry.get("head"), f"{variant.weights.name} (per {manifest})")
     if variant.sha256 and variant.sha256.lower() != str(entry["sha256"]).lower():
-        raise CheckpointError(
+        raise WeightsError(
             f"{variant.weights}: the pinned sha256 {variant.sha256} is not the one {manifest} lists ({entry['sha256']})"
         )
     return variant.sha256 or entry["sha256"]
@@ -42,7 +42,7 @@ def _check_network(payload: dict, network: NetworkConfig, weights: Path, ignored
     wanted = network.as_dict()
     differing = sorted(k for k in wanted if k in recorded and k not in ignored and recorded[k] != wanted[k])
     if differing:
-        raise CheckpointError(
+        raise WeightsError(
             f"weights file {weights} was saved for another network: "
             + ", ".join(f"{k}={recorded[k]!r} (asked for {wanted[k]!r})" for k in differing)
         )
@@ -65,10 +65,10 @@ def load_model(
     :param into: load into this model (its architecture is ``network``) instead of a new one.
     """
     if variant.weights is None:
-        raise CheckpointError("no weights file given; armory-siammtl never runs random weights")
+        raise WeightsError("no weights file given; armory-siammtl never runs random weights")
     weights = Path(variant.weights)
     expected = _expected_sha256(variant, not allow_missing_head)
-    payload = read_checkpoint(weights, expected)
+    payload = read_weights(weights, expected)
     verify(payload, variant, weights, check_model=not allow_missing_head, verified_elsewhere=expected is not None)
     if network is None and into is None:  # the head's style is the one the file was saved with
         recorded = payload.get("network") if isinstance(payload.get("network"), dict) else {}
@@ -88,7 +88,7 @@ def variant_from_file(weights, sha256: Optional[str] = None) -> ModelVariant:
     its lambda_K, head and pre-trained head; ValueError for a plain pysot file, which records none."""
     from armory_siammtl.models.metadata import read_metadata
 
-    block = read_metadata(read_checkpoint(weights, sha256), weights)
+    block = read_metadata(read_weights(weights, sha256), weights)
     if block is None:
         raise ValueError(
             f"{weights} records no lambda_K or head (a plain pysot checkpoint): give --kpt-weight and "

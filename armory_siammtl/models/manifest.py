@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from armory_siammtl.models.errors import CheckpointError
+from armory_siammtl.models.errors import WeightsError
 from armory_siammtl.models.variant import is_sha256
 
 MANIFEST = "armory_siammtl_manifest.json"
@@ -21,12 +21,12 @@ def read_manifest(path) -> dict:
     """{file name: entry} from a manifest ({"weights": [{"file", "sha256", "kpt_weight", "head", ...}]})."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no weights manifest at {path}: run `armory-siammtl setup` to install the weights")
+        raise WeightsError(f"no weights manifest at {path}: run `armory-siammtl setup` to install the weights")
     try:
         entries = json.loads(path.read_text())["weights"]
         listed = {entry["file"]: entry for entry in entries}
     except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"weights manifest {path} is malformed: {exc}") from exc
+        raise WeightsError(f"weights manifest {path} is malformed: {exc}") from exc
     for name, entry in listed.items():
         check_entry(name, entry, path)
     return listed
@@ -36,10 +36,10 @@ def check_entry(name, entry: dict, path) -> None:
     """A plain file name (nothing outside the manifest's folder) and a 64-hex-digit sha256: an entry
     without a checksum would let any file load."""
     if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
-        raise CheckpointError(f"weights manifest {path}: file {name!r} must be a plain file name in its folder")
+        raise WeightsError(f"weights manifest {path}: file {name!r} must be a plain file name in its folder")
     digest = entry.get("sha256")
     if not is_sha256(digest):
-        raise CheckpointError(
+        raise WeightsError(
             f"weights manifest {path}: entry {name!r} has sha256 {digest!r}, not 64 hex digits; "
             "every listed weights file needs its checksum"
         )

@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-from armory_siammtl.models.errors import CheckpointError
+from armory_siammtl.models.errors import WeightsError
 from armory_siammtl.models.variant import ModelVariant
 
 METADATA_KEY = "siammtl"
@@ -56,10 +56,10 @@ def read_metadata(payload: dict, path) -> Optional[dict]:
     if block is None:
         return None
     if not isinstance(block, dict):
-        raise CheckpointError(f"weights file {path}: its {METADATA_KEY!r} metadata is not a mapping")
+        raise WeightsError(f"weights file {path}: its {METADATA_KEY!r} metadata is not a mapping")
     missing = [k for k in ("kpt_weight", "head", "pretrained_head", "tensors_sha256") if k not in block]
     if missing:
-        raise CheckpointError(f"weights file {path}: its metadata lacks {missing}")
+        raise WeightsError(f"weights file {path}: its metadata lacks {missing}")
     return block
 
 
@@ -81,7 +81,7 @@ def verify(
         return None
     actual = tensors_sha256(payload["state_dict"])
     if actual != block["tensors_sha256"]:
-        raise CheckpointError(
+        raise WeightsError(
             f"weights file {path}: its tensors hash to {actual}, but its metadata records "
             f"{block['tensors_sha256']}: the weights were changed after they were saved"
         )

@@ -2,13 +2,14 @@
 
 ``TensorFrames`` reads a (T, 3, H, W) tensor (with its graph, when it has one); ``WindowedFrames`` reads a
 video without a graph and makes every window read with gradients enabled a leaf of its own, so a backward
-pass computes the gradient of the pixels the tracker read, not of whole frames, and ``gradient()`` puts
-them into one whole-video array: its cost grows with the number of frames alone. The attack's
+pass computes the gradient of the pixels the tracker read, not of whole frames, and ``add_gradient_to``
+adds them into a whole-video array: its cost grows with the number of frames alone. The attack's
 ``PatchedVideo`` answers the same calls.
 """
 
 from typing import List, Tuple
 
+import numpy as np
 import torch
 
 from armory_siammtl.tracking.crop import FrameReader, as_reader
@@ -56,10 +57,12 @@ class WindowedFrames:
     def first_frame_mean(self) -> torch.Tensor:
         return self._leaf(0, 0, self.height, 0, self.width).mean(dim=(1, 2))
 
-    def gradient(self) -> torch.Tensor:
-        """(T, 3, H, W): every leaf's gradient added where it was read, zero where nothing was read."""
-        grad = torch.zeros_like(self.frames)
+    def add_gradient_to(self, out: np.ndarray) -> np.ndarray:
+        """Add every leaf's gradient into ``out`` (T, H, W, 3, channels last, as ARMORY's videos) where it
+        was read. Only the windows read are touched, so an ``out`` from ``np.zeros`` costs memory and time
+        in proportion to what the tracker read, not to the whole video."""
         for t, y0, y1, x0, x1, leaf in self.leaves:
             if leaf.grad is not None:
-                grad[t, :, y0:y1, x0:x1] += leaf.grad
-        return grad
+                window = torch.from_numpy(out[t, y0:y1, x0:x1, :])  # a view: added in place, no copy
+                window.add_(leaf.grad.detach().permute(1, 2, 0).cpu())
+        return out

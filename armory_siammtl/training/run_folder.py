@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from armory_siammtl.atomic import exclusive, write_csv, write_text
-from armory_siammtl.models.checkpoint import read_checkpoint, save_checkpoint
+from armory_siammtl.models.weights_file import read_weights, save_weights
 from armory_siammtl.training.config import TrainConfig
 
 
@@ -30,7 +30,7 @@ class RunFolder:
         """``name`` with the model's weights, the run's record and ``extra``; with ``with_digest`` also
         ``name.sha256`` (what a scenario pins). Returns the file's sha256."""
         cfg = self.cfg
-        digest = save_checkpoint(
+        digest = save_weights(
             model,
             self.path / name,
             cfg.variant,
@@ -48,7 +48,7 @@ class RunFolder:
         last = self.path / "last.pth"
         if not last.is_file():
             return None
-        payload = read_checkpoint(last)
+        payload = read_weights(last)
         recorded, wanted = payload.get("training", {}), self.cfg.record()
         differing = sorted(k for k in wanted if recorded.get(k) != wanted[k])
         if differing:

@@ -1,5 +1,6 @@
-"""pysot-format checkpoints: plain ``state_dict`` files, or dicts holding one under ``state_dict`` (the
-reference code's Lightning checkpoints are read too, their names turned into pysot's)."""
+"""Weights files in pysot's format (pysot calls them checkpoints; here a checkpoint is an attack step count):
+plain ``state_dict`` files, or dicts holding one under ``state_dict`` (the reference code's Lightning
+checkpoints are read too, their names turned into pysot's)."""
 
 import hashlib
 import inspect
@@ -11,7 +12,7 @@ from typing import Optional
 import torch
 
 from armory_siammtl.atomic import atomic_path
-from armory_siammtl.models.errors import CheckpointError
+from armory_siammtl.models.errors import WeightsError
 from armory_siammtl.models.metadata import METADATA_KEY, describe
 from armory_siammtl.models.reference_names import is_reference_layout, rename_reference
 from armory_siammtl.models.variant import ModelVariant
@@ -70,23 +71,23 @@ def safe_torch_load(path, restricted: bool = not HAS_WEIGHTS_ONLY):
     return torch.load(path, map_location="cpu", pickle_module=TENSORS_ONLY, **extra)
 
 
-def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
+def read_weights(path, expected_sha256: Optional[str] = None) -> dict:
     """The whole checkpoint payload, read with ``weights_only=True`` after the sha256 check (when one is
     given); a plain ``state_dict`` file comes back as ``{"state_dict": ...}``."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file not found: {path}")
+        raise WeightsError(f"weights file not found: {path}")
     if expected_sha256:
         actual = sha256_of(path)
         if actual != expected_sha256.lower():
-            raise CheckpointError(
+            raise WeightsError(
                 f"weights file {path} has sha256 {actual}, expected {expected_sha256}: "
                 "the file is corrupted or not the one the manifest names"
             )
     try:
         obj = safe_torch_load(path)
     except Exception as exc:  # torch raises several types for truncated, foreign or unsafe files
-        raise CheckpointError(
+        raise WeightsError(
             f"cannot read weights file {path} (truncated, not a torch checkpoint, or holding "
             f"more than tensors): {type(exc).__name__}: {exc}"
         ) from exc
@@ -97,20 +98,20 @@ def read_checkpoint(path, expected_sha256: Optional[str] = None) -> dict:
         or not isinstance(obj.get("state_dict"), dict)
         or not all(isinstance(v, torch.Tensor) for v in obj["state_dict"].values())
     ):
-        raise CheckpointError(f"weights file {path} does not hold a state_dict of tensors")
+        raise WeightsError(f"weights file {path} does not hold a state_dict of tensors")
     obj["state_dict"] = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in obj["state_dict"].items()}
     if is_reference_layout(obj["state_dict"]):
         try:
             obj["state_dict"] = rename_reference(obj["state_dict"])
         except ValueError as exc:
-            raise CheckpointError(f"weights file {path}: {exc}") from exc
+            raise WeightsError(f"weights file {path}: {exc}") from exc
         obj[REFERENCE_LAYOUT] = True
     return obj
 
 
 def read_state_dict(path, expected_sha256: Optional[str] = None) -> dict:
-    """The checkpoint's tensors (``module.`` stripped), checked as ``read_checkpoint`` does."""
-    return read_checkpoint(path, expected_sha256)["state_dict"]
+    """The checkpoint's tensors (``module.`` stripped), checked as ``read_weights`` does."""
+    return read_weights(path, expected_sha256)["state_dict"]
 
 
 def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes=()) -> torch.nn.Module:
@@ -134,10 +135,10 @@ def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes
     if wrong_shape:
         problems.append(f"shape mismatches {wrong_shape}")
     if problems:
-        raise CheckpointError(f"weights file {path} does not fit the model: " + "; ".join(problems))
+        raise WeightsError(f"weights file {path} does not fit the model: " + "; ".join(problems))
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
-        raise CheckpointError(
+        raise WeightsError(
             f"weights file {path} holds NaN or infinite values in {bad[:5]}"
             + (f" and {len(bad) - 5} more tensors" if len(bad) > 5 else "")
         )
@@ -145,14 +146,14 @@ def load_state(model: torch.nn.Module, state: dict, path, allow_missing_prefixes
     return model
 
 
-def load_checkpoint(
+def load_weights(
     model: torch.nn.Module, path, expected_sha256: Optional[str] = None, allow_missing_prefixes=()
 ) -> torch.nn.Module:
     """Read a pysot checkpoint (checked) and load it into ``model``."""
     return load_state(model, read_state_dict(path, expected_sha256), path, allow_missing_prefixes)
 
 
-def save_checkpoint(
+def save_weights(
     model_or_state,
     path,
     variant: ModelVariant,
