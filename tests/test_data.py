@@ -144,3 +144,16 @@ def test_otb_attack_videos_list_ids_first_and_load_lazily(tmp_path):
     assert first.video_id == "Basketball" and first.frames.shape == (2, 90, 120, 3)
     assert first.patch_metadata["masks"][0].sum() == 0 and first.patch_metadata["masks"][1].sum() > 0
     assert [v.video_id for v in videos] == ids[1:]
+
+
+def test_otb_attack_videos_take_sequence_folders_and_roots_alike(tmp_path):
+    from armory_siammtl.data.attack_videos import attack_videos
+
+    for name in ("Crossing", "Human7"):
+        write_frames(tmp_path / "root" / name / "img", 3, size=(90, 120))
+        (tmp_path / "root" / name / "groundtruth_rect.txt").write_text("30,20,20,40\n" * 3)
+    by_root, _ = attack_videos({"kind": "otb", "root": str(tmp_path / "root"), "frames": 2, "sequences": "all"})
+    one = [str(tmp_path / "root" / "Human7")]
+    by_folder, videos = attack_videos({"kind": "otb", "root": one, "frames": 2, "sequences": "all"})
+    assert by_root == ["Crossing", "Human7"] and by_folder == ["Human7"]
+    assert next(videos).frames.shape == (2, 90, 120, 3)
