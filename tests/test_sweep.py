@@ -406,3 +406,23 @@ def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_r
     )
     with pytest.raises(ValueError, match="the sweep crafted its textures on"):
         transfer.run_transfer(sweep_config_from_dict(other), full_run, tmp_path / "other", progress=False)
+
+
+def test_compare_results_shows_how_far_rerun_cells_moved(full_run, tmp_path):
+    from armory_siammtl.evaluation.rerun import compare, shared_cells
+
+    rerun = tmp_path / "rerun.csv"  # the δ 0.2 cells again, to their first checkpoint only
+    run_sweep(sweep_config_from_dict(dict(RAW, step_sizes=[0.2], max_iter=1, checkpoints=[1])), rerun, progress=False)
+    cells = shared_cells(full_run, rerun)
+    assert len(cells) == 2 * 2 and set(cells["steps"]) == {0, 1} and set(cells["step_size"]) == {"0.2"}
+    assert (cells["difference"] == 0).all()  # same machine, threads and kernels: the same numbers
+    rows = pd.read_csv(rerun, dtype=str)
+    moved = (rows["model"] == "MTL-0.2") & (rows["steps"] == "1")
+    stl = float(rows[(rows["model"] == "STL") & (rows["steps"] == "1")]["miou"].iloc[0])
+    mtl = float(rows[moved]["miou"].iloc[0])
+    flipped = stl - (mtl - stl) if mtl != stl else stl + 5  # the MTL - STL gap with its sign turned
+    rows.loc[moved, "miou"] = f"{min(max(flipped, 0.0), 100.0):.4f}"
+    rows.to_csv(rerun, index=False)
+    text = compare(full_run, rerun, tmp_path / "out")
+    assert "| 0.2 | 1 | MTL-0.2 |" in text and text.rstrip().endswith("| no |")
+    assert (tmp_path / "out" / "rerun.md").is_file() and len(pd.read_csv(tmp_path / "out" / "rerun.csv")) == 4

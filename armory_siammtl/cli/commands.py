@@ -139,6 +139,14 @@ def cmd_evaluate_real(args):
         mil_spread(args.paths, args.mil_seeds, args.max_frames, args.out)
 
 
+def cmd_compare_results(args):
+    from armory_siammtl.evaluation.rerun import compare
+
+    if args.out is not None:
+        out_dir(args.out)
+    print(compare(args.reference, args.rerun, args.out))
+
+
 def cmd_keypoints(args):
     from armory_siammtl.evaluation.keypoints import keypoint_accuracy, pose_dataset_accuracy, pose_markdown
     from armory_siammtl.models import load_model

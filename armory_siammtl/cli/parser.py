@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_compare_runs)
 
     p = sub.add_parser(
+        "compare-results", help="how far a sweep's cells moved when run again (other CPU kernels, threads, machine)"
+    )
+    p.add_argument("reference", help="the sweep's results CSV")
+    p.add_argument("rerun", help="results CSV of the same cells run again")
+    p.add_argument("--out", default=None, help="folder for rerun.md and rerun.csv")
+    p.set_defaults(func=commands.cmd_compare_results)
+
+    p = sub.add_parser(
         "repeat",
         help="armory run a scenario again under what may change its result (seeds, threads, "
         "CPU kernels) and tabulate how far it moves",
