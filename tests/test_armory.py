@@ -606,3 +606,16 @@ def test_ffmpeg_is_prepared_once_per_process(monkeypatch, tmp_path):
         assert os.environ["PATH"].split(os.pathsep).count(str(tmp_path / "bin")) == 1
     finally:
         ffmpeg.ensure_ffmpeg.cache_clear()
+
+
+@pytest.mark.slow
+def test_armory_run_check_on_a_shipped_scenario(armory_home):
+    """ARMORY's --check (one batch, max_iter lowered to 1) on the main job's scenario as shipped: the
+    checkpoints past it are dropped with a warning and the run still scores benign and adversarial."""
+    before = set((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json"))
+    done = _armory(armory_home, str(REPO / "scenarios" / "embedded" / "embedded_mtl_l02.json"), "--check")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    outputs = sorted(set((armory_home / ".armory" / "outputs").glob("*/CarlaVideoTracking_*.json")) - before)
+    assert len(outputs) == 1
+    summary = summarize(outputs[0])
+    assert 0 <= summary["adversarial_miou"] <= 100 and summary["benign_miou"] > 30, summary
