@@ -55,7 +55,7 @@ def compare(reference, rerun, out=None) -> str:
     cells = shared_cells(reference, rerun)
     attacked = cells[cells["steps"] > 0]
     lines = [
-        f"Cells of {Path(reference).name} run again ({Path(rerun).name}); mIoU x100",
+        f"Cells of {reference} run again ({rerun}); mIoU x100",
         "",
         f"reference runtime: {', '.join(sorted(cells['runtime_reference'].unique()))}; "
         f"rerun: {', '.join(sorted(cells['runtime_rerun'].unique()))}",
