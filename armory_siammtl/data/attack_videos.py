@@ -50,7 +50,7 @@ def otb_videos(root, frames: int, sequences: str = "otb2015-person", **_) -> Sou
     (a folder or a list of folders), the 36 OTB2015-Person sequences (``sequences="otb2015-person"``, the
     missing ones named) or every sequence folder found (``"all"``, e.g. ../shared's eight evaluation videos;
     a ``root`` that is itself a sequence folder is that sequence)."""
-    from armory_siammtl.data.otb import OTB_PERSON, check_otb_root, load_otb_sequence, otb_targets
+    from armory_siammtl.data.otb import OTB_PERSON, check_otb_root, load_otb_sequence, otb_targets, sequence_folders_in
     from armory_siammtl.data.patch import digital_patch_metadata
 
     if sequences not in OTB_SEQUENCES:
@@ -60,10 +60,8 @@ def otb_videos(root, frames: int, sequences: str = "otb2015-person", **_) -> Sou
         if sequences == "otb2015-person":
             check_otb_root(folder)
             folders += [folder / name for name in OTB_PERSON]
-        elif (folder / "img").is_dir():
-            folders.append(folder)
         else:
-            found = sorted(p for p in folder.iterdir() if (p / "img").is_dir()) if folder.is_dir() else []
+            found = sequence_folders_in(folder)
             if not found:
                 raise FileNotFoundError(
                     f"no OTB-layout sequence folders (NAME/img/ + groundtruth_rect.txt) under {folder}"

@@ -103,6 +103,15 @@ def otb_disk_tracks(folder) -> List[DiskTrack]:
     return tracks
 
 
+def sequence_folders_in(path) -> List[Path]:
+    """The OTB-layout sequence folders (``NAME/img/``) at ``path``: ``path`` itself when it is one, else its
+    subfolders that are, sorted; empty when there are none."""
+    path = Path(path)
+    if (path / "img").is_dir():
+        return [path]
+    return sorted(p for p in path.iterdir() if (p / "img").is_dir()) if path.is_dir() else []
+
+
 def check_otb_root(root, names=OTB_PERSON) -> None:
     """Raise FileNotFoundError naming the sequences missing under ``root``."""
     missing = [n for n in names if not (Path(root) / n).is_dir()]

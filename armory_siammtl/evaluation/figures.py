@@ -156,26 +156,24 @@ def plot_frame(show: Showcase, path, t: Optional[int] = None) -> Path:
     return _save(fig, path, 90)
 
 
+def _iou_lines(ax, records: Dict[str, dict], colours, attacked_style: Optional[dict] = None, **style) -> None:
+    """Each model's IoU per frame after the first: benign dashed, after its last checkpoint solid (the
+    first model black)."""
+    for i, (model, record) in enumerate(records.items()):
+        gt, colour = record["gt_boxes"][1:], "k" if i == 0 else colours(i)
+        x = np.arange(1, len(record["gt_boxes"]))
+        ax.plot(x, box_iou(gt, record["benign_boxes"][1:]), "--", color=colour, label=f"{model} benign", **style)
+        attacked = box_iou(gt, record["adversarial_boxes"][-1][1:])
+        steps = int(record["steps"][-1])
+        ax.plot(x, attacked, "-", color=colour, label=f"{model}, {steps} steps", **style, **(attacked_style or {}))
+
+
 def plot_iou_per_frame(show: Showcase, path) -> Path:
     """(b) IoU per frame of each model, benign (dashed) and after the last checkpoint (solid)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     colours = plt.get_cmap("tab10")
-    for i, (model, record) in enumerate(show.records.items()):
-        x = np.arange(1, len(record["gt_boxes"]))
-        colour = "k" if i == 0 else colours(i)
-        ax.plot(
-            x, box_iou(record["gt_boxes"][1:], record["benign_boxes"][1:]), "--", color=colour, label=f"{model} benign"
-        )
-        ax.plot(
-            x,
-            box_iou(record["gt_boxes"][1:], record["adversarial_boxes"][-1][1:]),
-            "-",
-            color=colour,
-            marker="o",
-            ms=3,
-            label=f"{model}, {int(record['steps'][-1])} steps",
-        )
+    _iou_lines(ax, show.records, colours, attacked_style={"marker": "o", "ms": 3})
     ax.set_xlabel("frame")
     ax.set_ylabel("IoU with ground truth")
     ax.set_ylim(-0.02, 1.02)
@@ -203,13 +201,7 @@ def plot_iou_per_frame_all(results_path, frame: pd.DataFrame, models: List[str],
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False, sharey=True)
     colours = plt.get_cmap("tab10")
     for ax, (title, records) in zip(axes.flat, panels):
-        for i, (model, record) in enumerate(records.items()):
-            gt, colour = record["gt_boxes"][1:], "k" if i == 0 else colours(i)
-            x = np.arange(1, len(record["gt_boxes"]))
-            ax.plot(x, box_iou(gt, record["benign_boxes"][1:]), "--", color=colour, lw=1, label=f"{model} benign")
-            steps = int(record["steps"][-1])
-            attacked = box_iou(gt, record["adversarial_boxes"][-1][1:])
-            ax.plot(x, attacked, "-", color=colour, lw=1, label=f"{model}, {steps} steps")
+        _iou_lines(ax, records, colours, lw=1)
         ax.set_title(title, fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)

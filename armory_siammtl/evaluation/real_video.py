@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from armory_siammtl.atomic import write_text
-from armory_siammtl.data.otb import OTB_PERSON, load_otb_sequence
+from armory_siammtl.data.otb import OTB_PERSON, load_otb_sequence, sequence_folders_in
 from armory_siammtl.evaluation.statistics import mean_interval
 from armory_siammtl.tracking.metrics import METRICS, video_scores
 
@@ -36,10 +36,10 @@ def sequence_folders(paths: Iterable) -> Tuple[List[Path], str]:
     for path in map(Path, paths):
         if not path.is_dir():
             raise FileNotFoundError(f"no folder at {path}")
-        if (path / "img").is_dir():
+        found = sequence_folders_in(path)
+        if found == [path]:
             folders.append(path)
             continue
-        found = sorted(p for p in path.iterdir() if (p / "img").is_dir())
         if not found:
             raise ValueError(f"{path} is neither a sequence folder (img/ + groundtruth_rect.txt) nor holds any")
         folders += found
