@@ -33,10 +33,12 @@ def cpu_model() -> str:
 
 
 def runtime_facts() -> dict:
-    """torch version, CPU capability, thread count, device and whether deterministic algorithms are on."""
+    """torch version, CPU model and capability, thread count, device and whether deterministic algorithms are
+    on."""
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {
         "torch": torch.__version__,
+        "cpu": cpu_model(),
         "cpu_capability": cpu_capability(),
         "threads": torch.get_num_threads(),
         "device": device,
@@ -45,8 +47,11 @@ def runtime_facts() -> dict:
 
 
 def runtime_label(facts: dict) -> str:
-    """A short label of ``runtime_facts()`` for one results column, e.g. "torch 2.14.1 AVX512 2t cpu"."""
+    """A short label of ``runtime_facts()`` for one results column, e.g. "torch 2.14.1 AVX512 2t cpu (AMD EPYC)"
+    (the CPU's model where facts name it: Intel and AMD round differently)."""
     label = f"torch {facts['torch']} {facts['cpu_capability']} {facts['threads']}t {facts['device']}"
+    if facts.get("cpu"):
+        label += f" ({facts['cpu']})"
     return label + (" deterministic" if facts["deterministic"] else "")
 
 

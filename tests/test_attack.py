@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,38 @@ def test_checkpoints_equal_separate_runs(estimator, clip):
         np.testing.assert_allclose(short.checkpoint_results[-1].boxes, result.boxes, atol=1e-5)
     np.testing.assert_array_equal(x_short, final)
     assert not np.array_equal(long_run.checkpoint_results[0].texture, long_run.texture)
+
+
+def test_an_attack_gone_on_from_a_saved_state_equals_an_uninterrupted_one(estimator, clip):
+    x, y, meta = clip
+    kwargs = dict(step_size=0.5, gradient="sign-accumulated", frame_batch=3, seed=7, verbose=False)
+    states = []
+    whole = AdversarialTexture(estimator, max_iter=4, checkpoints=[1, 3], on_state=states.append, **kwargs)
+    final = whole.generate(x, y, y_patch_metadata=meta)
+    assert [s.step for s in states] == [1, 2, 3, 4] and [c.steps for c in states[1].checkpoints] == [1]
+    assert states[1].accumulated.any(), "the gradient sum is part of the state"
+    # stopped after 2 steps of an attack asked for 3, gone on with to 4 (a longer attack, as a sweep's)
+    stopped = []
+    AdversarialTexture(estimator, max_iter=3, checkpoints=[1, 3], on_state=stopped.append, **kwargs).generate(
+        x, y, y_patch_metadata=meta
+    )
+    resumed = AdversarialTexture(estimator, max_iter=4, checkpoints=[1, 3], **kwargs)
+    np.testing.assert_array_equal(resumed.generate(x, y, y_patch_metadata=meta, resume=stopped[1]), final)
+    np.testing.assert_array_equal(resumed.texture, whole.texture)
+    assert [c.steps for c in resumed.checkpoint_results] == [1, 3, 4]
+    for mine, theirs in zip(resumed.checkpoint_results, whole.checkpoint_results):
+        np.testing.assert_array_equal(mine.texture, theirs.texture)
+        np.testing.assert_allclose(mine.boxes, theirs.boxes, atol=1e-5)
+    with pytest.raises(ValueError, match=r"checkpoints \[1\] lie before the state's step 2, unrecorded"):
+        unrecorded = dataclasses.replace(stopped[1], checkpoints=[])
+        AdversarialTexture(estimator, max_iter=4, checkpoints=[1], **kwargs).generate(
+            x, y, y_patch_metadata=meta, resume=unrecorded
+        )
+    with pytest.raises(ValueError, match="beyond max_iter=1"):
+        AdversarialTexture(estimator, max_iter=1, **kwargs).generate(x, y, y_patch_metadata=meta, resume=stopped[1])
+    with pytest.raises(ValueError, match="the state's texture is"):
+        small = dataclasses.replace(stopped[1], texture=stopped[1].texture[:5])
+        resumed.generate(x, y, y_patch_metadata=meta, resume=small)
 
 
 def test_raw_gradient_ascent_raises_the_loss(clip):

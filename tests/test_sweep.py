@@ -61,6 +61,66 @@ def test_resumed_sweep_equals_uninterrupted_one(full_run, tmp_path):
     assert len(table) == 2 * 2 * 1 * 3  # models x step sizes x videos x (benign + 2 checkpoints)
 
 
+def _spy_on_resumes(monkeypatch, stop_at=None):
+    """Records the step each attack goes on from (None: from 0); with ``stop_at``, the first attack dies right
+    after its state at that step is saved."""
+    import armory_siammtl.evaluation.cells as cells
+
+    resumed, real = [], cells.run_attack
+
+    def run_attack(*args, on_state=None, resume=None, **kwargs):
+        resumed.append(None if resume is None else resume.step)
+
+        def save_then_die(state):
+            on_state(state)
+            if len(resumed) == 1 and state.step == stop_at:
+                raise Interrupted
+
+        return real(*args, on_state=save_then_die if stop_at else on_state, resume=resume, **kwargs)
+
+    monkeypatch.setattr(cells, "run_attack", run_attack)
+    return resumed
+
+
+def test_raising_max_iter_goes_on_from_each_cells_saved_state(full_run, tmp_path, monkeypatch):
+    path = tmp_path / "results.csv"
+    run_sweep(sweep_config_from_dict(dict(RAW, max_iter=1, checkpoints=[1])), path, progress=False)
+    assert sorted(p.name for p in (tmp_path / "results.csv.cells").glob("*.state.npz")) == [
+        "MTL-0.2_d0.1_scene_910000_s0.state.npz",
+        "MTL-0.2_d0.2_scene_910000_s0.state.npz",
+        "STL_d0.1_scene_910000_s0.state.npz",
+        "STL_d0.2_scene_910000_s0.state.npz",
+    ]
+    resumed = _spy_on_resumes(monkeypatch)
+    run_sweep(sweep_config_from_dict(RAW), path, progress=False)  # max_iter 1 -> 2: the same file resumes
+    assert resumed == [1, 1, 1, 1], "each cell goes on from its first step instead of redoing it"
+    assert sorted(path.read_text().splitlines()) == sorted(full_run.read_text().splitlines())
+    settings = json.loads(path.with_name(path.name + ".settings.json").read_text())
+    assert settings["spec"]["max_iter"] == 2 and settings["spec"]["checkpoints"] == [1, 2]
+
+
+def test_a_sweep_killed_within_a_cell_goes_on_from_its_last_saved_step(full_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import armory_siammtl.evaluation.cell_state as cell_state
+
+    monkeypatch.setattr(cell_state, "SAVE_EVERY_S", 0.0)  # a save after every step
+    path, cells = tmp_path / "results.csv", tmp_path / "results.csv.cells"
+    resumed = _spy_on_resumes(monkeypatch, stop_at=1)
+    with pytest.raises(Interrupted):
+        run_sweep(sweep_config_from_dict(RAW), path, progress=False)
+    assert not ResultsFile(path).done() and [p.name for p in cells.glob("*.npz")] == [
+        "STL_d0.1_scene_910000_s0.state.npz"
+    ]
+    # a state saved for another cell (here: another step size) is not used there
+    shutil.copy(cells / "STL_d0.1_scene_910000_s0.state.npz", cells / "STL_d0.2_scene_910000_s0.state.npz")
+    resumed.clear()
+    run_sweep(sweep_config_from_dict(RAW), path, progress=False)
+    assert resumed == [1, None, None, None]
+    assert "STL_d0.2_scene_910000_s0.state.npz: saved under other settings" in capsys.readouterr().out
+    assert sorted(path.read_text().splitlines()) == sorted(full_run.read_text().splitlines())
+
+
 def test_checkpointed_steps_equal_separate_runs(full_run, tmp_path):
     raw = dict(RAW, models=MODELS[:1], step_sizes=[0.2], max_iter=1, checkpoints=[1])
     run_sweep(sweep_config_from_dict(raw), tmp_path / "one_step.csv", progress=False)

@@ -37,6 +37,18 @@ class CheckpointResult:
     mean_iou: float  # against the ground truth, frame 0 excluded
 
 
+@dataclass
+class AttackState:
+    """Where an attack stands after ``step`` gradient steps: all it needs to go on exactly as if it had not
+    stopped (``generate(..., resume=state)``)."""
+
+    step: int
+    texture: np.ndarray  # (th, tw, 3) float32, the texture after ``step`` steps
+    accumulated: np.ndarray  # (th, tw, 3) float32, the sum of the gradients so far
+    rng_state: dict  # numpy's bit generator state (the frame windows still to draw)
+    checkpoints: List[CheckpointResult]  # those recorded before ``step``
+
+
 def check_attack_settings(settings: dict) -> AttackConfig:
     """The attack's settings (its ``attack_params``, as a scenario's kwargs give them) checked: the
     ``AttackConfig`` of the spec's keys, a whole ``seed`` >= 0, a true/false ``verbose`` and ``batch_size``
@@ -97,6 +109,7 @@ class AdversarialTexture(EvasionAttack):
         on_step: Optional[Callable[[int], None]] = None,
         region: str = DEFAULTS.region,
         batch_size: int = 1,
+        on_state: Optional[Callable[[AttackState], None]] = None,
     ):
         super().__init__(estimator=estimator)
         if checkpoints is None:
@@ -116,7 +129,7 @@ class AdversarialTexture(EvasionAttack):
             verbose,
             batch_size,
         )
-        self.on_step = on_step
+        self.on_step, self.on_state = on_step, on_state
         self._check_params()
         self.checkpoint_results: List[CheckpointResult] = []
         self.texture: Optional[np.ndarray] = None
@@ -186,14 +199,17 @@ class AdversarialTexture(EvasionAttack):
         y: Optional[List[dict]] = None,
         y_patch_metadata: Optional[List[dict]] = None,
         y_init: Optional[np.ndarray] = None,
+        resume: Optional[AttackState] = None,
         **kwargs,
     ) -> np.ndarray:
-        """Attack one video.
+        """Attack one video (``on_state``, if given, receives an ``AttackState`` after every step).
 
         :param x: the video (1, T, H, W, 3), float in [0, 1].
         :param y: ``[{"boxes": (T, 4)}]`` ground truth; None attacks the benign track from ``y_init``.
         :param y_patch_metadata: ``[{"gs_coords": (4, 2) or (T, 4, 2), "masks": (T, H, W[, 3])}]``.
         :param y_init: (1, 4) first box, needed when ``y`` is None.
+        :param resume: an ``AttackState`` of this attack on this video to go on from (same settings; a larger
+            ``max_iter`` or later checkpoints may be asked for).
         :return: the adversarial video (1, T, H, W, 3), same dtype as ``x``.
         """
         x = np.asarray(x)
@@ -232,8 +248,13 @@ class AdversarialTexture(EvasionAttack):
         num_frames = x.shape[1]
         present = np.nonzero(torch.isfinite(target).all(dim=1).cpu().numpy())[0]  # frames holding the target
 
-        self.checkpoint_results = []
-        for step in tqdm(range(self.max_iter + 1), desc="AdversarialTexture", disable=not self.verbose):
+        self.checkpoint_results, first_step = [], 0
+        if resume is not None:
+            texture, accumulated = self._resume(resume, texture, rng)
+            self.checkpoint_results = [c for c in resume.checkpoints if c.steps in self.checkpoints]
+            first_step = resume.step
+        steps = range(first_step, self.max_iter + 1)
+        for step in tqdm(steps, desc="AdversarialTexture", disable=not self.verbose, initial=first_step):
             if step in self.checkpoints:
                 self._record(step, video, texture, prepared, target)
             if step == self.max_iter:
@@ -259,10 +280,43 @@ class AdversarialTexture(EvasionAttack):
                 texture = (texture + self.step_size * update).clamp(0.0, 1.0)
             if self.on_step is not None:
                 self.on_step(step + 1)
+            if self.on_state is not None:
+                self.on_state(self._state(step + 1, texture, accumulated, rng))
         self.texture = texture.detach().cpu().numpy()
         with torch.no_grad():
             adv = composite(video, texture.detach(), prepared)
         return adv.cpu().numpy()[None].astype(x.dtype, copy=False)
+
+    def _state(self, step, texture, accumulated, rng) -> AttackState:
+        return AttackState(
+            step,
+            texture.detach().cpu().numpy().copy(),
+            accumulated.detach().cpu().numpy().copy(),
+            rng.bit_generator.state,
+            list(self.checkpoint_results),
+        )
+
+    def _resume(self, state: AttackState, texture: torch.Tensor, rng) -> tuple:
+        """The texture and gradient sum of ``state``, checked against this attack and video; ``rng`` is set
+        to the state's."""
+        if not isinstance(state, AttackState):
+            raise ValueError(f"resume must be an AttackState, got {type(state).__name__}")
+        if not 0 <= state.step <= self.max_iter:
+            raise ValueError(f"resume: the state is at step {state.step}, beyond max_iter={self.max_iter}")
+        for name in ("texture", "accumulated"):
+            shape = np.shape(getattr(state, name))
+            if shape != tuple(texture.shape):
+                raise ValueError(f"resume: the state's {name} is {shape}, this video's texture {tuple(texture.shape)}")
+        recorded = {c.steps for c in state.checkpoints}
+        missed = [c for c in self.checkpoints if c < state.step and c not in recorded]
+        if missed:
+            raise ValueError(f"resume: checkpoints {missed} lie before the state's step {state.step}, unrecorded")
+        rng.bit_generator.state = state.rng_state
+        device = texture.device
+        return (
+            torch.tensor(np.asarray(state.texture, np.float32), device=device),
+            torch.tensor(np.asarray(state.accumulated, np.float32), device=device),
+        )
 
     def _record(self, step, video, texture, prepared, target):
         with torch.no_grad():

@@ -8,7 +8,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, CheckpointResult
+from armory_siammtl.attacks.adversarial_texture import AdversarialTexture, AttackState, CheckpointResult
 from armory_siammtl.data.attack_videos import AttackVideo
 from armory_siammtl.experiment.attack import AttackConfig
 from armory_siammtl.tracking.metrics import video_scores
@@ -39,12 +39,19 @@ def run_attack(
     seed: int = 0,
     on_step: Optional[Callable[[int], None]] = None,
     verbose: bool = False,
+    on_state: Optional[Callable[[AttackState], None]] = None,
+    resume: Optional[AttackState] = None,
 ) -> AttackRun:
-    """Track ``video`` benignly, then attack it with ``AdversarialTexture`` in the settings ``attack``."""
+    """Track ``video`` benignly, then attack it with ``AdversarialTexture`` in the settings ``attack``
+    (``on_state`` and ``resume``: the attack's, to save a run and go on with it)."""
     frames = video.frames[None]
     benign = estimator.predict(frames, y_init=video.boxes[:1])[0]["boxes"]
-    texture_attack = AdversarialTexture(estimator, **attack.as_dict(), seed=seed, verbose=verbose, on_step=on_step)
-    adversarial = texture_attack.generate(frames, [{"boxes": video.boxes}], y_patch_metadata=[video.patch_metadata])
+    texture_attack = AdversarialTexture(
+        estimator, **attack.as_dict(), seed=seed, verbose=verbose, on_step=on_step, on_state=on_state
+    )
+    adversarial = texture_attack.generate(
+        frames, [{"boxes": video.boxes}], y_patch_metadata=[video.patch_metadata], resume=resume
+    )
     return AttackRun(
         np.asarray(video.boxes, np.float64),
         benign,

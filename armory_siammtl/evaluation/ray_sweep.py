@@ -27,30 +27,37 @@ class RayCluster:
             raise ValueError(f"a Ray cell needs cpus > 0, gpus >= 0 and videos_in_flight >= 1, got {self}")
 
 
-def _attack_cell_task(model, video, step_size: float, seed: int, config, threads: int, use_gpu: bool):
-    """One cell on a Ray worker (its estimator cached in the worker process): the run without the attacked
-    video, which the driver does not keep, and the worker's runtime label for the cell's rows."""
+def _attack_cell_task(model, video, step_size: float, seed: int, config, threads: int, use_gpu: bool, progress):
+    """One cell on a Ray worker (its estimator cached in the worker process), saving and going on from its
+    state through ``progress`` (a ``CellProgress``, its path readable and writable on the worker): the run
+    without the attacked video, which the driver does not keep, and the runtime label(s) for the cell's rows."""
     import torch
 
     from armory_siammtl.evaluation.cells import attack_cell, load_estimator
     from armory_siammtl.runtime import runtime_facts, runtime_label
 
     torch.set_num_threads(threads)
+    progress.runtimes = [runtime_label(runtime_facts())]  # this worker's, not the driver's
     key = (model.name, str(model.weights), model.sha256, config.spec.tracking, use_gpu)
     if key not in _ESTIMATORS:
         _ESTIMATORS[key] = load_estimator(model, config.spec.tracking, "gpu" if use_gpu else "cpu")
-    run = attack_cell(_ESTIMATORS[key], video, step_size, seed, config)
-    return dataclasses.replace(run, adversarial=None), runtime_label(runtime_facts())
+    run = attack_cell(_ESTIMATORS[key], video, step_size, seed, config, progress=progress)
+    return dataclasses.replace(run, adversarial=None), progress.runtime()
 
 
 Cell = Tuple[object, float, int]  # (model, step size, seed)
 
 
 def run_on_ray(
-    cluster: RayCluster, work: Iterable[Tuple[object, List[Cell]]], config, record: Callable[..., None]
+    cluster: RayCluster,
+    work: Iterable[Tuple[object, List[Cell]]],
+    config,
+    record: Callable[..., None],
+    progress_of: Callable[..., object],
 ) -> None:
     """Run every ``(video, cells)`` of ``work`` on Ray; ``record(model, step_size, seed, video, run,
-    runtime)`` is called in this process for each finished cell, in the order they finish."""
+    runtime)`` is called in this process for each finished cell, in the order they finish;
+    ``progress_of(model, step_size, seed, video)`` gives each cell's ``CellProgress``."""
     try:
         import ray
     except ImportError:
@@ -78,7 +85,9 @@ def run_on_ray(
                 collect_one()
             frames = ray.put(video)
             for model, step_size, seed in cells:
-                ref = task.remote(model, frames, step_size, seed, config, max(1, int(cluster.cpus)), cluster.gpus > 0)
+                progress = progress_of(model, step_size, seed, video)
+                threads = max(1, int(cluster.cpus))
+                ref = task.remote(model, frames, step_size, seed, config, threads, cluster.gpus > 0, progress)
                 in_flight[ref] = (model, step_size, seed, video)
             open_cells[video.video_id] = len(cells)
         while in_flight:

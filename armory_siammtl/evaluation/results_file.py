@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from armory_siammtl.atomic import write_csv, write_text
+from armory_siammtl.experiment.attack import LENGTH_SETTINGS
 from armory_siammtl.tracking.metrics import METRICS
 
 KEY_COLUMNS = ["model", "kpt_weight", "head", "pretrained_head", "dataset", "video", "step_size", "seed", "steps"]
@@ -134,15 +135,19 @@ class ResultsFile:
 
     def check(self, settings: dict) -> dict:
         """The settings to record: ``settings`` merged with those already recorded; ValueError when they
-        differ in anything but added models, seeds and runtimes. Writes nothing."""
+        differ in anything but added models, seeds and runtimes, and the attack's length and checkpoints (the
+        attack to a step does not depend on them). Writes nothing."""
         settings = json.loads(json.dumps(settings))
         recorded = self.recorded_settings()
         if recorded is None:
             return settings
         for key in settings:
             if isinstance(settings[key], dict) and isinstance(recorded.get(key), dict) and key != "models":
+                growing = LENGTH_SETTINGS if key == "spec" else ()
                 differing = sorted(
-                    k for k in set(settings[key]) | set(recorded[key]) if settings[key].get(k) != recorded[key].get(k)
+                    k
+                    for k in set(settings[key]) | set(recorded[key])
+                    if settings[key].get(k) != recorded[key].get(k) and k not in growing
                 )
                 if differing:
                     raise ValueError(

@@ -3,9 +3,10 @@ length, in the sweep's experiment spec (any preset, the reference one included).
 
 Smaller step counts come from the attack's checkpoints. Each finished cell is appended to the tidy CSV
 (``results_file``; written atomically) after its boxes and textures (``cell_records``), so a killed sweep
-resumes where it stopped; rows with ``steps == 0`` are the benign scores of the clean video. Each row names
-the runtime it was computed on (torch, CPU kernels, threads, device), since round-off there changes single
-attack runs. Everything is checked before anything is written.
+resumes where it stopped; a cell in progress goes on from its last saved attack state (``cell_state``), as
+does a finished cell when ``max_iter`` grows. Rows with ``steps == 0`` are the benign scores of the clean
+video. Each row names the runtime(s) it was computed on (torch, CPU, kernels, threads, device), since
+round-off there changes single attack runs. Everything is checked before anything is written.
 """
 
 import dataclasses
@@ -18,6 +19,7 @@ from tqdm.auto import tqdm
 from armory_siammtl import atomic
 from armory_siammtl.data.attack_videos import attack_videos
 from armory_siammtl.evaluation.cell_records import cell_path, save_cell
+from armory_siammtl.evaluation.cell_state import CellProgress, cell_fingerprint, state_path
 from armory_siammtl.evaluation.cells import attack_cell, load_estimator
 from armory_siammtl.evaluation.results_file import ResultsFile, cell_key
 from armory_siammtl.evaluation.sweep_config import SweepConfig
@@ -122,6 +124,10 @@ def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
         total=left * config.max_steps, unit="step", desc="sweep", disable=not progress, postfix={"cells left": left}
     )
 
+    def progress_of(model, step_size, seed, video) -> CellProgress:
+        path = state_path(cell_path(results.path, model.name, step_size, video.video_id, seed))
+        return CellProgress(path, cell_fingerprint(config, model, step_size, seed, video), runtime, config.max_steps)
+
     def record(model, step_size, seed, video, run, runtime=runtime):
         """The driver's one write path: the cell's boxes and textures, then its rows (``runtime``: where
         the cell ran)."""
@@ -158,7 +164,7 @@ def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
             bar.update(config.max_steps)
             record(model, step_size, seed, video, run, worker_runtime)
 
-        run_on_ray(ray, work, config, record_remote)
+        run_on_ray(ray, work, config, record_remote, progress_of)
     else:
         estimators = {}
         for video, todo in work:
@@ -166,12 +172,25 @@ def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
                 if model.name not in estimators:
                     estimators[model.name] = load_estimator(model, config.spec.tracking)
                 bar.set_description(f"sweep {model.name} d={step_size:g} seed {seed} {video.video_id}")
+                progress = progress_of(model, step_size, seed, video)
                 run = attack_cell(
-                    estimators[model.name], video, step_size, seed, config, on_step=lambda _: bar.update(1)
+                    estimators[model.name],
+                    video,
+                    step_size,
+                    seed,
+                    config,
+                    on_step=_advance(bar),
+                    progress=progress,
                 )
-                record(model, step_size, seed, video, run)
+                record(model, step_size, seed, video, run, progress.runtime())
     bar.close()
     return results
+
+
+def _advance(bar) -> Callable[[int], None]:
+    """``on_step`` for one cell: moves ``bar`` to the cell's steps done (a resumed cell jumps ahead)."""
+    start = bar.n
+    return lambda done: bar.update(start + done - bar.n)
 
 
 # the ARMORY dataset each sweep dataset kind maps to (``armory.scenarios.DATASETS``)

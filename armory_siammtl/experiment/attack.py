@@ -10,6 +10,9 @@ GRADIENTS = ("raw", "sign", "sign-accumulated")
 REGIONS = ("perspective", "rectangle")
 SHADINGS = (None, "green_screen")
 INITS = ("mean", "random")
+# how long an attack runs and what it records, not where it goes: its first k steps are the same under any
+# of them, so a run may be gone on with (or a sweep resumed) when they grow
+LENGTH_SETTINGS = ("max_iter", "checkpoints")
 
 
 @dataclass(frozen=True)
