@@ -3,12 +3,16 @@ video) grows with the video, next to ``predict``, in one run: seconds per frame 
 videos of 10 and 40 frames, for the estimator as it is (gradients of the crop windows the tracker reads)
 and for the whole-frame path it takes when ART preprocessing sits between the pixels and the tracker.
 ``--clock process`` times the process's CPU seconds instead of wall seconds: with ``--threads 1`` that
-is the work done, whatever else the machine runs (wall seconds on a shared machine are not).
+is the work done, whatever else the machine runs (wall seconds on a shared machine are not); ``--clock
+user`` leaves out the kernel's share (mostly first-touch page faults of freshly mapped memory, such as the
+returned gradient array, whose cost depends on the kernel's free huge pages rather than on the package).
 
-    .venv/bin/python benchmarks/loss_gradient_scaling.py [--lengths 10 40] [--repeats 2] [--threads 1 --clock process]
+    .venv/bin/python benchmarks/loss_gradient_scaling.py [--lengths 10 40] [--repeats 2] \
+        [--threads 1 --clock process|user]
 """
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -28,7 +32,11 @@ class WholeFrames(PyTorchSiamRPN):
         return False
 
 
-CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+CLOCKS = {
+    "wall": time.perf_counter,
+    "process": time.process_time,
+    "user": lambda: resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+}
 
 
 def seconds(call, repeats: int, clock=time.perf_counter) -> float:

@@ -1,5 +1,6 @@
 """``PyTorchSiamRPN``: an ART object-tracking estimator (the API of ART's ``PyTorchGoturn``)."""
 
+import warnings
 from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
 import numpy as np
@@ -224,7 +225,7 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         predictions = []
         for i in range(x.shape[0]):
             with torch.set_grad_enabled(not as_numpy and torch.is_grad_enabled()):
-                video = torch.tensor(np.asarray(x[i])) if as_numpy else x[i]  # ARMORY passes read-only arrays
+                video = frames_view(x[i]) if as_numpy else x[i]
                 boxes, scores = self._track_one(video, boxes0[i], progress=bool(verbose))
             labels = torch.zeros(boxes.shape[0], dtype=torch.long)
             if as_numpy:
@@ -263,9 +264,9 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
         losses, inputs = [], []
         windowed = with_grad and self.values_checked  # nothing between the pixels and the tracker
         for i in range(x.shape[0]):
-            video = torch.tensor(
-                np.asarray(x[i]), dtype=torch.float32, device=self._device, requires_grad=with_grad and not windowed
-            )
+            video = frames_view(x[i], np.float32).to(self._device)
+            if with_grad and not windowed:  # a leaf of its own: its gradient is the whole frames'
+                video = video.detach().requires_grad_(True)
             target = torch.as_tensor(y[i]["boxes"], dtype=torch.float32, device=self._device)
             with torch.set_grad_enabled(with_grad):
                 if windowed:  # gradients of the crop windows read, not of whole frames: linear in the video
@@ -326,3 +327,17 @@ class PyTorchSiamRPN(ObjectTrackerMixin, PyTorchEstimator):
 
     def get_activations(self, x, layer, batch_size: int = 1, framework: bool = False):
         raise NotImplementedError("PyTorchSiamRPN does not expose layer activations")
+
+
+def frames_view(frames: np.ndarray, dtype=None) -> torch.Tensor:
+    """A CPU tensor over the caller's frames, converted to ``dtype`` only when they are another: no copy of a
+    whole video (hundreds of MB at 960x1280) where none is needed. The tracker only reads its input, so
+    ARMORY's read-only arrays are viewed as they are."""
+    array = np.asarray(frames)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    if not array.flags.c_contiguous or not array.dtype.isnative:
+        array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
