@@ -225,6 +225,27 @@ def test_table_marks_only_significant_differences():
     assert "(column Baseline)" in markdown_table(table.rename(columns={"STL": "Baseline"}), "Baseline")
 
 
+def test_a_step_count_only_some_cells_reached_is_averaged_over_those_and_named_unfinished():
+    from armory_siammtl.evaluation.statistics import cell_statistics
+    from armory_siammtl.evaluation.tables import complete_cells, unfinished_rows
+
+    frame = _synthetic_results(mtl_shift=5.0)
+    later = frame[(frame["steps"] == 10) & frame["video"].isin(["v0", "v1", "v2"])].assign(steps=50)
+    later = later.assign(miou=later["miou"] - 10.0)
+    stl_only = frame[(frame["steps"] == 10) & (frame["video"] == "v3") & (frame["model"] == "STL")].assign(steps=50)
+    frame = pd.concat([frame, later, stl_only.assign(miou=0.0)], ignore_index=True)  # MTL has not reached 50 there
+    table = paper_table(frame)
+    expected = later.groupby("model")["miou"].mean()
+    assert table.loc[("0.1", 50), "STL"] == pytest.approx(expected["STL"])  # v3's STL-only 0 left out
+    assert table.loc[("0.1", 50), "MTL"] == pytest.approx(expected["MTL"])
+    assert table.loc[("0.1", 10), "STL"] == pytest.approx(
+        frame[(frame.steps == 10) & (frame.model == "STL")].miou.mean()
+    )
+    note = unfinished_rows(cell_statistics(complete_cells(frame)))
+    assert "δ 0.1, 50 steps: 6 of 16" in note and "10 steps" not in note
+    assert unfinished_rows(cell_statistics(complete_cells(_synthetic_results(0.0)))) == ""
+
+
 def test_intervals_cover_the_mean_and_widen_with_spread():
     low, high = paper_table(_synthetic_results(0.0), "ci_low"), paper_table(_synthetic_results(0.0), "ci_high")
     mean = paper_table(_synthetic_results(0.0))

@@ -19,6 +19,7 @@ from armory_siammtl.evaluation.tables import (
     model_order,
     paper_layout,
     stl_model,
+    unfinished_rows,
     verdict_table,
     wide,
 )
@@ -123,14 +124,17 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_val
         )
     )
     title = f"Sweep results: {frame['dataset'].iloc[0]}, {videos} videos × {seeds} attack seeds{setting}"
-    text = f"# {title}\n\n" + markdown_table(table, stl, low, high, verdicts)
+    unfinished = unfinished_rows(stats)
+    text = f"# {title}\n\n" + markdown_table(table, stl, low, high, verdicts) + unfinished
     paper = None
     if paper_values is not None:
         if is_reference_setting(recorded):
             paper = read_paper_values(paper_values)
         else:
             print("paper values not shown: the sweep did not run the paper's reference setting")
-    paper_text = f"# {title}, in the paper's layout\n\n" + paper_layout(table, low, high, verdicts, stl, paper)
+    paper_text = (
+        f"# {title}, in the paper's layout\n\n" + paper_layout(table, low, high, verdicts, stl, paper) + unfinished
+    )
     write_text(out_dir / "table.md", text)
     write_text(out_dir / "paper_table.md", paper_text)
     write_text(

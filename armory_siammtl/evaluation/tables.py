@@ -22,10 +22,26 @@ def stl_model(frame: pd.DataFrame) -> Optional[str]:
 
 
 def complete_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only the (step size, video, seed) samples every model has finished, so models stay comparable."""
+    """Only the (step size, video, seed, steps) samples every model has, so models stay comparable (a sweep
+    whose ``max_iter`` was raised has the new step counts for some cells only until it finishes)."""
     models = model_order(frame)
-    done = frame.groupby(["step_size", "video", "seed"])["model"].transform("nunique") == len(models)
+    done = frame.groupby(["step_size", "video", "seed", "steps"])["model"].transform("nunique") == len(models)
     return frame[done]
+
+
+def unfinished_rows(stats: pd.DataFrame) -> str:
+    """A line naming the attacked rows of ``cell_statistics`` that hold fewer samples than the fullest one (a
+    sweep still under way), or "" when every row is whole (benign rows count videos, not seeds: left out)."""
+    attacked = stats[stats["step_size"] != "benign"] if len(stats) else stats
+    full = attacked["n"].max() if len(attacked) else 0
+    short = attacked[attacked["n"] < full].groupby(["step_size", "steps"], sort=False)["n"].min()
+    if short.empty:
+        return ""
+    rows = [f"δ {step_size}, {steps} steps: {n} of {full}" for (step_size, steps), n in short.items()]
+    return (
+        "\n**Unfinished rows** (samples every model has so far, of the "
+        f"{full} videos × seeds of the other rows): " + "; ".join(rows) + ".\n"
+    )
 
 
 def wide(stats: pd.DataFrame, column: str, models: List[str]) -> pd.DataFrame:
