@@ -254,7 +254,8 @@ class AdversarialTexture(EvasionAttack):
             self.checkpoint_results = [c for c in resume.checkpoints if c.steps in self.checkpoints]
             first_step = resume.step
         steps = range(first_step, self.max_iter + 1)
-        for step in tqdm(steps, desc="AdversarialTexture", disable=not self.verbose, initial=first_step):
+        bar = dict(desc="AdversarialTexture", total=self.max_iter + 1, initial=first_step, disable=not self.verbose)
+        for step in tqdm(steps, **bar):
             if step in self.checkpoints:
                 self._record(step, video, texture, prepared, target)
             if step == self.max_iter:
