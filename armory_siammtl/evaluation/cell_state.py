@@ -43,9 +43,9 @@ def video_digest(video) -> str:
     return digest.hexdigest()
 
 
-def cell_fingerprint(config, model, step_size: float, seed: int, video) -> dict:
-    """What a cell's state must match to be gone on with: ``config``'s settings but ``LENGTH_SETTINGS``, the model's
-    weights, the step size, seed and video."""
+def cell_fingerprint(config, model, step_size: float, seed: int, video_id: str, video_sha256: str) -> dict:
+    """What a cell's state must match to be gone on with: ``config``'s settings but ``LENGTH_SETTINGS``, the
+    model's weights, the step size, seed and video (``video_digest``, computed once per video by the caller)."""
     spec = config.spec.as_dict()
     for key in LENGTH_SETTINGS:
         spec.pop(key, None)
@@ -59,8 +59,8 @@ def cell_fingerprint(config, model, step_size: float, seed: int, video) -> dict:
                 "head": model.head,
                 "step_size": float(step_size),
                 "seed": int(seed),
-                "video": video.video_id,
-                "video_sha256": video_digest(video),
+                "video": video_id,
+                "video_sha256": video_sha256,
             }
         )
     )
@@ -123,7 +123,7 @@ class CellProgress:
             "checkpoint_steps": np.array([c.steps for c in checkpoints], np.int64),
             "checkpoint_textures": _stacked([c.texture for c in checkpoints], np.shape(state.texture)),
             "checkpoint_boxes": _stacked([c.boxes for c in checkpoints], (0, 4)),
-            "checkpoint_mious": np.array([c.mean_iou for c in state.checkpoints], np.float64),
+            "checkpoint_mious": np.array([c.mean_iou for c in checkpoints], np.float64),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp, open(tmp, "wb") as handle:

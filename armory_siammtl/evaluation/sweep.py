@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from armory_siammtl import atomic
 from armory_siammtl.data.attack_videos import attack_videos
 from armory_siammtl.evaluation.cell_records import cell_path, save_cell
-from armory_siammtl.evaluation.cell_state import CellProgress, cell_fingerprint, state_path
+from armory_siammtl.evaluation.cell_state import CellProgress, cell_fingerprint, state_path, video_digest
 from armory_siammtl.evaluation.cells import attack_cell, load_estimator
 from armory_siammtl.evaluation.results_file import ResultsFile, cell_key
 from armory_siammtl.evaluation.sweep_config import SweepConfig
@@ -124,9 +124,15 @@ def _run_locked(config, results_path, progress, on_cell, ray) -> ResultsFile:
         total=left * config.max_steps, unit="step", desc="sweep", disable=not progress, postfix={"cells left": left}
     )
 
+    digests = {}  # the current video's id -> video_digest: one pass over its frames, not one per cell
+
     def progress_of(model, step_size, seed, video) -> CellProgress:
         path = state_path(cell_path(results.path, model.name, step_size, video.video_id, seed))
-        return CellProgress(path, cell_fingerprint(config, model, step_size, seed, video), runtime, config.max_steps)
+        if video.video_id not in digests:
+            digests.clear()  # cells come video by video: only the current one is kept
+            digests[video.video_id] = video_digest(video)
+        fingerprint = cell_fingerprint(config, model, step_size, seed, video.video_id, digests[video.video_id])
+        return CellProgress(path, fingerprint, runtime, config.max_steps)
 
     def record(model, step_size, seed, video, run, runtime=runtime):
         """The driver's one write path: the cell's boxes and textures, then its rows (``runtime``: where
