@@ -246,6 +246,20 @@ def test_a_step_count_only_some_cells_reached_is_averaged_over_those_and_named_u
     assert unfinished_rows(cell_statistics(complete_cells(_synthetic_results(0.0)))) == ""
 
 
+def test_intervals_and_tests_do_not_depend_on_the_order_of_the_rows():
+    """A resumed or extended sweep appends its cells in another order: the report's numbers stay the same."""
+    from armory_siammtl.evaluation.statistics import cell_statistics
+
+    frame = _synthetic_results(mtl_shift=3.0)
+    shuffled = frame.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    key = ["step_size", "steps", "model"]
+    ordered = cell_statistics(frame).sort_values(key).reset_index(drop=True)
+    assert ordered.equals(cell_statistics(shuffled).sort_values(key).reset_index(drop=True))
+    assert (ordered["ci_low"] < ordered["ci_high"]).all()
+    paired = paired_comparisons(frame, "STL").sort_values(["steps"]).reset_index(drop=True)
+    assert paired.equals(paired_comparisons(shuffled, "STL").sort_values(["steps"]).reset_index(drop=True))
+
+
 def test_intervals_cover_the_mean_and_widen_with_spread():
     low, high = paper_table(_synthetic_results(0.0), "ci_low"), paper_table(_synthetic_results(0.0), "ci_high")
     mean = paper_table(_synthetic_results(0.0))
@@ -487,6 +501,50 @@ def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_r
     )
     with pytest.raises(ValueError, match="the sweep crafted its textures on"):
         transfer.run_transfer(sweep_config_from_dict(other), full_run, tmp_path / "other", progress=False)
+
+
+def test_transfer_tracks_again_only_the_textures_that_changed_since(full_run, tmp_path, monkeypatch):
+    """A cell recomputed or extended after a transfer run: its new textures are tracked, the rest kept."""
+    import shutil
+
+    from armory_siammtl.evaluation import transfer
+    from armory_siammtl.evaluation.cell_records import cell_path, cells_dir
+
+    results = tmp_path / "results.csv"
+    shutil.copy(full_run, results)
+    shutil.copy(full_run.with_name(full_run.name + ".settings.json"), tmp_path / "results.csv.settings.json")
+    shutil.copytree(cells_dir(full_run), cells_dir(results))
+    config = sweep_config_from_dict(RAW)
+    first = transfer.run_transfer(config, results, tmp_path / "t", progress=False)
+    changed = cell_path(results, "MTL-0.2", 0.2, first["video"].iloc[0], 0)
+    with np.load(changed) as data:
+        arrays = dict(data)
+    arrays["textures"][1] = 255 - arrays["textures"][1]  # the 2-step texture of one cell is another now
+    np.savez_compressed(changed, **arrays)
+    calls = []
+    group_rows = transfer._group_rows
+
+    def spy(video, record, attack, estimators, key, steps_wanted):
+        calls.append((key[1:], set(steps_wanted)))
+        return group_rows(video, record, attack, estimators, key, steps_wanted)
+
+    monkeypatch.setattr(transfer, "_group_rows", spy)
+    second = transfer.run_transfer(config, results, tmp_path / "t", progress=False)
+    assert calls == [(("0.2", "0", "MTL-0.2"), {2})]
+    assert len(second) == len(first)
+    key = ["step_size", "steps", "crafted_on", "evaluated_on"]
+    moved = first.merge(second, on=key, suffixes=("", "_now"))
+    differs = moved["texture_sha256"] != moved["texture_sha256_now"]
+    assert set(moved[differs][["step_size", "steps", "crafted_on"]].itertuples(index=False)) == {(0.2, 2, "MTL-0.2")}
+    assert differs.sum() == 2  # the changed texture tracked by both models; every other row as it was
+    unchanged = moved[~differs]
+    assert (unchanged["miou"] == unchanged["miou_now"]).all()
+
+    calls.clear()
+    old = pd.read_csv(tmp_path / "t" / "transfer.csv").drop(columns="texture_sha256")
+    old.to_csv(tmp_path / "t" / "transfer.csv", index=False)  # a table from before rows named their texture
+    transfer.run_transfer(config, results, tmp_path / "t", progress=False)
+    assert len(calls) == 4 and all(steps == {1, 2} for _, steps in calls)
 
 
 def test_compare_results_shows_how_far_rerun_cells_moved(full_run, tmp_path):

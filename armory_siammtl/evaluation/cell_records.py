@@ -6,6 +6,7 @@ before the cell's rows, so every cell the results file counts as done has its re
 rounded to 8 bits (what a picture shows); boxes as float32.
 """
 
+import hashlib
 import re
 import zipfile
 from pathlib import Path
@@ -46,8 +47,8 @@ def save_cell(path, gt_boxes: np.ndarray, run: AttackRun) -> Path:
 
 
 def load_cell(path) -> Optional[dict]:
-    """A cell's record (textures back in [0, 1]); None when the sweep kept none (results written before
-    records existed)."""
+    """A cell's record (textures back in [0, 1], and ``texture_sha256``: each stored 8-bit texture's digest);
+    None when the sweep kept none (results written before records existed)."""
     path = Path(path)
     if not path.is_file():
         return None
@@ -56,5 +57,6 @@ def load_cell(path) -> Optional[dict]:
             record = {k: data[k] for k in FIELDS}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"sweep cell record {path} is unreadable: {exc}") from exc
+    record["texture_sha256"] = [hashlib.sha256(texture.tobytes()).hexdigest() for texture in record["textures"]]
     record["textures"] = record["textures"].astype(np.float32) / 255.0
     return record

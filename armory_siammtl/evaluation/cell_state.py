@@ -46,10 +46,9 @@ def video_digest(video) -> str:
 def cell_fingerprint(config, model, step_size: float, seed: int, video_id: str, video_sha256: str) -> dict:
     """What a cell's state must match to be gone on with: ``config``'s settings but ``LENGTH_SETTINGS``, the
     model's weights, the step size, seed and video (``video_digest``, computed once per video by the caller)."""
-    spec = config.spec.as_dict()
+    spec = config.shared_settings()
     for key in LENGTH_SETTINGS:
         spec.pop(key, None)
-    spec.pop("step_size", None)
     return json.loads(
         json.dumps(
             {

@@ -23,8 +23,9 @@ def samples(frame: pd.DataFrame) -> pd.DataFrame:
 
 def mean_interval(values, seed: int = 0):
     """(mean, low, high): the mean and its 95 % percentile-bootstrap interval (low = high = mean for a
-    single value or identical values)."""
-    values = np.asarray(values, dtype=np.float64)
+    single value or identical values). The values are sorted first, so the interval depends on the values
+    alone, not on the order a results file happens to hold them in."""
+    values = np.sort(np.asarray(values, dtype=np.float64))
     mean = float(values.mean())
     if len(values) < 2 or np.ptp(values) == 0:
         return mean, mean, mean

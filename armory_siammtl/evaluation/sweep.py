@@ -54,11 +54,9 @@ def pinned_models(config: SweepConfig) -> tuple:
 def attack_settings(config: SweepConfig, models=None) -> dict:
     """What must not change between a sweep and its resumption (models and seeds may be added), and the
     runtime this run uses (recorded, not compared)."""
-    spec = config.spec.as_dict()
-    spec.pop("step_size")
     return {
         "dataset": config.dataset,
-        "spec": spec,
+        "spec": config.shared_settings(),
         "seeds": list(config.seeds),
         "models": {
             m.name: {"weights": m.weights.name, "sha256": m.sha256, "kpt_weight": m.kpt_weight, "head": m.head}

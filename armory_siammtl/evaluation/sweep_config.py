@@ -59,6 +59,12 @@ class SweepConfig:
     def max_steps(self) -> int:
         return self.spec.attack.max_iter
 
+    def shared_settings(self) -> dict:
+        """The spec's settings every cell shares: all but the step size, which the sweep varies per cell."""
+        settings = self.spec.as_dict()
+        settings.pop("step_size", None)
+        return settings
+
     def attack(self, step_size: float) -> AttackConfig:
         """The attack of one cell."""
         return replace(self.spec.attack, step_size=step_size)

@@ -6,7 +6,9 @@ checkpoint and model, no gradient. The crafting model's own cell is tracked agai
 (8-bit) texture, so the crafted-on x evaluated-on cells compare like with like; ``attack_miou`` keeps the
 attack's own score on its full-precision texture beside it (their difference is the 8-bit rounding's).
 Rows are written atomically after each (video, step size, seed, crafting model) group, so a killed run
-resumes where it stopped; a second run on the same file is refused.
+resumes where it stopped; a second run on the same file is refused. Each row names the digest of the texture
+it tracked: a rerun tracks only the checkpoints whose texture is new or changed (a sweep extended to more
+steps, a cell recomputed) and replaces the rows of changed ones.
 """
 
 from pathlib import Path
@@ -38,6 +40,7 @@ COLUMNS = (
     "success",
     "precision20",
     "attack_miou",
+    "texture_sha256",
 )
 GROUP = ["video", "step_size", "seed", "crafted_on"]
 
@@ -65,6 +68,8 @@ def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.read_csv(path)
+    if "texture_sha256" not in frame.columns:  # a table from before rows named their texture: tracked again
+        frame["texture_sha256"] = ""
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise ValueError(f"{path} is not a transfer table (no {sorted(missing)} columns); choose another --out")
@@ -80,28 +85,34 @@ def run_transfer(config: SweepConfig, results_path, out, progress: bool = True) 
     with atomic.exclusive(out / ".transfer.csv.lock", f"another transfer run is writing {path}"):
         models = _models_as_swept(config, results_path)
         table = _read(path)
-        done = {tuple(str(v) for v in key) for key in table[GROUP].drop_duplicates().itertuples(index=False)}
         estimators = {}
         video_ids, videos = attack_videos(config.dataset)
-        missing = 0
+        missing = replaced = 0
         for video in tqdm(videos, total=len(video_ids), desc="transfer", disable=not progress):
             for step_size in config.step_sizes:
                 attack = config.attack(step_size)
                 for seed in config.seeds:
                     for crafted in models:
                         key = (video.video_id, str(float(step_size)), str(seed), crafted.name)
-                        if key in done:
-                            continue
                         record = load_cell(cell_path(results_path, crafted.name, step_size, video.video_id, seed))
                         if record is None:
                             missing += 1
                             continue
+                        in_group = _group_keys(table) == "|".join(key)
+                        current = np.zeros(len(table), bool)
+                        current[in_group] = _current_rows(table[in_group], record, [m.name for m in models])
+                        todo = {int(steps) for steps in record["steps"]} - set(table[current]["steps"].astype(int))
+                        if not todo:
+                            continue
                         for model in models:
                             if model.name not in estimators:
                                 estimators[model.name] = load_estimator(model, config.spec.tracking)
-                        rows = _group_rows(video, record, attack, estimators, key)
-                        table = pd.concat([table, pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
+                        replaced += int((in_group & ~current).sum())
+                        rows = pd.DataFrame(_group_rows(video, record, attack, estimators, key, todo), columns=COLUMNS)
+                        table = pd.concat([table[~in_group | current], rows], ignore_index=True)
                         atomic.write_text(path, table.to_csv(index=False))
+        if replaced:
+            tqdm.write(f"{replaced} rows of textures that have changed since they were tracked were replaced")
         if missing:
             tqdm.write(
                 f"{missing} (video, step size, seed, model) cells have no saved textures yet (the sweep has "
@@ -110,10 +121,29 @@ def run_transfer(config: SweepConfig, results_path, out, progress: bool = True) 
         return table
 
 
-def _group_rows(video, record: dict, attack, estimators: dict, key: tuple) -> List[dict]:
-    """One crafting model's textures of one video, each tracked by every model."""
+def _group_keys(table: pd.DataFrame) -> np.ndarray:
+    """Each row's (video, step size, seed, crafting model) as one string, as ``run_transfer`` spells keys."""
+    keys = zip(table["video"], table["step_size"], table["seed"], table["crafted_on"])
+    return np.array([f"{video}|{float(step)}|{int(seed)}|{crafted}" for video, step, seed, crafted in keys], object)
+
+
+def _current_rows(rows: pd.DataFrame, record: dict, models: List[str]) -> np.ndarray:
+    """Which of one group's rows tracked the texture its record holds now at their step count, for every
+    model (a checkpoint some model lacks is tracked again by all)."""
+    digest = dict(zip((int(s) for s in record["steps"]), record["texture_sha256"]))
+    same = np.array([digest.get(int(s)) == d for s, d in zip(rows["steps"], rows["texture_sha256"])], bool)
+    whole = {steps for steps, evaluated in rows[same].groupby("steps")["evaluated_on"] if set(models) <= set(evaluated)}
+    return same & rows["steps"].isin(whole).to_numpy(bool)
+
+
+def _group_rows(video, record: dict, attack, estimators: dict, key: tuple, steps_wanted: set) -> List[dict]:
+    """One crafting model's textures of one video at the checkpoints ``steps_wanted``, each tracked by every
+    model."""
     rows = []
-    for steps, texture, own in zip(record["steps"], record["textures"], record["adversarial_boxes"]):
+    saved = zip(record["steps"], record["textures"], record["adversarial_boxes"], record["texture_sha256"])
+    for steps, texture, own, digest in saved:
+        if int(steps) not in steps_wanted:
+            continue
         attacked = apply_texture(
             video.frames, texture, video.patch_metadata, attack.shading, attack.clean_first_frame, attack.region
         )
@@ -131,6 +161,7 @@ def _group_rows(video, record: dict, attack, estimators: dict, key: tuple) -> Li
                     "evaluated_on": name,
                     **{k: scores[k] for k in COLUMNS[6:9]},
                     "attack_miou": attack_miou,
+                    "texture_sha256": digest,
                 }
             )
     return rows
