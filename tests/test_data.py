@@ -157,3 +157,20 @@ def test_otb_attack_videos_take_sequence_folders_and_roots_alike(tmp_path):
     by_folder, videos = attack_videos({"kind": "otb", "root": one, "frames": 2, "sequences": "all"})
     assert by_root == ["Crossing", "Human7"] and by_folder == ["Human7"]
     assert next(videos).frames.shape == (2, 90, 120, 3)
+
+
+def test_otb_training_folders_validate_on_their_last_fifth_or_whole_when_held_out(tmp_path):
+    from armory_siammtl.data.splits import training_tracks
+
+    for name, frames in (("Walker", 10), ("Rider", 5)):
+        write_frames(tmp_path / "train" / name / "img", frames)
+        (tmp_path / "train" / name / "groundtruth_rect.txt").write_text("10,12,20,30\n" * frames)
+    common = dict(videos=1, val_videos=1, frames=3, height=60, width=80, otb_train=[str(tmp_path / "train")])
+    train, val = training_tracks(**common, log=lambda *_: None)
+    assert sorted(len(t) for t in train) == [4, 8] and sorted(len(t) for t in val) == [1, 2]
+    assert not {f for t in train for f in t.files} & {f for t in val for f in t.files}
+    train, val = training_tracks(**common, otb_held_out=["Rider"], log=lambda *_: None)
+    assert [len(t) for t in train] == [8] and "Walker" in str(train[0].files[0])
+    assert sorted(len(t) for t in val) == [2, 5]  # Rider whole, Walker's last fifth
+    with pytest.raises(ValueError, match=r"\['Runner'\] are in none of the --otb-train roots"):
+        training_tracks(**common, otb_held_out=["Runner"], log=lambda *_: None)

@@ -679,3 +679,6 @@ def test_train_flags_replace_the_recipes_settings_one_by_one(tmp_path, pysot_sta
     assert config(device="cuda").amp == "off"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--out", "x", "--global-batch", "0"])
+    assert "otb_val_sequence" not in package.data  # a run from before the flag resumes with its record
+    held_out = config("--otb-train", "seqs", "--otb-val-sequence", "Woman", "--otb-val-sequence", "Jogging")
+    assert held_out.data["otb_val_sequence"] == ["Jogging", "Woman"]

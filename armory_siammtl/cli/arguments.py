@@ -218,6 +218,14 @@ def train_args(p):
         "20%% of each validating; repeatable. Person-tracking evaluation videos are refused",
     )
     p.add_argument(
+        "--otb-val-sequence",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a sequence folder under an --otb-train root held out of training and validated on whole "
+        "(people and scenes the run never trained on) instead of its last 20%%; repeatable",
+    )
+    p.add_argument(
         "--with-procedural",
         action="store_true",
         help="train on the procedural scene (--videos) as well as the real sources given",

@@ -32,7 +32,10 @@ def data_record(args) -> dict:
         "coco_val_annotations",
         "coco_val_images",
     )
-    return {name: getattr(args, name) for name in names}
+    record = {name: getattr(args, name) for name in names}
+    if args.otb_val_sequence:  # recorded only when given: runs from before the flag resume as they were
+        record["otb_val_sequence"] = sorted(args.otb_val_sequence)
+    return record
 
 
 def _config(args, variant, tracking, worker):
@@ -119,6 +122,7 @@ def cmd_train(args) -> None:
             recipe=args.recipe,
             coco_val_annotations=args.coco_val_annotations,
             coco_val_images=args.coco_val_images,
+            otb_held_out=args.otb_val_sequence,
         )
         trainer = Trainer(cfg, *tracks, worker=worker)
         with trainer.exclusive():

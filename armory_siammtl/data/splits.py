@@ -58,9 +58,10 @@ def backdrop_files(paths: Sequence[str]) -> List[Path]:
     return files
 
 
-def otb_layout_tracks(root) -> Tuple[list, list]:
+def otb_layout_tracks(root, held_out: Sequence[str] = ()) -> Tuple[list, list]:
     """(train, val) ``DiskTrack``s of every sequence folder under ``root``: the first 80% of each target's
-    frames train, the last 20% validate."""
+    frames train, the last 20% validate; the sequences named in ``held_out`` validate whole and never train
+    (a validation on people and scenes the run never saw)."""
     from armory_siammtl.data.otb import otb_disk_tracks
 
     folders = sorted(p for p in Path(root).iterdir() if (p / "img").is_dir()) if Path(root).is_dir() else []
@@ -70,6 +71,9 @@ def otb_layout_tracks(root) -> Tuple[list, list]:
     for folder in folders:
         refuse_evaluation_videos(folder)
         for track in otb_disk_tracks(folder):
+            if folder.name in held_out:
+                val.append(track)
+                continue
             cut = int(round(len(track) * (1 - OTB_VALIDATION_FRACTION)))
             train.append(type(track)(track.files[:cut], track.boxes[:cut]))
             val.append(type(track)(track.files[cut:], track.boxes[cut:]))
@@ -112,11 +116,13 @@ def training_tracks(
     recipe: str = "package",
     coco_val_annotations: Optional[str] = None,
     coco_val_images: Optional[str] = None,
+    otb_held_out: Sequence[str] = (),
 ) -> Tuple[list, list]:
     """(train, val) tracks. Real sources (COCO persons; LaSOT persons with frames 801-900 of ``val_videos``
     of them as validation; OTB-layout folders under each ``otb_train`` root, the last 20% of every target
-    validating) replace the procedural videos unless ``with_procedural`` (then ``val_videos`` procedural
-    videos validate as well); validation falls back to procedural videos. Every validation track of two or
+    validating, or the whole of each sequence named in ``otb_held_out``) replace the procedural videos
+    unless ``with_procedural`` (then ``val_videos`` procedural videos validate as well); validation falls
+    back to procedural videos. Every validation track of two or
     more frames is tracked whole when a run validates. ``backdrops``: image files or folders; half the
     procedural training videos walk in front of one of them, and a ``distractors`` fraction of them have a
     second walker (validation ones never either). ``recipe="skelevision"`` selects as the reference code did:
@@ -144,8 +150,12 @@ def training_tracks(
             for f in (long_enough if reference else long_enough[:val_videos])
             if len(track := load_lasot_track(f, "val", rule))
         ]
+    sequences = {p.name for root in map(Path, otb_train) if root.is_dir() for p in root.iterdir()}
+    unknown = set(otb_held_out) - sequences
+    if unknown:
+        raise ValueError(f"held-out validation sequences {sorted(unknown)} are in none of the --otb-train roots")
     for root in otb_train:
-        more_train, more_val = otb_layout_tracks(root)
+        more_train, more_val = otb_layout_tracks(root, otb_held_out)
         train += more_train
         val += more_val
     if train:

@@ -95,7 +95,9 @@ def rank_candidates(runs: Sequence, top: int = 10) -> str:
         config = log["config"]
         data = config.get("data") or {}
         validation[str(run)] = {
-            k: (data.get("otb_train"), data.get("val_videos")) if k == "data" else config.get(k)
+            k: (data.get("otb_train"), data.get("otb_val_sequence"), data.get("val_videos"))
+            if k == "data"
+            else config.get(k)
             for k in VALIDATION_KEYS
         }
         rows += [{"run": str(run), **row} for row in log["epochs"]]
