@@ -150,7 +150,9 @@ def training_tracks(
             for f in (long_enough if reference else long_enough[:val_videos])
             if len(track := load_lasot_track(f, "val", rule))
         ]
-    sequences = {p.name for root in map(Path, otb_train) if root.is_dir() for p in root.iterdir()}
+    from armory_siammtl.data.otb import sequence_folders_in
+
+    sequences = {folder.name for root in otb_train for folder in sequence_folders_in(root)}
     unknown = set(otb_held_out) - sequences
     if unknown:
         raise ValueError(f"held-out validation sequences {sorted(unknown)} are in none of the --otb-train roots")
