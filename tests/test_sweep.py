@@ -503,6 +503,21 @@ def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_r
         transfer.run_transfer(sweep_config_from_dict(other), full_run, tmp_path / "other", progress=False)
 
 
+def test_transfer_table_reads_back_the_floats_it_wrote(tmp_path):
+    """Kept rows are rewritten on every update, so they must read back bit for bit (pandas < 3's default
+    parser is off by an ulp on about one value in seven; it made CI's image-version stage fail)."""
+    from armory_siammtl.evaluation import transfer
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({column: rng.random(2000) * 100 for column in transfer.COLUMNS})
+    table["video"] = "v"
+    table["texture_sha256"] = "ab"
+    (tmp_path / "transfer.csv").write_text(table.to_csv(index=False))
+    back = transfer._read(tmp_path / "transfer.csv")
+    for column in ("miou", "attack_miou"):
+        assert (back[column].to_numpy() == table[column].to_numpy()).all(), column
+
+
 def test_transfer_tracks_again_only_the_textures_that_changed_since(full_run, tmp_path, monkeypatch):
     """A cell recomputed or extended after a transfer run: its new textures are tracked, the rest kept."""
     import shutil

@@ -67,7 +67,10 @@ def _models_as_swept(config: SweepConfig, results_path) -> tuple:
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=COLUMNS)
-    frame = pd.read_csv(path)
+    # Kept rows are written back on every update: read them exactly (pandas < 3 parses floats to within an ulp
+    # by default, so a kept row drifted at each rewrite; pandas 3 parses exactly and deprecates the option).
+    exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    frame = pd.read_csv(path, **exact)
     if "texture_sha256" not in frame.columns:  # a table from before rows named their texture: tracked again
         frame["texture_sha256"] = ""
     missing = set(COLUMNS) - set(frame.columns)
