@@ -41,7 +41,9 @@ def read_results(path, dataset: Optional[str] = None) -> pd.DataFrame:
     frame["steps"] = frame["steps"].astype(float).astype(int)
     frame["seed"] = frame["seed"].astype(float).astype(int)
     for metric in METRICS:
-        frame[metric] = pd.to_numeric(frame[metric], errors="coerce")
+        # read_rows checked every value; astype parses as Python does (exactly; pandas < 3's to_numeric is
+        # off by an ulp on about one value in seven), and an empty metric of an older row is NaN
+        frame[metric] = frame[metric].replace("", "nan").astype(float)
     if dataset is not None:
         frame = frame[frame["dataset"] == dataset]
         if frame.empty:
