@@ -42,7 +42,6 @@ COLUMNS = (
     "attack_miou",
     "texture_sha256",
 )
-GROUP = ["video", "step_size", "seed", "crafted_on"]
 
 
 def _models_as_swept(config: SweepConfig, results_path) -> tuple:
@@ -101,7 +100,7 @@ def run_transfer(config: SweepConfig, results_path, out, progress: bool = True) 
                         if record is None:
                             missing += 1
                             continue
-                        in_group = _group_keys(table) == "|".join(key)
+                        in_group = _in_group(table, key)
                         current = np.zeros(len(table), bool)
                         current[in_group] = _current_rows(table[in_group], record, [m.name for m in models])
                         todo = {int(steps) for steps in record["steps"]} - set(table[current]["steps"].astype(int))
@@ -124,10 +123,15 @@ def run_transfer(config: SweepConfig, results_path, out, progress: bool = True) 
         return table
 
 
-def _group_keys(table: pd.DataFrame) -> np.ndarray:
-    """Each row's (video, step size, seed, crafting model) as one string, as ``run_transfer`` spells keys."""
-    keys = zip(table["video"], table["step_size"], table["seed"], table["crafted_on"])
-    return np.array([f"{video}|{float(step)}|{int(seed)}|{crafted}" for video, step, seed, crafted in keys], object)
+def _in_group(table: pd.DataFrame, key: tuple) -> np.ndarray:
+    """Which rows belong to the group ``key`` = (video, step size, seed, crafting model)."""
+    video, step_size, seed, crafted = key
+    return (
+        (table["video"].astype(str) == video)
+        & (table["step_size"].astype(float) == float(step_size))
+        & (table["seed"].astype(int) == int(seed))
+        & (table["crafted_on"] == crafted)
+    ).to_numpy(bool)
 
 
 def _current_rows(rows: pd.DataFrame, record: dict, models: List[str]) -> np.ndarray:
