@@ -503,6 +503,39 @@ def test_transfer_tracks_every_saved_texture_with_every_model_and_resumes(full_r
         transfer.run_transfer(sweep_config_from_dict(other), full_run, tmp_path / "other", progress=False)
 
 
+def test_texture_change_counts_the_stored_texels_that_moved_between_checkpoints(full_run, tmp_path):
+    import shutil
+
+    from armory_siammtl.evaluation.cell_records import cell_path, cells_dir
+    from armory_siammtl.evaluation.texture_change import texture_change
+
+    results = tmp_path / "results.csv"
+    shutil.copy(full_run, results)
+    shutil.copy(full_run.with_name(full_run.name + ".settings.json"), tmp_path / "results.csv.settings.json")
+    shutil.copytree(cells_dir(full_run), cells_dir(results))
+    frame = read_results(results)
+    video = frame["video"].iloc[0]
+    still, flipped = cell_path(results, "STL", 0.1, video, 0), cell_path(results, "MTL-0.2", 0.2, video, 0)
+    for path, second in ((still, lambda first: first), (flipped, lambda first: 255 - first)):
+        with np.load(path) as data:
+            arrays = dict(data)
+        arrays["textures"][1] = second(arrays["textures"][0])
+        np.savez_compressed(path, **arrays)
+    with np.load(flipped) as data:
+        first = data["textures"][0].astype(float)
+
+    change = texture_change(results, frame, ["STL", "MTL-0.2"]).set_index(["model", "step_size"])
+    assert len(change) == 2 * 2 and (change[["from_steps", "to_steps"]] == [1, 2]).all(axis=None)
+    assert change["texels_changed"].between(0, 100).all()
+    assert change.loc[("STL", "0.1"), ["texels_changed", "mean_levels"]].tolist() == [0.0, 0.0]
+    assert change.loc[("MTL-0.2", "0.2"), "texels_changed"] == 100.0  # 255 - v differs from v for every byte
+    assert change.loc[("MTL-0.2", "0.2"), "mean_levels"] == pytest.approx(np.abs(255 - 2 * first).mean())
+
+    written = write_report(results, tmp_path / "report")
+    assert (tmp_path / "report" / "texture_change.md").read_text().count("| 1 → 2 | 1 |") == 4
+    assert "## (e) How far the texture moved between checkpoints" in written["report_md"].read_text()
+
+
 def test_transfer_table_reads_back_the_floats_it_wrote(tmp_path):
     """Kept rows are rewritten on every update, so they must read back bit for bit (pandas < 3's default
     parser is off by an ulp on about one value in seven; it made CI's image-version stage fail)."""

@@ -23,6 +23,7 @@ from armory_siammtl.evaluation.tables import (
     verdict_table,
     wide,
 )
+from armory_siammtl.evaluation.texture_change import texture_change, texture_change_markdown
 from armory_siammtl.tracking.metrics import METRICS
 
 
@@ -155,8 +156,9 @@ def write_report(results_path, out_dir, dataset: Optional[str] = None, paper_val
     }
     try:
         written.update(_pictures(results_path, frame, models, stl, out_dir, recorded))
+        written.update(_texture_change(results_path, frame, models, out_dir))
     except ValueError as exc:  # a damaged cell record: the tables stand without the pictures
-        print(f"figures (a), (b), (d) and videos left out: {exc}")
+        print(f"figures (a), (b), (d), videos and texture changes left out: {exc}")
     written["report_md"] = write_page(out_dir / "report.md", title, written, comparisons)
     return written
 
@@ -185,6 +187,17 @@ def _pictures(
         "textures": figures.plot_textures(show, out_dir / "textures.png"),
         "videos": figures.write_videos(show, out_dir),
     }
+
+
+def _texture_change(results_path, frame: pd.DataFrame, models: List[str], out_dir: Path) -> dict:
+    """texture_change.md, when the sweep kept records with two or more checkpoints."""
+    change = texture_change(results_path, frame, models)
+    if change.empty:
+        return {}
+    text = texture_change_markdown(change, models)
+    path = out_dir / "texture_change.md"
+    write_text(path, "# How far the textures moved between checkpoints\n\n" + text)
+    return {"texture_change": text, "texture_change_md": path}
 
 
 def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Path:
@@ -234,6 +247,13 @@ def write_page(path, title: str, written: dict, comparisons: pd.DataFrame) -> Pa
         parts += [
             "(No cell records beside the results: figures (a), (b), (d) and the videos need a sweep "
             "run with this version.)\n"
+        ]
+    if "texture_change" in written:
+        parts += [
+            "## (e) How far the texture moved between checkpoints\n",
+            "A row of the table that stops moving as steps are added either has a texture that stopped "
+            "changing (the attack settled) or a tracker that no longer reacts to it:\n",
+            written["texture_change"],
         ]
     parts += ["## STL vs MTL, paired by video and seed\n", comparisons_markdown(comparisons)]
     write_text(path, "\n".join(parts))
