@@ -174,3 +174,6 @@ def test_otb_training_folders_validate_on_their_last_fifth_or_whole_when_held_ou
     assert sorted(len(t) for t in val) == [2, 5]  # Rider whole, Walker's last fifth
     with pytest.raises(ValueError, match=r"\['Runner'\] are in none of the --otb-train roots"):
         training_tracks(**common, otb_held_out=["Runner"], log=lambda *_: None)
+    one = dict(common, otb_train=[str(tmp_path / "train" / "Walker")])  # a sequence folder as the root
+    train, val = training_tracks(**one, log=lambda *_: None)
+    assert [len(t) for t in train] == [8] and [len(t) for t in val] == [2]

@@ -59,12 +59,13 @@ def backdrop_files(paths: Sequence[str]) -> List[Path]:
 
 
 def otb_layout_tracks(root, held_out: Sequence[str] = ()) -> Tuple[list, list]:
-    """(train, val) ``DiskTrack``s of every sequence folder under ``root``: the first 80% of each target's
-    frames train, the last 20% validate; the sequences named in ``held_out`` validate whole and never train
-    (a validation on people and scenes the run never saw)."""
-    from armory_siammtl.data.otb import otb_disk_tracks
+    """(train, val) ``DiskTrack``s of every sequence folder at ``root`` (``root`` itself when it is one, see
+    ``sequence_folders_in``): the first 80% of each target's frames train, the last 20% validate; the
+    sequences named in ``held_out`` validate whole and never train (a validation on people and scenes the run
+    never saw)."""
+    from armory_siammtl.data.otb import otb_disk_tracks, sequence_folders_in
 
-    folders = sorted(p for p in Path(root).iterdir() if (p / "img").is_dir()) if Path(root).is_dir() else []
+    folders = sequence_folders_in(root)
     if not folders:
         raise FileNotFoundError(f"no OTB-layout sequence folders (NAME/img/ + groundtruth_rect.txt) under {root}")
     train, val = [], []
