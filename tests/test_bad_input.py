@@ -215,6 +215,9 @@ CLI_CASES = [  # (what is given, arguments, the refusal)
         ["attack", "v", "--init", "1,1,5,5", "--weights", STL, "--set", "speed=2"],
         "--set takes KEY=VALUE",
     ),
+    ("--ray-gpus -1 on sweep", ["sweep", "grid.yaml", "--ray-gpus", "-1"], "must be a finite number >= 0, got -1"),
+    ("--ray-gpus nan on reproduce", ["reproduce", "table2", "--ray-gpus", "nan"], "must be a finite number >= 0"),
+    ("--ray-cpus 0 on sweep", ["sweep", "grid.yaml", "--ray-cpus", "0"], "must be a finite number in (0, 1024]"),
 ]
 
 
@@ -251,3 +254,11 @@ def test_manifest_and_checkpoint_values_that_are_not_numbers_are_named(tmp_path)
         ValueError, match="armory_siammtl_manifest.json.* records lambda_K 'zero', which is not a number"
     ):
         load_model(ModelVariant(0.0, weights=weights))
+
+
+@pytest.mark.parametrize("change", [dict(cpus=0), dict(gpus=-0.5), dict(gpus=float("nan")), dict(videos_in_flight=0)])
+def test_ray_cluster_refuses_what_no_cell_can_ask_for(change):
+    from armory_siammtl.evaluation.ray_sweep import RayCluster
+
+    with pytest.raises(ValueError, match="a Ray cell needs cpus > 0, gpus >= 0"):
+        RayCluster(**change)

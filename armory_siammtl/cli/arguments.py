@@ -2,6 +2,7 @@
 and ``train``'s, each checked where it is parsed (``values``); ``parser`` builds the subcommands from them."""
 
 import argparse
+import math
 
 from armory_siammtl import values
 from armory_siammtl.data.splits import TRAIN_SEED
@@ -25,6 +26,16 @@ def checked(check, *bounds):
 
 
 POSITIVE_INT = checked(values.whole, 1)
+
+
+def non_negative(text):
+    """An argparse type: a finite number >= 0."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 SIZE = checked(values.whole, 64, 8192)  # frame sides: the procedural scene needs room for its walker
 
 
@@ -107,6 +118,30 @@ def runtime_args(parser):
         "--deterministic",
         action="store_true",
         help="fixed threads (default 1) and deterministic algorithms: repeats bit for bit on this machine and software",
+    )
+
+
+def ray_args(parser):
+    """Where a grid's cells run (``sweep``, ``reproduce``): a Ray instance or cluster, and what each cell asks for."""
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run each cell as a Ray task: on a new local instance, or the cluster at ADDRESS ('auto')",
+    )
+    parser.add_argument(
+        "--ray-cpus",
+        type=checked(values.positive, 1024),
+        default=1,
+        help="CPUs (torch threads) each Ray cell asks for",
+    )
+    parser.add_argument(
+        "--ray-gpus",
+        type=non_negative,
+        default=0,
+        help="GPUs each Ray cell asks for (e.g. 0.5: two per GPU)",
     )
 
 

@@ -10,6 +10,7 @@ from armory_siammtl.cli.arguments import (
     box,
     checked,
     model_args,
+    ray_args,
     runtime_args,
     scene_args,
     spec_args,
@@ -219,21 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write one ARMORY scenario JSON per (model, step size, seed) instead of running",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--ray",
-        nargs="?",
-        const="local",
-        default=None,
-        metavar="ADDRESS",
-        help="run each cell as a Ray task: on a new local instance, or the cluster at ADDRESS ('auto')",
-    )
-    p.add_argument(
-        "--ray-cpus",
-        type=checked(values.positive, 1024),
-        default=1,
-        help="CPUs (torch threads) each Ray cell asks for",
-    )
-    p.add_argument("--ray-gpus", type=float, default=0, help="GPUs each Ray cell asks for (e.g. 0.5: two per GPU)")
+    ray_args(p)
     runtime_args(p)
     p.set_defaults(func=commands.cmd_sweep)
 
@@ -290,16 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(flag, default=None, help=f"--train: {what}")
     p.add_argument("--paper-values", default=None, metavar="CSV", help="the paper's values to print beside ours")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--ray",
-        nargs="?",
-        const="local",
-        default=None,
-        metavar="ADDRESS",
-        help="run each cell as a Ray task: on a new local instance, or the cluster at ADDRESS ('auto')",
-    )
-    p.add_argument("--ray-cpus", type=checked(values.positive, 1024), default=1)
-    p.add_argument("--ray-gpus", type=float, default=0)
+    ray_args(p)
     runtime_args(p)
     p.set_defaults(func=commands.cmd_reproduce)
 

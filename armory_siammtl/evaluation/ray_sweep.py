@@ -23,7 +23,7 @@ class RayCluster:
     videos_in_flight: int = 2
 
     def __post_init__(self):
-        if not self.cpus > 0 or self.gpus < 0 or self.videos_in_flight < 1:
+        if not self.cpus > 0 or not self.gpus >= 0 or self.videos_in_flight < 1:
             raise ValueError(f"a Ray cell needs cpus > 0, gpus >= 0 and videos_in_flight >= 1, got {self}")
 
 
