@@ -1,14 +1,17 @@
 """Benign tracking on real OTB-layout videos next to OpenCV MIL, NanoTrack and a static box (../shared/ data)."""
 
+import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from armory_siammtl.cli import main
 from armory_siammtl.evaluation.real_video import sequence_folders, summary
 from armory_siammtl.tracking.metrics import box_iou
-from helpers import SHARED
+from helpers import SHARED, write_frames
 
 OTB_PERSON_ROOT = SHARED / "data" / "otb-person"
 EVALUATION_ROOTS = [OTB_PERSON_ROOT, SHARED / "data" / "uav123"]
@@ -144,3 +147,54 @@ def test_shipped_weights_track_real_people_on_the_eight_evaluation_videos():
     for name in ("siamrpn_alex_stl", "siamrpn_alex_mtl_l02"):
         assert results[name].mean() >= 25.0 > results["static"].mean(), results
         assert (results[name] > results["static"]).sum() >= 5, results
+
+
+def test_a_killed_evaluation_resumes_with_the_videos_it_had_not_finished(tmp_path, capsys):
+    from armory_siammtl.evaluation.real_video import evaluate, resumable, static_box
+
+    for name in ("Alpha", "Beta"):
+        write_frames(tmp_path / "videos" / name / "img", 6)
+        (tmp_path / "videos" / name / "groundtruth_rect.txt").write_text(
+            "".join(f"{5 + i},8,20,30\n" for i in range(6))
+        )
+    folders = [tmp_path / "videos" / "Alpha", tmp_path / "videos" / "Beta"]
+    out, settings = tmp_path / "out", {"trackers": {"drifting": "v1"}, "max_frames": 6}
+    calls = []
+
+    def drifting(frames, box, fail_on=None):  # follows the box; "killed" on its call number fail_on
+        calls.append(len(calls))
+        if fail_on is not None and len(calls) == fail_on:
+            raise KeyboardInterrupt
+        return np.asarray(box, np.float64) + np.array([1.0, 0, 1, 0]) * np.arange(len(frames))[:, None]
+
+    trackers = {"static box": static_box, "drifting": partial(drifting, fail_on=2)}
+    with pytest.raises(KeyboardInterrupt):
+        with resumable(out, "table", settings) as (done, save):
+            evaluate(folders, trackers, progress=False, done=done, save=save)
+    saved = json.loads((out / ".table.partial.json").read_text())
+    assert {row["video"] for row in saved["rows"]} == {"Alpha"}  # the finished video only
+    with resumable(out, "table", settings) as (done, save):
+        with pytest.raises(ValueError, match="another run is writing"):  # a second writer is refused
+            with resumable(out, "table", settings):
+                pass
+        trackers["drifting"] = drifting
+        resumed = evaluate(folders, trackers, progress=False, done=done, save=save)
+    assert "resuming an unfinished run: 1 video(s) already tracked" in capsys.readouterr().out
+    assert len(calls) == 3 and not (out / ".table.partial.json").exists()  # Beta alone tracked again
+    fresh = evaluate(folders, trackers, progress=False)
+    columns = ["video", "tracker", "start", "miou", "success", "precision20"]
+    pd.testing.assert_frame_equal(resumed[columns], fresh[columns])
+    by_tracker = resumed.groupby("tracker")["miou"]
+    assert (by_tracker.min()["drifting"] == 100) and by_tracker.max()["static box"] < 90
+
+    with pytest.raises(KeyboardInterrupt):  # killed again, then started with other settings: from the start
+        with resumable(out, "table", settings) as (done, save):
+            evaluate(folders, {"drifting": partial(drifting, fail_on=len(calls) + 2)}, done=done, save=save)
+    other = dict(settings, max_frames=5)
+    with resumable(out, "table", other) as (done, save):
+        assert done == []
+    assert "holds an unfinished run with other settings: starting again" in capsys.readouterr().out
+    (out / ".table.partial.json").write_text("{not json")
+    with pytest.raises(ValueError, match="cannot be read .* remove it"):
+        with resumable(out, "table", settings):
+            pass

@@ -11,17 +11,25 @@ tracker's mean over videos with a 95 % bootstrap interval, and each tracker's pa
 (same videos) with its interval. With ``starts`` > 1 each video is also tracked from later start frames
 (OTB's temporal robustness evaluation, TRE: start ``k * T // starts``, run to the end); a video's score is
 then the mean over its starts.
+
+With an output folder a run holds ``.<table>.lock`` there (a second run on the same tables is refused) and
+keeps the rows of each finished video in ``.<table>.partial.json`` with its settings (each tracker's
+identity: weights sha256, OpenCV version, NanoTrack's files; frames, starts, tracking setting): a killed run
+started again with the same settings tracks only the videos it had not finished; the file goes once the
+tables are written.
 """
 
+import contextlib
+import json
 import time
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
-from armory_siammtl.atomic import write_text
+from armory_siammtl.atomic import exclusive, write_text
 from armory_siammtl.data.otb import OTB_PERSON, load_otb_sequence, sequence_folders_in
 from armory_siammtl.evaluation.statistics import mean_interval
 from armory_siammtl.tracking.metrics import METRICS, video_scores
@@ -131,22 +139,35 @@ def start_frames(length: int, starts: int = 1) -> List[int]:
 
 
 def evaluate(
-    folders: List[Path], trackers: Dict[str, Tracker], max_frames: int = 100, progress: bool = True, starts: int = 1
+    folders: List[Path],
+    trackers: Dict[str, Tracker],
+    max_frames: int = 100,
+    progress: bool = True,
+    starts: int = 1,
+    done: Sequence[dict] = (),
+    save: Optional[Callable[[List[dict]], None]] = None,
 ) -> pd.DataFrame:
-    """One row per (video, start frame, tracker): the scores and frames/s; videos are loaded one at a time."""
+    """One row per (video, start frame, tracker): the scores and frames/s; videos are loaded one at a time.
+    ``done``: rows of an earlier run of the same settings, reused for the (video, tracker) pairs they hold;
+    ``save(rows)`` gets every row so far after each video."""
     from tqdm.auto import tqdm
 
+    earlier: Dict[tuple, List[dict]] = {}
+    for row in done:
+        earlier.setdefault((row["video"], row["tracker"]), []).append(dict(row))
     rows = []
     for folder in tqdm(folders, desc="videos", disable=not progress):
         for video_id, frames, gt in load_otb_sequence(folder.parent, folder.name, max_frames):
             present = np.isfinite(gt).all(axis=1)
-            for first in start_frames(len(frames), starts):
+            rows += [row for name in trackers for row in earlier.get((video_id, name), [])]
+            todo = {name: track for name, track in trackers.items() if (video_id, name) not in earlier}
+            for first in start_frames(len(frames), starts) if todo else []:
                 if not present[first]:  # a TRE start where the target is absent moves to where it is next
                     later = np.nonzero(present[first:])[0]
                     if len(later) == 0 or first + later[0] >= len(frames) - 1:
                         continue
                     first += int(later[0])
-                for name, track in trackers.items():
+                for name, track in todo.items():
                     start = time.perf_counter()
                     boxes = np.asarray(track(frames[first:], gt[first]), np.float64)
                     seconds = time.perf_counter() - start
@@ -160,7 +181,41 @@ def evaluate(
                             "fps": (len(frames) - first) / seconds,
                         }
                     )
+        if save is not None:
+            save(rows)
     return pd.DataFrame(rows)
+
+
+@contextlib.contextmanager
+def resumable(out, table: str, settings: dict):
+    """Yield (rows an unfinished run with these ``settings`` left in ``out/.<table>.partial.json``, a function
+    that saves the rows so far there), holding ``out/.<table>.lock``; the partial file is removed when the
+    block completes. Without ``out``: no rows, a function that saves nothing."""
+    if out is None:
+        yield [], None
+        return
+    partial = Path(out) / f".{table}.partial.json"
+    settings = json.loads(json.dumps(settings))  # as it reads back (tuples become lists)
+    with exclusive(Path(out) / f".{table}.lock", f"another run is writing {Path(out) / table}.*"):
+        done = []
+        if partial.exists():
+            try:
+                saved = json.loads(partial.read_text())
+                same = saved["settings"] == settings
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{partial} (an unfinished run's rows) cannot be read ({exc}); remove it") from None
+            if same:
+                done = saved["rows"]
+                videos = len({row["video"] for row in done})
+                print(f"resuming an unfinished run: {videos} video(s) already tracked ({partial})")
+            else:
+                print(f"{partial} holds an unfinished run with other settings: starting again")
+
+        def save(rows):
+            write_text(partial, json.dumps({"settings": settings, "rows": rows}))
+
+        yield done, save
+        partial.unlink(missing_ok=True)  # the block wrote the tables
 
 
 def per_video(results: pd.DataFrame) -> pd.DataFrame:
@@ -229,13 +284,22 @@ def markdown(results: pd.DataFrame, reference: str = "OpenCV MIL") -> str:
     return "\n".join(lines) + "\n"
 
 
-def baselines(nanotrack_dir=None) -> Dict[str, Tracker]:
-    """OpenCV MIL, NanoTrack (when ``nanotrack_dir`` is given) and the static box."""
+def baselines(nanotrack_dir=None) -> Tuple[Dict[str, Tracker], Dict[str, str]]:
+    """OpenCV MIL, NanoTrack (when ``nanotrack_dir`` is given) and the static box, and what each one is (for
+    a resumed run to compare): OpenCV's version, MIL's seed, the sha256 of NanoTrack's files."""
+    import cv2
+
+    from armory_siammtl.models.weights_file import sha256_of
+
     trackers = {"OpenCV MIL": opencv_mil}
+    identities = {"OpenCV MIL": f"OpenCV {cv2.__version__} MIL, seed {MIL_SEED}"}
     if nanotrack_dir is not None:
         trackers["NanoTrack"] = nanotrack(nanotrack_dir)
+        files = ", ".join(sha256_of(Path(nanotrack_dir) / name) for name in NANOTRACK_FILES)
+        identities["NanoTrack"] = f"OpenCV {cv2.__version__} TrackerNano, {files}"
     trackers["static box"] = static_box
-    return trackers
+    identities["static box"] = "static box"
+    return trackers, identities
 
 
 def model_label(variant) -> str:
@@ -253,41 +317,53 @@ def run(
     import torch
 
     from armory_siammtl.models.loading import load_model
+    from armory_siammtl.models.weights_file import sha256_of
     from armory_siammtl.runtime import cpu_capability, cpu_model
 
     folders, note = sequence_folders(paths)
     if note:
         print(note)
     trackers = {model_label(v): siamrpn(load_model(v), tracking) for v in variants}
-    trackers.update(baselines(nanotrack_dir))
-    results = evaluate(folders, trackers, max_frames, starts=starts)
-    setting = ", ".join(f"{k}={v}" for k, v in (tracking.as_dict() if tracking else {}).items())
-    header = (
-        f"first {max_frames} frames, frame 0 of each run excluded; {starts} start frame(s) per video; "
-        f"tracker setting: {setting or 'package default'}; {cpu_model()}, {cpu_capability()} kernels, "
-        f"CPU threads={torch.get_num_threads()}, torch {torch.__version__}\n\n"
-    )
-    text = header + markdown(results)
-    print(text)
-    if out is not None:
-        write_text(Path(out) / "real_video.csv", results.to_csv(index=False))
-        write_text(Path(out) / "real_video.md", text)
+    identities = {model_label(v): f"sha256 {sha256_of(v.weights)}" for v in variants}
+    more, more_identities = baselines(nanotrack_dir)
+    trackers.update(more)
+    identities.update(more_identities)
+    tracking_setting = tracking.as_dict() if tracking else {}
+    settings = dict(trackers=identities, max_frames=max_frames, starts=starts, tracking=tracking_setting)
+    with resumable(out, "real_video", settings) as (done, save):
+        results = evaluate(folders, trackers, max_frames, starts=starts, done=done, save=save)
+        setting = ", ".join(f"{k}={v}" for k, v in tracking_setting.items())
+        header = (
+            f"first {max_frames} frames, frame 0 of each run excluded; {starts} start frame(s) per video; "
+            f"tracker setting: {setting or 'package default'}; {cpu_model()}, {cpu_capability()} kernels, "
+            f"CPU threads={torch.get_num_threads()}, torch {torch.__version__}\n\n"
+        )
+        text = header + markdown(results)
+        print(text)
+        if out is not None:
+            write_text(Path(out) / "real_video.csv", results.to_csv(index=False))
+            write_text(Path(out) / "real_video.md", text)
     return results
 
 
 def mil_spread(paths, seeds: int, max_frames: int = 100, out=None) -> str:
     """How much one OpenCV MIL run moves: its mIoU per video for ``seeds`` seeds of OpenCV's random generator
     (min, mean, max), printed and written to ``out/mil_seeds.md``."""
+    import cv2
+
     folders, _ = sequence_folders(paths)
-    results = evaluate(folders, {f"seed {k}": partial(opencv_mil, seed=k) for k in range(seeds)}, max_frames)
-    table = per_video(results).pivot(index="video", columns="tracker", values="miou")
-    lines = [f"OpenCV MIL, mIoU per video over {seeds} seeds of OpenCV's random generator", ""]
-    lines += ["| video | min | mean | max |", "|---|---|---|---|"]
-    lines += [f"| {video} | {row.min():.1f} | {row.mean():.1f} | {row.max():.1f} |" for video, row in table.iterrows()]
-    means = table.mean(axis=0)
-    lines += ["", f"mean over videos: {means.min():.1f} to {means.max():.1f} across seeds (seed 0 is the tables')"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if out is not None:
-        write_text(Path(out) / "mil_seeds.md", text)
+    settings = dict(opencv=cv2.__version__, seeds=seeds, max_frames=max_frames)
+    with resumable(out, "mil_seeds", settings) as (done, save):
+        trackers = {f"seed {k}": partial(opencv_mil, seed=k) for k in range(seeds)}
+        results = evaluate(folders, trackers, max_frames, done=done, save=save)
+        table = per_video(results).pivot(index="video", columns="tracker", values="miou")
+        lines = [f"OpenCV MIL, mIoU per video over {seeds} seeds of OpenCV's random generator", ""]
+        lines += ["| video | min | mean | max |", "|---|---|---|---|"]
+        lines += [f"| {v} | {row.min():.1f} | {row.mean():.1f} | {row.max():.1f} |" for v, row in table.iterrows()]
+        means = table.mean(axis=0)
+        lines += ["", f"mean over videos: {means.min():.1f} to {means.max():.1f} across seeds (seed 0 is the tables')"]
+        text = "\n".join(lines) + "\n"
+        print(text)
+        if out is not None:
+            write_text(Path(out) / "mil_seeds.md", text)
     return text
