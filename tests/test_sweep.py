@@ -223,6 +223,9 @@ def test_table_marks_only_significant_differences():
     few = _synthetic_results(mtl_shift=10.0, videos=2, seeds=1)  # 2 pairs can never be significant
     assert paired_comparisons(few, "STL").loc[1, "verdict"] == "no difference shown"
     assert "(column Baseline)" in markdown_table(table.rename(columns={"STL": "Baseline"}), "Baseline")
+    resumed = above.iloc[::-1]  # a resumed sweep may write MTL's rows first: the columns stay STL, MTL
+    assert list(paper_table(resumed).columns) == ["STL", "MTL"]
+    pd.testing.assert_frame_equal(paper_table(resumed).loc[table.index], table)
 
 
 def test_a_step_count_only_some_cells_reached_is_averaged_over_those_and_named_unfinished():

@@ -12,8 +12,10 @@ BEST, BEATS_STL, BELOW_STL = "**", "†", "‡"
 
 
 def model_order(frame: pd.DataFrame) -> List[str]:
-    """Models in the order the sweep ran them."""
-    return list(dict.fromkeys(frame["model"]))
+    """Models by λK (STL first), those of the same λK in the order the file first lists them: columns that
+    do not change places when a resumed sweep writes its rows in another order."""
+    first = frame.drop_duplicates("model")
+    return list(first.assign(kpt=first["kpt_weight"].astype(float)).sort_values("kpt", kind="stable")["model"])
 
 
 def stl_model(frame: pd.DataFrame) -> Optional[str]:
