@@ -190,7 +190,7 @@ def evaluate(
 def resumable(out, table: str, settings: dict):
     """Yield (rows an unfinished run with these ``settings`` left in ``out/.<table>.partial.json``, a function
     that saves the rows so far there), holding ``out/.<table>.lock``; the partial file is removed when the
-    block completes. Without ``out``: no rows, a function that saves nothing."""
+    block completes. Without ``out``: no rows and no saving (None)."""
     if out is None:
         yield [], None
         return
