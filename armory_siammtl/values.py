@@ -38,6 +38,16 @@ def positive(name: str, value, maximum: float = FLOAT32_MAX) -> float:
     return value
 
 
+def non_negative(name: str, value) -> float:
+    """A finite number >= 0: NaN and inf are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
 def seeds(name: str, value) -> tuple:
     """A non-empty list of distinct whole numbers >= 0."""
     if not isinstance(value, (list, tuple)) or not value:

@@ -2,7 +2,6 @@
 and ``train``'s, each checked where it is parsed (``values``); ``parser`` builds the subcommands from them."""
 
 import argparse
-import math
 
 from armory_siammtl import values
 from armory_siammtl.data.splits import TRAIN_SEED
@@ -18,7 +17,8 @@ def checked(check, *bounds):
 
     def convert(text):
         try:
-            return check("value", float(text) if check is values.positive else int(text), *bounds)
+            number = float(text) if check in (values.positive, values.non_negative) else int(text)
+            return check("value", number, *bounds)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc).replace("value ", "")) from None
 
@@ -26,14 +26,6 @@ def checked(check, *bounds):
 
 
 POSITIVE_INT = checked(values.whole, 1)
-
-
-def non_negative(text):
-    """An argparse type: a finite number >= 0."""
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
 
 
 SIZE = checked(values.whole, 64, 8192)  # frame sides: the procedural scene needs room for its walker
@@ -139,7 +131,7 @@ def ray_args(parser):
     )
     parser.add_argument(
         "--ray-gpus",
-        type=non_negative,
+        type=checked(values.non_negative),
         default=0,
         help="GPUs each Ray cell asks for (e.g. 0.5: two per GPU)",
     )
