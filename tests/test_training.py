@@ -196,7 +196,7 @@ def test_zero_or_negative_training_sizes_are_refused():
     for field in ("epochs", "iters_per_epoch", "batch_size", "val_pairs", "val_videos"):
         with pytest.raises(ValueError, match=f"training {field} must be a whole number >= 1, got 0"):
             TrainConfig(out_dir="unused", **{field: 0})
-    with pytest.raises(ValueError, match="lr must be a finite number > 0, got nan"):
+    with pytest.raises(ValueError, match=r"training lr must be a finite number in \(0, .*\], got nan"):
         TrainConfig(out_dir="unused", lr=float("nan"))
 
 

@@ -1,10 +1,10 @@
 """One model of the paper's family: lambda_K, keypoint head, pre-trained head, and its weights file."""
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from armory_siammtl import values
 from armory_siammtl.models.keypoint_head import HEAD_CHANNELS
 
 HEADS = tuple(HEAD_CHANNELS)  # "shallow", "deep"
@@ -40,14 +40,7 @@ class ModelVariant:
         if self.head not in (None, *HEADS):
             raise ValueError(f"head must be None, 'shallow' or 'deep', got {self.head!r}")
         if self.kpt_weight is not None:
-            try:
-                if isinstance(self.kpt_weight, bool):
-                    raise TypeError
-                kpt_weight = float(self.kpt_weight)
-            except (TypeError, ValueError):
-                raise ValueError(f"kpt_weight (lambda_K) must be a number, got {self.kpt_weight!r}") from None
-            if not math.isfinite(kpt_weight) or kpt_weight < 0:
-                raise ValueError(f"kpt_weight (lambda_K) must be a finite number >= 0, got {self.kpt_weight}")
+            kpt_weight = values.non_negative("kpt_weight (lambda_K)", self.kpt_weight)
             if (kpt_weight > 0) != (self.head is not None):
                 raise ValueError(
                     f"an MTL model (kpt_weight > 0) needs a head and an STL model (kpt_weight 0) "

@@ -1,10 +1,10 @@
 """``TrainConfig``: one training run's settings, the paper's reference recipe (``TrainConfig.skelevision``),
 and the record a run's checkpoints carry (a run resumes only with the same record)."""
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Optional
 
+from armory_siammtl import values
 from armory_siammtl.models.keypoint_head import KEYPOINT_LOSSES
 from armory_siammtl.models.variant import ModelVariant
 from armory_siammtl.tracking.config import TrackingConfig
@@ -119,15 +119,12 @@ class TrainConfig:
             "instance_size",
             "accumulate",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"training {name} must be a whole number >= 1, got {value!r}")
+            setattr(self, name, values.whole(f"training {name}", getattr(self, name), minimum=1))
         if self.head_only:
             self.variant = ModelVariant.for_training(self.variant.kpt_weight, self.variant.head, head_only=True)
         if self.lr is None:
             self.lr = 1e-3 if self.head_only else 8e-4
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"training lr must be a finite number > 0, got {self.lr!r}")
+        self.lr = values.positive("training lr", self.lr)
         if self.keypoint_loss not in KEYPOINT_LOSSES:
             raise ValueError(f"keypoint_loss must be one of {KEYPOINT_LOSSES}, not {self.keypoint_loss!r}")
         if self.box_loss not in BOX_LOSSES:
@@ -138,8 +135,7 @@ class TrainConfig:
             raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"training workers must be a whole number >= 0, got {self.workers!r}")
+        self.workers = values.whole("training workers", self.workers, minimum=0)
         if self.batch_size % self.accumulate:
             raise ValueError(f"batch size {self.batch_size} does not split into {self.accumulate} accumulation steps")
         if self.optimizer not in ("adam", "sgd"):
@@ -150,8 +146,7 @@ class TrainConfig:
             and 1 <= self.average_from <= self.epochs
         ):
             raise ValueError(f"average_from must be an epoch from 1 to {self.epochs}, got {self.average_from!r}")
-        if not (isinstance(self.min_gain, (int, float)) and math.isfinite(self.min_gain) and self.min_gain >= 0):
-            raise ValueError(f"min_gain must be a finite number >= 0, got {self.min_gain!r}")
+        self.min_gain = values.non_negative("min_gain", self.min_gain)
         if self.variant.pretrained_head and not self.init_weights:
             raise ValueError("a pre-trained-head model starts from init_weights that hold the pre-trained head")
         choices = {
