@@ -28,11 +28,16 @@ def whole(name: str, value, minimum: Optional[int] = None, maximum: Optional[int
     return value
 
 
-def positive(name: str, value, maximum: float = FLOAT32_MAX) -> float:
-    """A finite number in (0, maximum]: NaN, inf and values float32 cannot hold are refused."""
+def _number(name: str, value) -> float:
+    """``value`` as a float when it is an int or float (numpy's included), not a bool or a string."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
+    return float(value)
+
+
+def positive(name: str, value, maximum: float = FLOAT32_MAX) -> float:
+    """A finite number in (0, maximum]: NaN, inf and values float32 cannot hold are refused."""
+    value = _number(name, value)
     if not (math.isfinite(value) and 0 < value <= maximum):
         raise ValueError(f"{name} must be a finite number in (0, {maximum:g}], got {value!r}")
     return value
@@ -40,9 +45,7 @@ def positive(name: str, value, maximum: float = FLOAT32_MAX) -> float:
 
 def non_negative(name: str, value) -> float:
     """A finite number >= 0: NaN and inf are refused."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
+    value = _number(name, value)
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return value
