@@ -546,7 +546,8 @@ def test_a_second_training_run_on_the_same_folder_is_refused(tmp_path):
 
 def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
     """--interpolate-to: alpha 0 and 1 are the two files as they are (scored as their own runs scored them),
-    alpha 0.5 holds the mean of every parameter with batch-norm statistics of its own; best.pth is the best row."""
+    alpha 0.5 holds the mean of every parameter with batch-norm statistics of its own; best.pth is the best row,
+    alpha 0 (the start weights, row ``init``) counting ``min_gain`` better as in training."""
     import json
 
     tracks = _tracks()
@@ -572,11 +573,25 @@ def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
         assert torch.allclose(mid[key], (a[key] + b[key]) / 2, rtol=1e-5, atol=1e-7), key
     assert all(not torch.equal(mid[k], a[k]) and not torch.equal(mid[k], b[k]) for k in a if k.endswith("running_mean"))
     rows = json.loads((tmp_path / "mix" / "metrics.json").read_text())["epochs"]
-    assert [r["epoch"] for r in rows] == ["alpha 0", "alpha 0.5", "alpha 1"]
+    assert [r["epoch"] for r in rows] == ["init", "alpha 0.5", "alpha 1"]
     first = json.loads((tmp_path / "a" / "metrics.json").read_text())["epochs"][0]
     assert rows[0]["val_total"] == pytest.approx(first["val_total"], rel=1e-5)
     assert best == max(rows, key=lambda r: r["val_miou"])
-    assert read_weights(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == float(best["epoch"].split()[1])
+    alpha = 0.0 if best["epoch"] == "init" else float(best["epoch"].split()[1])
+    assert read_weights(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == alpha
+    margin = Trainer(  # a margin no mixture can beat keeps the start weights
+        TrainConfig(
+            out_dir=str(tmp_path / "kept"),
+            init_weights=str(tmp_path / "a" / "best.pth"),
+            iters_per_epoch=2,
+            min_gain=101.0,
+            **SMALL,
+        ),
+        tracks,
+        tracks,
+    ).interpolate(tmp_path / "b" / "best.pth", [0, 1])
+    assert margin["epoch"] == "init"
+    assert read_weights(tmp_path / "kept" / "best.pth")["interpolated"]["alpha"] == 0.0
     with pytest.raises(ValueError, match="holds a training run"):
         Trainer(
             TrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(tmp_path / "a" / "best.pth"), **SMALL),

@@ -206,7 +206,8 @@ class Trainer:
         """Instead of training: validate ``(1 - alpha) * init_weights + alpha * end_weights`` for each alpha
         (``averaging.interpolate``; batch-norm statistics recomputed on ``iters_per_epoch`` batches of training
         pairs where 0 < alpha < 1, the end points keep their own) as candidates for ``best.pth``, each saved as
-        ``alpha_<alpha>.pth``; returns the best row."""
+        ``alpha_<alpha>.pth``; alpha 0 is the start weights, so its row is ``init`` and carries the
+        ``min_gain`` credit as in training; returns the best row."""
         if not self.cfg.init_weights:
             raise ValueError("interpolation runs from init_weights (--init-weights) to the end weights")
         if (self.folder.path / "last.pth").exists():
@@ -221,7 +222,7 @@ class Trainer:
             model.load_state_dict(interpolate(start, end, alpha))
             if 0 < alpha < 1:
                 self._refresh_batch_norm(model)
-            label = f"alpha {alpha:g}"
+            label = "init" if alpha == 0 else f"alpha {alpha:g}"
             extra = {
                 "epoch": label,
                 "interpolated": {"start": str(self.cfg.init_weights), "end": str(end_weights), "alpha": float(alpha)},
