@@ -579,19 +579,21 @@ def test_interpolating_between_two_runs_validates_each_mixture(tmp_path):
     assert best == max(rows, key=lambda r: r["val_miou"])
     alpha = 0.0 if best["epoch"] == "init" else float(best["epoch"].split()[1])
     assert read_weights(tmp_path / "mix" / "best.pth")["interpolated"]["alpha"] == alpha
-    margin = Trainer(  # a margin no mixture can beat keeps the start weights
-        TrainConfig(
-            out_dir=str(tmp_path / "kept"),
-            init_weights=str(tmp_path / "a" / "best.pth"),
-            iters_per_epoch=2,
-            min_gain=101.0,
-            **SMALL,
-        ),
-        tracks,
-        tracks,
-    ).interpolate(tmp_path / "b" / "best.pth", [0, 1])
-    assert margin["epoch"] == "init"
-    assert read_weights(tmp_path / "kept" / "best.pth")["interpolated"]["alpha"] == 0.0
+    for start, end in ("ab", "ba"):  # a margin no loss difference can beat keeps either file as the start
+        kept = Trainer(  # (without the credit, the file with the lower loss would win one of the two)
+            TrainConfig(
+                out_dir=str(tmp_path / f"kept_{start}"),
+                init_weights=str(tmp_path / start / "best.pth"),
+                iters_per_epoch=2,
+                select_by="val_total",
+                min_gain=1e6,
+                **SMALL,
+            ),
+            tracks,
+            tracks,
+        ).interpolate(tmp_path / end / "best.pth", [0, 1])
+        assert kept["epoch"] == "init"
+        assert read_weights(tmp_path / f"kept_{start}" / "best.pth")["interpolated"]["alpha"] == 0.0
     with pytest.raises(ValueError, match="holds a training run"):
         Trainer(
             TrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(tmp_path / "a" / "best.pth"), **SMALL),
