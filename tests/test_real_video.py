@@ -198,3 +198,25 @@ def test_a_killed_evaluation_resumes_with_the_videos_it_had_not_finished(tmp_pat
     with pytest.raises(ValueError, match="cannot be read .* remove it"):
         with resumable(out, "table", settings):
             pass
+
+
+def test_nanotrack_warns_nothing_and_leaves_opencv_logging_as_it_was(capfd):
+    cv2 = pytest.importorskip("cv2")
+    if not NANOTRACK.is_dir() or not hasattr(cv2, "TrackerNano_create"):
+        pytest.skip(f"{NANOTRACK} is absent (a fresh clone has no ../shared/) or OpenCV < 4.7 has no TrackerNano")
+    from cv2.utils import logging
+
+    from armory_siammtl.evaluation.real_video import nanotrack
+
+    frames = np.random.default_rng(0).uniform(size=(4, 120, 160, 3)).astype(np.float32)
+    track = nanotrack(NANOTRACK)
+    before = logging.getLogLevel()
+    try:
+        logging.setLogLevel(logging.LOG_LEVEL_WARNING)
+        assert track(frames, np.array([60.0, 40.0, 90.0, 100.0])).shape == (4, 4)
+        assert "WARN" not in capfd.readouterr().err
+        logging.setLogLevel(logging.LOG_LEVEL_FATAL)
+        track(frames, np.array([60.0, 40.0, 90.0, 100.0]))
+        assert logging.getLogLevel() == logging.LOG_LEVEL_FATAL
+    finally:
+        logging.setLogLevel(before)

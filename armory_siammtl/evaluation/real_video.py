@@ -93,6 +93,24 @@ def opencv_mil(frames: np.ndarray, box: np.ndarray, seed: int = MIL_SEED) -> np.
     return _opencv(cv2.TrackerMIL_create(), frames, box)
 
 
+@contextlib.contextmanager
+def _opencv_errors_only():
+    """OpenCV logs errors only inside (OpenCV 5's DNN engine warns twice per ``TrackerNano`` that it ignores
+    a target setting); its level is put back after. A no-op where OpenCV has no Python logging control."""
+    import cv2
+
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
+
+
 def nanotrack(folder) -> Tracker:
     """NanoTrack v2 through OpenCV's ``TrackerNano`` (opencv >= 4.7), from ``folder`` holding its two ONNX
     files (``NANOTRACK_FILES``)."""
@@ -108,7 +126,8 @@ def nanotrack(folder) -> Tracker:
     def track(frames, box):
         params = cv2.TrackerNano_Params()
         params.backbone, params.neckhead = (str(folder / name) for name in NANOTRACK_FILES)
-        return _opencv(cv2.TrackerNano_create(params), frames, box)
+        with _opencv_errors_only():
+            return _opencv(cv2.TrackerNano_create(params), frames, box)
 
     return track
 
