@@ -19,17 +19,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from armory_siammtl.armory.scenarios import MODELS
 from armory_siammtl.data.splits import otb_layout_tracks
 from armory_siammtl.data.video import read_rgb
-from armory_siammtl.evaluation.real_video import nanotrack, opencv_mil, siamrpn, static_box
+from armory_siammtl.evaluation.real_video import baselines, siamrpn
 from armory_siammtl.evaluation.statistics import mean_interval
 from armory_siammtl.experiment.spec import recorded_tracking
 from armory_siammtl.models.loading import load_model, variant_from_file
+from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.tracking.metrics import video_scores
 
 ROOT = Path("../shared/data/train-person")
 HELD_OUT = ("Subway", "group1_3", "wakeboard5")  # the held-out run's rule (docs/results/training/heldout_run.md)
-SHIPPED = "armory_siammtl/model_weights/siamrpn_alex_%s.pth"
+NANOTRACK = Path("../shared/models/nanotrack")
 
 
 def targets():
@@ -46,14 +48,15 @@ def targets():
 
 def main():
     torch.set_num_threads(2)
-    weights = {"STL shipped": SHIPPED % "stl", "MTL shipped": SHIPPED % "mtl_l02"}
+    weights = {
+        f"{kind} shipped": str(SHIPPED_WEIGHTS / MODELS[key].weights)
+        for kind, key in (("STL", "stl"), ("MTL", "mtl_l02"))
+    }
     weights.update(arg.split("=", 1) for arg in sys.argv[1:])
     trackers = {
         name: siamrpn(load_model(variant_from_file(path)), recorded_tracking(path)) for name, path in weights.items()
     }
-    trackers.update(
-        {"OpenCV MIL": opencv_mil, "NanoTrack": nanotrack("../shared/models/nanotrack"), "static": static_box}
-    )
+    trackers.update(baselines(NANOTRACK)[0])
     videos = targets()
     names = [f"{name}{'*' if group == 'unseen' else ''}" for group, name, _, _ in videos]
     names = [f"{n}-{names[:i].count(n) + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
