@@ -15,14 +15,14 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from armory_siammtl.armory.scenarios import MODELS
 from armory_siammtl.data.otb import otb_targets, read_otb_boxes, sequence_folders_in
 from armory_siammtl.data.video import frame_files, read_rgb
 from armory_siammtl.evaluation.real_video import siamrpn
 from armory_siammtl.experiment.spec import recorded_tracking
 from armory_siammtl.models.loading import load_model, variant_from_file
+from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
 from armory_siammtl.tracking.metrics import video_scores
-
-WEIGHTS = "armory_siammtl/model_weights/siamrpn_alex_%s.pth"
 
 
 def held_out_tails(root="../shared/data/train-person"):
@@ -42,8 +42,9 @@ def held_out_tails(root="../shared/data/train-person"):
 
 def main():
     torch.set_num_threads(1)
-    models = {name: load_model(variant_from_file(WEIGHTS % name)) for name in ("stl", "mtl_l02")}
-    recorded = recorded_tracking(WEIGHTS % "stl")
+    shipped = {name: SHIPPED_WEIGHTS / MODELS[name].weights for name in ("stl", "mtl_l02")}
+    models = {name: load_model(variant_from_file(path)) for name, path in shipped.items()}
+    recorded = recorded_tracking(shipped["stl"])
     grid = {"default": {}}
     for arg in sys.argv[1:]:
         name, _, changes = arg.partition(":")
