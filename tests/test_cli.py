@@ -364,3 +364,29 @@ def test_reproduce_dry_run_lists_every_run_and_the_training_it_needs(tmp_path, c
     assert "needs weights not in" in error and "siamrpn_alex_mtl_l02.pth; give --train" in error
     assert "armory-siammtl train --recipe skelevision --out " + str(out / "runs" / "siamrpn_alex_mtl_l02") in error
     assert not (out / "results.csv").exists()
+
+
+def test_train_runs_a_given_trainer_class(tmp_path):
+    """``cmd_train(trainer_class=...)`` trains with the subclass's objective (what scripts/ probes use): a term
+    it adds to the training loss is logged with the epoch."""
+    import torch
+
+    from armory_siammtl.cli import build_parser
+    from armory_siammtl.cli.train import cmd_train
+    from armory_siammtl.training.trainer import Trainer
+
+    class WithExtraTerm(Trainer):
+        def step_losses(self, batch, net=None, model=None):
+            losses = super().step_losses(batch, net, model)
+            if net is not None:
+                losses["extra"] = torch.tensor(0.25)
+            return losses
+
+    argv = ["train", "--out", str(tmp_path / "run"), "--epochs", "1", "--iters", "2", "--batch-size", "2"]
+    argv += ["--instance-size", "159", "--videos", "1", "--val-videos", "1", "--val-pairs", "2", "--frames", "4"]
+    argv += ["--height", "160", "--width", "200"]
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    cmd_train(args, trainer_class=WithExtraTerm)
+    epochs = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
+    assert [row["train_extra"] for row in epochs] == [0.25]

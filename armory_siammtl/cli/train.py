@@ -88,7 +88,8 @@ def _config(args, variant, tracking, worker):
     return cfg
 
 
-def cmd_train(args) -> None:
+def cmd_train(args, trainer_class=None) -> None:
+    """``train``; ``trainer_class``: a ``Trainer`` subclass to run instead (an experiment's own objective)."""
     from armory_siammtl.data.splits import training_tracks
     from armory_siammtl.experiment.spec import preset
     from armory_siammtl.models.variant import ModelVariant
@@ -124,7 +125,7 @@ def cmd_train(args) -> None:
             coco_val_images=args.coco_val_images,
             otb_held_out=args.otb_val_sequence,
         )
-        trainer = Trainer(cfg, *tracks, worker=worker)
+        trainer = (trainer_class or Trainer)(cfg, *tracks, worker=worker)
         with trainer.exclusive():
             if args.interpolate_to:
                 best = trainer.interpolate(args.interpolate_to, alphas)
