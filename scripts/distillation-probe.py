@@ -4,10 +4,11 @@
 
 Runs ``armory-siammtl train TRAIN_ARGS --out OUT_DIR`` with one change to the loss: WEIGHT times a feature
 distillation term, the mean cosine distance between the AlexNet backbone's features (through a learned
-1x1 convolution, pooled to the teacher's grid) and NanoTrack v2's backbone features (OpenCV DNN,
+1x1 convolution, resampled bilinearly to the teacher's grid) and NanoTrack v2's backbone features (OpenCV DNN,
 ../shared/models/nanotrack) of the same template and search crops. Validation and selection are the
 training command's, so the learning curve compares epoch by epoch with a run of the same TRAIN_ARGS without
-the term (same seed: the same pairs). A probe: the 1x1 convolutions are not saved, a run does not resume.
+the term (same seed: the same pairs). A probe: the 1x1 convolutions are not saved, a run does not resume, and the
+run folder records the training command without the term (its weights are not for use).
 Output of the runs in docs/results/training/distillation_probe.md.
 """
 
