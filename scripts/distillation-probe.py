@@ -21,21 +21,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from armory_siammtl.cli import build_parser
+from armory_siammtl.cli import apply_runtime, build_parser
 from armory_siammtl.cli.train import cmd_train
+from armory_siammtl.evaluation.real_video import NANOTRACK_FILES
 from armory_siammtl.training.trainer import Trainer
 
 NANOTRACK = Path(__file__).resolve().parents[1] / ".." / "shared" / "models" / "nanotrack"
 
 
 class Teacher:
-    """NanoTrack v2's backbone: (B, 3, H, W) crops in pysot's convention (BGR, 0-255) -> (B, 48, h, w)."""
+    """NanoTrack v2's backbone: (B, 3, H, W) crops in pysot's convention (BGR, 0-255) -> (B, channels, h, w)."""
 
     def __init__(self, folder: Path):
-        onnx = folder / "nanotrack_backbone_sim.onnx"
+        onnx = folder / NANOTRACK_FILES[0]
         if not onnx.is_file():
             raise SystemExit(f"no NanoTrack backbone at {onnx}")
         self.net = cv2.dnn.readNet(str(onnx))
+        self.channels = self(torch.zeros(1, 3, 127, 127)).shape[1]
 
     @torch.no_grad()
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:
@@ -62,8 +64,8 @@ class DistillingTrainer(Trainer):
         super().__init__(cfg, train_tracks, val_tracks, worker)
         if (self.folder.path / "last.pth").exists():
             raise SystemExit(f"{self.folder.path} holds a run: the probe does not resume, give a new folder")
-        channels = self.model.backbone.feature_size
-        self.adapters = nn.ModuleDict({k: nn.Conv2d(channels, 48, 1) for k in ("template", "search")})
+        student, teacher = self.model.backbone.feature_size, self.teacher.channels
+        self.adapters = nn.ModuleDict({k: nn.Conv2d(student, teacher, 1) for k in ("template", "search")})
         self.adapters.to(self.worker.device)
         self.optimizer.add_param_group({"params": list(self.adapters.parameters()), "lr": cfg.lr})
         self._features = None
@@ -103,8 +105,7 @@ def main(argv) -> None:
     train_argv = ["train", *argv[3:], "--out", out]
     args = build_parser().parse_args(train_argv)
     args.argv = train_argv
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_runtime(args)
     cmd_train(args, trainer_class=DistillingTrainer)
 
 

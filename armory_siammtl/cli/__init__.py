@@ -5,10 +5,11 @@ import sys
 
 from armory_siammtl.cli.parser import build_parser
 
-__all__ = ["build_parser", "main"]
+__all__ = ["apply_runtime", "build_parser", "main"]
 
 
-def _apply_runtime(args) -> None:
+def apply_runtime(args) -> None:
+    """The parsed command's ``--threads`` and ``--deterministic``, where it has them."""
     import torch
 
     from armory_siammtl.runtime import make_deterministic
@@ -27,7 +28,7 @@ def main(argv=None):
         return exit_.code
     args.argv = argv
     try:
-        _apply_runtime(args)
+        apply_runtime(args)
         args.func(args)
     except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"armory-siammtl {args.command}: error: {exc}", file=sys.stderr)
