@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from armory_siammtl.tracking.metrics import box_iou, miou_percent, video_mean_iou, video_success_rate
+from armory_siammtl.tracking.metrics import (
+    box_iou,
+    miou_percent,
+    position_and_size_miou,
+    video_mean_iou,
+    video_success_rate,
+)
 
 
 def random_boxes(rng, n):
@@ -37,3 +43,23 @@ def test_miou_is_percent_of_mean_over_videos():
         miou_percent([])
     with pytest.raises(ValueError, match="2 frames"):
         video_mean_iou(np.zeros((1, 4)), np.zeros((1, 4)))
+
+
+def test_position_and_size_split_what_each_error_costs():
+    rng = np.random.default_rng(1)
+    gt = random_boxes(rng, 20)
+    centre = (gt[:, :2] + gt[:, 2:]) / 2
+    half = (gt[:, 2:] - gt[:, :2]) / 2
+    scaled = np.c_[centre - 1.7 * half, centre + 1.7 * half]  # right centres, wrong sizes
+    shifted = gt + np.c_[rng.uniform(-20, 20, (20, 2)), np.zeros((20, 2))][:, [0, 1, 0, 1]]  # right sizes
+    size_only = position_and_size_miou(gt, scaled)
+    assert size_only["true_size"] == pytest.approx(100)
+    assert size_only["true_centre"] == pytest.approx(size_only["miou"])
+    assert size_only["miou"] == pytest.approx(100 / 1.7**2)
+    position_only = position_and_size_miou(gt, shifted)
+    assert position_only["true_centre"] == pytest.approx(100)
+    assert position_only["true_size"] == pytest.approx(position_only["miou"])
+    assert position_only["miou"] < 90
+    assert position_only["miou"] == pytest.approx(100 * video_mean_iou(gt, shifted))
+    gt[4] = np.nan  # frames without a ground truth are left out, as in every metric
+    assert position_and_size_miou(gt, shifted)["true_centre"] == pytest.approx(100)
