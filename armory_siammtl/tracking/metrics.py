@@ -34,6 +34,12 @@ def box_iou(boxes_a, boxes_b) -> np.ndarray:
     return np.where(inter > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
+def box_centres(boxes) -> np.ndarray:
+    """(T, 2) centres of (T, 4) [x1, y1, x2, y2] boxes."""
+    boxes = np.asarray(boxes, np.float64)
+    return (boxes[:, :2] + boxes[:, 2:]) / 2
+
+
 def scored_frames(gt_boxes) -> np.ndarray:
     """Indices of the frames that are scored: 1..T-1 where the ground truth is present."""
     gt = np.asarray(gt_boxes, dtype=np.float64)
@@ -67,8 +73,7 @@ def video_precision(gt_boxes, pred_boxes, pixels: float = PRECISION_PX) -> float
     """Fraction of scored frames whose predicted centre lies within ``pixels`` of the ground truth's."""
     gt, pred = np.asarray(gt_boxes, np.float64), np.asarray(pred_boxes, np.float64)
     frames = scored_frames(gt)
-    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
-    return float((np.linalg.norm(centre(gt[frames]) - centre(pred[frames]), axis=1) <= pixels).mean())
+    return float((np.linalg.norm(box_centres(gt[frames]) - box_centres(pred[frames]), axis=1) <= pixels).mean())
 
 
 def video_scores(gt_boxes, pred_boxes) -> Dict[str, float]:
@@ -95,11 +100,10 @@ def position_and_size_miou(gt_boxes, pred_boxes) -> Dict[str, float]:
     gt, pred = np.asarray(gt_boxes, np.float64), np.asarray(pred_boxes, np.float64)
     frames = scored_frames(gt)
     gt, pred = gt[frames], pred[frames]
-    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
     return {
         "miou": 100 * float(box_iou(gt, pred).mean()),
-        "true_centre": 100 * float(box_iou(gt, moved_to(pred, centre(gt))).mean()),
-        "true_size": 100 * float(box_iou(gt, moved_to(gt, centre(pred))).mean()),
+        "true_centre": 100 * float(box_iou(gt, moved_to(pred, box_centres(gt))).mean()),
+        "true_size": 100 * float(box_iou(gt, moved_to(gt, box_centres(pred))).mean()),
     }
 
 
