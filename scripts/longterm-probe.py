@@ -10,7 +10,7 @@ scores; this package's fine-tuned AlexNet models choose a median score near 0.5-
 keep them in the wide search almost always. The probe tracks the held-out run's validation split of
 ``../shared/data/train-person`` (never the evaluation videos; ``baselines-on-training-people.py``'s
 ``targets``) with each given weights file in the setting it records, without the rule and with it at two
-threshold pairs refitted to these scores, and prints the mean mIoU of the tails, the unseen sequences and
+threshold pairs chosen for these scores, and prints the mean mIoU of the tails, the unseen sequences and
 all 14 targets, the chosen scores' 10 % and 50 % quantiles, the frames searched wide and each target's mIoU.
 A probe, benign only: the rule is not part of the package's tracker. Output in
 docs/results/training/longterm_probe.md.
