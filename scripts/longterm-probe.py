@@ -38,12 +38,14 @@ LOST_WINDOW_INFLUENCE = 0.001  # pysot's long-term tracker's window weight while
 THRESHOLDS = {"default": None, "lost<0.05, found>0.5": (0.05, 0.5), "lost<0.2, found>0.6": (0.2, 0.6)}
 
 
-def track_longterm(model, tracking, frames, box, low: float, high: float):
-    """(boxes, chosen scores, frames searched wide) of one video under the long-term rule."""
-    near = SiamRPNTracker(model, tracking)
-    wide = SiamRPNTracker(
-        model, replace(tracking, instance_size=LOST_INSTANCE_SIZE, window_influence=LOST_WINDOW_INFLUENCE)
-    )
+def near_and_wide(model, tracking):
+    """The tracker in ``tracking`` and the same with the long-term rule's wide search."""
+    wide = replace(tracking, instance_size=LOST_INSTANCE_SIZE, window_influence=LOST_WINDOW_INFLUENCE)
+    return SiamRPNTracker(model, tracking), SiamRPNTracker(model, wide)
+
+
+def track_longterm(near, wide, frames, box, low: float, high: float):
+    """(boxes, chosen scores, frames searched wide) of one video under the long-term rule (``near_and_wide``)."""
     video = TensorFrames(check_video(torch.from_numpy(frames)))
     box = check_box(box, video.height, video.width).to(video.dtype)
     center, size, fill, z_f, boxes, scores = near._start(video, box)
@@ -72,13 +74,13 @@ def main():
     print("| weights | rule | tails | unseen* | all | score q10 / q50 | frames searched wide | per target |")
     print("|---|---|---|---|---|---|---|---|")
     for name, path in (arg.split("=", 1) for arg in sys.argv[1:]):
-        model, tracking = load_model(variant_from_file(path)), recorded_tracking(path)
+        near, wide = near_and_wide(load_model(variant_from_file(path)), recorded_tracking(path))
         for rule, thresholds in THRESHOLDS.items():
             start, mious, chosen, wide = time.time(), [], [], 0
             for _, _, frames, boxes in videos:
                 with torch.no_grad():
                     low, high = thresholds or (-1.0, 2.0)  # never lost: the package's tracker
-                    pred, scores, searched = track_longterm(model, tracking, frames, boxes[0], low, high)
+                    pred, scores, searched = track_longterm(near, wide, frames, boxes[0], low, high)
                 mious.append(100 * video_mean_iou(boxes, pred))
                 chosen.append(scores[1:])
                 wide += searched
