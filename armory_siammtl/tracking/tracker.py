@@ -148,16 +148,19 @@ class SiamRPNTracker:
         center = torch.stack([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
         size = torch.stack([box[2] - box[0], box[3] - box[1]])
         fill = video.first_frame_mean()
-        s_z, _ = self._search_scale(size)
-        exemplar_size = self.model.config.exemplar_size
-        # whole-pixel geometries snap the template's side themselves (pysot rounds it, the reference truncates)
-        side = s_z.detach() if fixed_position(self.tracking.crop) else torch.round(s_z.detach())
-        z_crop = crop_square(video.frame(0), center, side, exemplar_size, fill, self.tracking.crop)
-        z_f = self.model.template_features(self._input(z_crop))
+        z_f = self.template_features(video.frame(0), center, size, fill)
         boxes, scores = [], []
         if not self.tracking.track_first_frame:  # frame 0 returns the given box
             boxes, scores = [box], [torch.ones((), dtype=video.dtype, device=video.device)]
         return center, size, fill, z_f, boxes, scores
+
+    def template_features(self, frame, center, size, fill) -> torch.Tensor:
+        """Template features of the box (``center``, ``size``) in ``frame``, cropped as frame 0's template is."""
+        s_z, _ = self._search_scale(size)
+        # whole-pixel geometries snap the template's side themselves (pysot rounds it, the reference truncates)
+        side = s_z.detach() if fixed_position(self.tracking.crop) else torch.round(s_z.detach())
+        z_crop = crop_square(frame, center, side, self.model.config.exemplar_size, fill, self.tracking.crop)
+        return self.model.template_features(self._input(z_crop))
 
     def _search_window(self, size, center):
         s_z, scale_z = self._search_scale(size)
