@@ -26,10 +26,7 @@ import numpy as np
 import torch
 
 from armory_siammtl.experiment.spec import recorded_tracking
-from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.loading import load_model, variant_from_file
-from armory_siammtl.tracking.crop import crop_subwindow
-from armory_siammtl.tracking.frames import TensorFrames
 from armory_siammtl.tracking.metrics import video_mean_iou
 from armory_siammtl.tracking.tracker import SiamRPNTracker, _corners
 
@@ -46,17 +43,13 @@ def near_and_wide(model, tracking):
 
 def track_longterm(near, wide, frames, box, low: float, high: float):
     """(boxes, chosen scores, frames searched wide) of one video under the long-term rule (``near_and_wide``)."""
-    video = TensorFrames(check_video(torch.from_numpy(frames)))
-    box = check_box(box, video.height, video.width).to(video.dtype)
+    video, box = near._prepare(torch.from_numpy(frames), box)
     center, size, fill, z_f, boxes, scores = near._start(video, box)
     lost, searched_wide = False, 0
     for t in range(len(boxes), video.num_frames):
         tracker = wide if lost else near
         searched_wide += lost
-        (win_center, win_side), scale_z = tracker._search_window(size, center)
-        crop = crop_subwindow(video.frame(t), win_center, win_side, tracker.tracking.instance_size, fill)
-        cls, loc = tracker._network(z_f, tracker._input(crop))
-        new_center, new_size, score, _ = tracker._update(video, center, size, scale_z, cls, loc)
+        _, (new_center, new_size, score, _) = tracker._step(video, t, z_f, center, size, fill)
         if score >= low:  # below it, the previous box stays
             center, size = new_center, new_size
         lost = bool(score < low) or (lost and bool(score <= high))
@@ -76,18 +69,18 @@ def main():
     for name, path in (arg.split("=", 1) for arg in sys.argv[1:]):
         near, wide = near_and_wide(load_model(variant_from_file(path)), recorded_tracking(path))
         for rule, thresholds in THRESHOLDS.items():
-            start, mious, chosen, wide = time.time(), [], [], 0
+            start, mious, chosen, searched_wide = time.time(), [], [], 0
             for _, _, frames, boxes in videos:
                 with torch.no_grad():
                     low, high = thresholds or (-1.0, 2.0)  # never lost: the package's tracker
                     pred, scores, searched = track_longterm(near, wide, frames, boxes[0], low, high)
                 mious.append(100 * video_mean_iou(boxes, pred))
                 chosen.append(scores[1:])
-                wide += searched
+                searched_wide += searched
             mious, chosen = np.array(mious), np.concatenate(chosen)
             print(
                 f"| {name} | {rule} | {mious[~unseen].mean():.1f} | {mious[unseen].mean():.1f} | {mious.mean():.1f} "
-                f"| {np.quantile(chosen, 0.1):.2f} / {np.quantile(chosen, 0.5):.2f} | {wide} | "
+                f"| {np.quantile(chosen, 0.1):.2f} / {np.quantile(chosen, 0.5):.2f} | {searched_wide} | "
                 + " ".join(f"{v:.0f}" for v in mious)
                 + " |",
                 flush=True,

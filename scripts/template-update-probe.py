@@ -22,11 +22,8 @@ import torch
 
 from armory_siammtl.armory.scenarios import MODELS
 from armory_siammtl.experiment.spec import recorded_tracking
-from armory_siammtl.input_checks import check_box, check_video
 from armory_siammtl.models.loading import load_model, variant_from_file
 from armory_siammtl.models.manifest import SHIPPED_WEIGHTS
-from armory_siammtl.tracking.crop import crop_subwindow
-from armory_siammtl.tracking.frames import TensorFrames
 from armory_siammtl.tracking.metrics import video_mean_iou
 from armory_siammtl.tracking.tracker import SiamRPNTracker, _corners
 
@@ -36,15 +33,11 @@ MIN_SCORE = 0.5
 
 def track_updating(tracker, frames, box, gamma: float):
     """(boxes, frames that updated the template) of one video with the running-average template."""
-    video = TensorFrames(check_video(torch.from_numpy(frames)))
-    box = check_box(box, video.height, video.width).to(video.dtype)
+    video, box = tracker._prepare(torch.from_numpy(frames), box)
     center, size, fill, z_f, boxes, _ = tracker._start(video, box)
     updates = 0
     for t in range(len(boxes), video.num_frames):
-        (win_center, win_side), scale_z = tracker._search_window(size, center)
-        crop = crop_subwindow(video.frame(t), win_center, win_side, tracker.tracking.instance_size, fill)
-        cls, loc = tracker._network(z_f, tracker._input(crop))
-        center, size, score, _ = tracker._update(video, center, size, scale_z, cls, loc)
+        _, (center, size, score, _) = tracker._step(video, t, z_f, center, size, fill)
         if gamma > 0 and score >= MIN_SCORE:
             z_f = (1 - gamma) * z_f + gamma * tracker.template_features(video.frame(t), center, size, fill)
             updates += 1

@@ -134,14 +134,19 @@ class SiamRPNTracker:
         """``video``: a tensor, or a source read a window at a time (``TensorFrames``' calls, e.g. the
         attack's ``PatchedVideo``, whose pixels its maker has checked). ``values_checked``: the caller has
         refused NaN/inf pixels already (one pass over the video less)."""
-        if not hasattr(video, "first_frame_mean"):
-            video = TensorFrames(check_video(video, channels_first, check_values=not values_checked))
-        box = check_box(init_box, video.height, video.width).to(dtype=video.dtype, device=video.device)
+        video, box = self._prepare(video, init_box, channels_first, values_checked)
         if not (torch.is_grad_enabled() and self.batched(video.device)):
             return self._sequential(video, box, progress)[0]
         with torch.no_grad():
             trace = self._sequential(video, box, progress)[1]
         return self._replay(video, box, trace)
+
+    def _prepare(self, video, init_box, channels_first: Optional[bool] = None, values_checked: bool = False):
+        """(frames, box) checked and in the frames' dtype and device (``track``'s arguments)."""
+        if not hasattr(video, "first_frame_mean"):
+            video = TensorFrames(check_video(video, channels_first, check_values=not values_checked))
+        box = check_box(init_box, video.height, video.width).to(dtype=video.dtype, device=video.device)
+        return video, box
 
     def _start(self, video, box):
         """Frame 0: (centre, size, fill colour, template features, boxes and scores so far)."""
@@ -172,15 +177,19 @@ class SiamRPNTracker:
         center, size, fill, z_f, boxes, scores = self._start(video, box)
         trace = Trace()
         for t in tqdm(range(len(boxes), video.num_frames), desc="tracking", unit="frame", disable=not progress):
-            (win_center, win_side), scale_z = self._search_window(size, center)
-            x_crop = crop_subwindow(video.frame(t), win_center, win_side, self.tracking.instance_size, fill)
-            cls, loc = self._network(z_f, self._input(x_crop))
-            center, size, score, best = self._update(video, center, size, scale_z, cls, loc)
+            (win_center, win_side), (center, size, score, best) = self._step(video, t, z_f, center, size, fill)
             trace.windows.append((win_center.detach(), win_side.detach() if torch.is_tensor(win_side) else win_side))
             trace.anchors.append(best)
             boxes.append(_corners(center, size))
             scores.append(score)
         return TrackResult(torch.stack(boxes), torch.stack(scores)), trace
+
+    def _step(self, video, t: int, z_f, center, size, fill):
+        """Frame ``t`` searched around the previous box: (search window, (centre, size, score, anchor))."""
+        (win_center, win_side), scale_z = self._search_window(size, center)
+        x_crop = crop_subwindow(video.frame(t), win_center, win_side, self.tracking.instance_size, fill)
+        cls, loc = self._network(z_f, self._input(x_crop))
+        return (win_center, win_side), self._update(video, center, size, scale_z, cls, loc)
 
     def _replay(self, video, box, trace: Trace) -> TrackResult:
         """The batched gradient: every traced window's crop through the network in batches, then the box
