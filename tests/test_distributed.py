@@ -1,10 +1,13 @@
 """Training under ``torchrun``: two CPU processes (gloo, loopback) take the same optimizer steps as one
-process accumulating their combined batch."""
+process accumulating their combined batch; a process whose peer does not come fails after ``--dist-timeout``,
+naming its rank and the flag."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -44,6 +47,12 @@ def _train_losses(out) -> np.ndarray:
     return np.array([[row[k] for k in ("train_cls", "train_reg", "train_kpt", "train_total")] for row in epochs])
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_torchrun_ranks_take_the_steps_of_the_combined_batch(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
     run = subprocess.run(
@@ -51,7 +60,16 @@ def test_torchrun_ranks_take_the_steps_of_the_combined_batch(tmp_path):
             sys.executable,
             "-m",
             "torch.distributed.run",
-            "--standalone",
+            # not --standalone: torch 1.12's (the ARMORY image's) always takes port 29400, so two test runs
+            # on one machine joined each other's rendezvous; a free port of its own per run
+            "--rdzv_backend",
+            "c10d",
+            "--rdzv_endpoint",
+            f"127.0.0.1:{_free_port()}",
+            "--rdzv_id",
+            tmp_path.name,
+            "--nnodes",
+            "1",
             "--nproc_per_node",
             "2",
             "-m",
@@ -61,6 +79,8 @@ def test_torchrun_ranks_take_the_steps_of_the_combined_batch(tmp_path):
             str(tmp_path / "ddp"),
             "--batch-size",
             "2",
+            "--dist-timeout",
+            "120",  # a stuck collective fails here with the rank and the point of the run, not at the 600 s below
         ],
         env=env,
         capture_output=True,
@@ -80,3 +100,42 @@ def test_torchrun_ranks_take_the_steps_of_the_combined_batch(tmp_path):
     np.testing.assert_allclose(ddp, one, rtol=1e-4)
     # while training on one rank's half of the batch is a different trajectory, far outside that tolerance
     assert np.abs(half - ddp).max() / np.abs(ddp).max() > 1e-2
+
+
+PEER = """
+import sys, time
+from armory_siammtl.training.distributed import join
+worker = join("cpu", float(sys.argv[1]))
+if worker.rank == 0:
+    time.sleep(300)  # a peer that never reaches the barrier
+else:
+    worker.barrier(" at the test's barrier")
+"""
+
+
+def test_a_rank_whose_peer_does_not_come_fails_after_the_timeout_naming_itself():
+    base = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "MASTER_ADDR": "127.0.0.1"}
+    base.update(MASTER_PORT=str(_free_port()), WORLD_SIZE="2")
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, "-c", PEER, "10"],
+            env={**base, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    try:
+        start = time.monotonic()
+        _, err = ranks[1].communicate(timeout=240)
+        waited = time.monotonic() - start
+        assert ranks[0].poll() is None, "rank 0 ended first: " + ranks[0].communicate()[1][-2000:]
+    finally:
+        for rank in ranks:
+            rank.kill()
+            rank.communicate()
+    assert ranks[1].returncode != 0
+    assert "rank 1 of 2 stopped waiting for the other processes at the test's barrier" in err, err[-3000:]
+    assert "longer than 10 s (--dist-timeout)" in err
+    assert waited < 200  # rank 0 sleeps 300 s: rank 1 gave up on its own

@@ -99,7 +99,7 @@ def cmd_train(args, trainer_class=None) -> None:
     alphas = _alphas(args.alphas) if args.interpolate_to else None  # refused before any data is read
     variant = ModelVariant.for_training(args.kpt_weight, args.head, args.head_only, args.pretrained_head)
     tracking = preset(args.preset or "package", "otb", **dict(args.settings)).tracking  # validation on real video
-    worker = join(args.device)
+    worker = join(args.device, args.dist_timeout)
     try:
         cfg = _config(args, variant, tracking, worker)
         log = print if worker.is_main else (lambda *_: None)
