@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from armory_siammtl.cli import main
 
@@ -139,3 +140,17 @@ def test_a_rank_whose_peer_does_not_come_fails_after_the_timeout_naming_itself()
     assert "rank 1 of 2 stopped waiting for the other processes at the test's barrier" in err, err[-3000:]
     assert "longer than 10 s (--dist-timeout)" in err
     assert waited < 200  # rank 0 sleeps 300 s: rank 1 gave up on its own
+
+
+def test_dist_timeout_is_refused_outside_what_a_timedelta_and_a_collective_can_wait(capsys):
+    from armory_siammtl.cli.parser import build_parser
+    from armory_siammtl.training.distributed import MAX_TIMEOUT_S, join
+
+    parse = build_parser().parse_args
+    assert parse(["train", "--out", "x", "--dist-timeout", "90"]).dist_timeout == 90.0
+    for bad in ("0", "-5", "nan", "inf", str(MAX_TIMEOUT_S * 2)):
+        with pytest.raises(SystemExit):
+            parse(["train", "--out", "x", "--dist-timeout", bad])
+        assert "argument --dist-timeout: must be a finite number" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="timeout_s must be a finite number"):
+        join("cpu", float("inf"))

@@ -8,7 +8,7 @@ from armory_siammtl.data.splits import TRAIN_SEED
 from armory_siammtl.experiment import KEYS, PRESETS
 from armory_siammtl.models.keypoint_head import HEAD_STYLES, KEYPOINT_LOSSES
 from armory_siammtl.models.variant import HEADS
-from armory_siammtl.training.distributed import DEFAULT_TIMEOUT_S, DEVICES
+from armory_siammtl.training.distributed import DEFAULT_TIMEOUT_S, DEVICES, MAX_TIMEOUT_S
 from armory_siammtl.training.precision import AMP_MODES
 
 
@@ -216,7 +216,7 @@ def train_args(p):
     p.add_argument("--device", choices=DEVICES, default="auto", help="auto: CUDA when available")
     p.add_argument(
         "--dist-timeout",
-        type=checked(values.positive),
+        type=checked(values.positive, MAX_TIMEOUT_S),
         default=DEFAULT_TIMEOUT_S,
         help=f"under torchrun: seconds a process waits for the others, rank 0's validation included, before "
         f"the run fails (default {DEFAULT_TIMEOUT_S:g})",
