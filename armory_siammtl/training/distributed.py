@@ -9,13 +9,13 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-from armory_siammtl import values
+from armory_siammtl.values import positive
 
 DEVICES = ("auto", "cpu", "cuda")
 # how long a process waits for the others (for rank 0's validation at the end of each epoch too) before its
 # collective fails: torch's gloo default, three times its NCCL default, so that validation on a large set fits
 DEFAULT_TIMEOUT_S = 1800.0
-MAX_TIMEOUT_S = 30 * 24 * 3600.0  # a month: longer is no timeout, and beyond timedelta's range
+MAX_TIMEOUT_S = 30 * 24 * 3600.0  # a month: room for any validation, far inside what timedelta holds
 
 
 @dataclass
@@ -77,7 +77,7 @@ def join(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Worker:
     """
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
-    timeout_s = values.positive("timeout_s", timeout_s, MAX_TIMEOUT_S)
+    timeout_s = positive("timeout_s", timeout_s, MAX_TIMEOUT_S)
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     if use_cuda and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
