@@ -110,7 +110,7 @@ worker = join("cpu", float(sys.argv[1]))
 if worker.rank == 0:
     time.sleep(300)  # a peer that never reaches the barrier
 else:
-    worker.barrier(" at the test's barrier")
+    worker.barrier("at the test's barrier")
 """
 
 

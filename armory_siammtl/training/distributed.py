@@ -38,7 +38,8 @@ class Worker:
 
     def mean(self, values: dict, where: str = "") -> dict:
         """``values`` (name -> float) averaged over all processes; unchanged in a single process. ``where``
-        names the point of the run in the error raised when the others do not come."""
+        (e.g. "after epoch 3's steps") names the point of the run in the error raised when the others do not
+        come."""
         if not self.distributed:
             return values
         names = sorted(values)
@@ -62,8 +63,9 @@ class Worker:
         try:
             yield
         except RuntimeError as exc:  # gloo and NCCL timeouts, a peer that died
+            point = f" {where}" if where else ""
             raise RuntimeError(
-                f"rank {self.rank} of {self.world_size} stopped waiting for the other processes{where}: they "
+                f"rank {self.rank} of {self.world_size} stopped waiting for the other processes{point}: they "
                 f"failed, or took longer than {self.timeout_s:g} s (--dist-timeout). {exc}"
             ) from exc
 

@@ -174,7 +174,7 @@ class Trainer:
         if cfg.init_weights and not self.history:
             if where.is_main:
                 self._add_candidate(self.model, {"epoch": "init", **self.validate()}, {"epoch": "init"})
-            where.barrier(" while rank 0 validated the starting weights")
+            where.barrier("while rank 0 validated the starting weights")
         for epoch in range(self.start_epoch, cfg.epochs):
             set_mode(cfg, self.model, True)
             sums = {}
@@ -192,14 +192,14 @@ class Trainer:
                     sums[k] = sums.get(k, 0.0) + float(v)
                 bar.set_postfix(loss=f"{total:.3f}")
             means = where.mean(
-                {f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()}, f" after epoch {epoch + 1}'s steps"
+                {f"train_{k}": v / cfg.iters_per_epoch for k, v in sums.items()}, f"after epoch {epoch + 1}'s steps"
             )
             self.scheduler.step()
             if where.is_main:
                 if self.average is not None and epoch + 1 >= cfg.average_from:
                     self.average.add(self.model)
                 self._end_epoch(epoch, {"epoch": epoch, **means, **self.validate()})
-            where.barrier(f" while rank 0 validated epoch {epoch + 1}")
+            where.barrier(f"while rank 0 validated epoch {epoch + 1}")
             if not where.is_main:
                 self.history.append({"epoch": epoch, **means})
         if where.is_main and self.average is not None and all(r["epoch"] != self.average_label for r in self.history):
